@@ -27,11 +27,19 @@ impl WriteSet {
     }
 
     pub fn put(&mut self, table: &str, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        self.maps.entry(table.to_string()).or_default().writes.insert(key.into(), Some(value.into()));
+        self.maps
+            .entry(table.to_string())
+            .or_default()
+            .writes
+            .insert(key.into(), Some(value.into()));
     }
 
     pub fn remove(&mut self, table: &str, key: impl Into<Vec<u8>>) {
-        self.maps.entry(table.to_string()).or_default().writes.insert(key.into(), None);
+        self.maps
+            .entry(table.to_string())
+            .or_default()
+            .writes
+            .insert(key.into(), None);
     }
 
     pub fn get(&self, table: &str, key: &[u8]) -> Option<&Option<Vec<u8>>> {
@@ -48,9 +56,21 @@ impl WriteSet {
 
     /// The public and private halves, in that order.
     pub fn split_domains(&self) -> (WriteSet, WriteSet) {
-        let (public, private): (BTreeMap<_, _>, BTreeMap<_, _>) =
-            self.maps.iter().map(|(k, v)| (k.clone(), v.clone())).partition(|(name, _)| is_public_table(name));
+        let (public, private): (BTreeMap<_, _>, BTreeMap<_, _>) = self
+            .maps
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .partition(|(name, _)| is_public_table(name));
         (WriteSet { maps: public }, WriteSet { maps: private })
+    }
+
+    /// Sets every table's `read_version` to `version` (the version of the view the transaction
+    /// read from).
+    pub fn with_read_version(mut self, version: u64) -> WriteSet {
+        for map in self.maps.values_mut() {
+            map.read_version = version;
+        }
+        self
     }
 
     /// Joins a public and a private half back into one write set.

@@ -1,8 +1,20 @@
 //! The ledger: CCF-compatible chunk files of signed, Merkle-hashed entries. Pure: disk access
 //! goes through [`storage::Storage`]; no tokio, `std::fs` or `std::net` here.
+pub mod chunk;
 pub mod format;
+pub mod generator;
+pub mod genesis;
+mod history;
 mod ledger_secret;
+mod ledger_writer;
 pub mod merkle;
+pub mod scan;
+mod signature_record;
 pub mod storage;
+pub mod tables;
+pub mod verify;
 
+pub use history::{History, NodeSigner};
 pub use ledger_secret::LedgerSecret;
+pub use ledger_writer::{LedgerConfig, LedgerWriter, MAX_CHUNK_BYTES, WriteError};
+pub use signature_record::SignatureRecord;

@@ -1,0 +1,177 @@
+//! `cairn ledger generate`: writes a valid ledger as a running service would: a fresh service
+//! identity and node key, a create transaction, the service opening, then a workload of public
+//! and private records with signatures every `signature_interval` transactions.
+use crate::format::{EntryFlags, TxId};
+use crate::genesis::{GenesisRecord, service_status_write_set};
+use crate::storage::Storage;
+use crate::tables::{ServiceInfo, ServiceStatus};
+use crate::{History, LedgerConfig, LedgerSecret, LedgerWriter, NodeSigner, WriteError};
+use cairn_crypto::{Certificate, CertificateRequest, CryptoError, SigningKey};
+use cairn_kv::WriteSet;
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
+
+/// Table of the sample workload's private records (CCF's logging app name).
+pub const PRIVATE_RECORDS: &str = "records";
+/// Table of the sample workload's public records.
+pub const PUBLIC_RECORDS: &str = "public:records";
+
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub transactions: u64,
+    pub value_size_bytes: usize,
+    pub private_percent: u8,
+    pub signature_interval: u64,
+    pub chunk_size_bytes: u64,
+    pub seed: u64,
+    /// Leave the last chunk open and uncommitted, as a running node would.
+    pub leave_open: bool,
+    /// Certificate validity start (seconds since the epoch).
+    pub now_unix_s: i64,
+    /// View of the workload transactions.
+    pub view: u64,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions {
+            transactions: 1000,
+            value_size_bytes: 100,
+            private_percent: 50,
+            signature_interval: 100,
+            chunk_size_bytes: 5_000_000,
+            seed: 1,
+            leave_open: false,
+            now_unix_s: 1_767_225_600,
+            view: 2,
+        }
+    }
+}
+
+/// What a generated ledger needs to be checked.
+pub struct GeneratedLedger {
+    pub service_cert: Certificate,
+    pub service_key: SigningKey,
+    pub node_cert: Certificate,
+    pub ledger_secret: [u8; 32],
+    pub last: TxId,
+    pub last_signature: TxId,
+    pub committed_seqno: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("{0}")]
+    Crypto(#[from] CryptoError),
+    #[error("{0}")]
+    Write(#[from] WriteError),
+    #[error("{0}")]
+    Scan(#[from] crate::scan::ScanError),
+    #[error("the target directory already holds ledger chunks")]
+    NotEmpty,
+}
+
+/// The value of record `i`: a random token, then the token repeated to `len` bytes. Printable,
+/// unique per record, cheap to make at gigabyte scale.
+pub fn record_value(rng: &mut impl RngCore, len: usize) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let token: Vec<u8> = (0..24.min(len.max(1))).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())]).collect();
+    token.iter().copied().cycle().take(len).collect()
+}
+
+/// Writes a ledger into `storage`; `on_record(seqno, table, key, value)` sees every record.
+pub fn generate_ledger<S: Storage>(
+    storage: S,
+    opts: &GenerateOptions,
+    mut on_record: impl FnMut(u64, &str, &[u8], &[u8]),
+) -> Result<(GeneratedLedger, S), GenerateError> {
+    let (mut writer, found) = LedgerWriter::open(storage, LedgerConfig { chunk_size_bytes: opts.chunk_size_bytes })?;
+    if !found.chunks.is_empty() || found.open.is_some() {
+        return Err(GenerateError::NotEmpty);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let req = |cn: &str, ca| CertificateRequest {
+        common_name: cn.into(),
+        subject_alt_names: vec!["127.0.0.1".into()],
+        not_before_unix_s: opts.now_unix_s,
+        validity_days: 365,
+        is_ca: ca,
+    };
+    let service_key = SigningKey::generate()?;
+    let service_cert = Certificate::self_signed(&service_key, &req("CCF Service", true))?;
+    let node_key = SigningKey::generate()?;
+    let node_cert = Certificate::endorsed(&node_key.public_key_der(), &req("CCF Node", false), &service_cert, &service_key)?;
+    let node_id = node_key.verifying_key().key_id();
+    let mut secret_raw = [0u8; 32];
+    rng.fill_bytes(&mut secret_raw);
+    let secret = Arc::new(LedgerSecret::new(secret_raw));
+    let signer = Arc::new(NodeSigner { key: node_key, node_id: node_id.clone(), cert_pem: node_cert.pem().to_string() });
+    let mut history = History::new(secret, signer);
+    let view = opts.view;
+
+    let genesis = GenesisRecord {
+        service_cert_pem: service_cert.pem(),
+        node_id: &node_id,
+        node_cert_pem: node_cert.pem(),
+        node_public_key_pem: None,
+        recovery_count: 0,
+        status: ServiceStatus::Opening,
+        create_txid: TxId::new(view, 1).to_string(),
+    };
+    let mut last_sig = TxId::default();
+    let sign = |history: &mut History, writer: &mut LedgerWriter<S>, last_sig: &mut TxId| -> Result<(), GenerateError> {
+        let e = history.append_signature(view, *last_sig, writer.chunk_is_full());
+        writer.append(&e)?;
+        writer.sync()?;
+        *last_sig = e.tx_id;
+        Ok(())
+    };
+    writer.append(&history.append_tx(view, &genesis.write_set(), EntryFlags(EntryFlags::FORCE_LEDGER_CHUNK_BEFORE)))?;
+    sign(&mut history, &mut writer, &mut last_sig)?;
+    let info = ServiceInfo {
+        cert: service_cert.pem().to_string(),
+        status: ServiceStatus::Opening,
+        recovery_count: 0,
+        previous_service_identity_version: None,
+        create_txid: Some(TxId::new(view, 1).to_string()),
+    };
+    writer.append(&history.append_tx(view, &service_status_write_set(&info, ServiceStatus::Open), EntryFlags::default()))?;
+    sign(&mut history, &mut writer, &mut last_sig)?;
+
+    for i in 0..opts.transactions {
+        let private = rng.random_range(0..100u8) < opts.private_percent;
+        let table = if private { PRIVATE_RECORDS } else { PUBLIC_RECORDS };
+        let key = i.to_string().into_bytes();
+        let value = record_value(&mut rng, opts.value_size_bytes);
+        let mut ws = WriteSet::new();
+        ws.put(table, key.clone(), value.clone());
+        let e = history.append_tx(view, &ws, EntryFlags::default());
+        on_record(e.tx_id.seqno, table, &key, &value);
+        writer.append(&e)?;
+        if (i + 1) % opts.signature_interval.max(1) == 0 {
+            sign(&mut history, &mut writer, &mut last_sig)?;
+            // One node: a signature is committed as soon as it is durable.
+            writer.commit(last_sig.seqno)?;
+        }
+    }
+    if history.last() != last_sig {
+        sign(&mut history, &mut writer, &mut last_sig)?;
+    }
+    if !opts.leave_open {
+        writer.complete_chunk()?;
+        writer.commit(last_sig.seqno)?;
+    }
+    writer.sync()?;
+    writer.check_invariants();
+    let generated = GeneratedLedger {
+        service_cert,
+        service_key,
+        node_cert,
+        ledger_secret: secret_raw,
+        last: history.last(),
+        last_signature: last_sig,
+        committed_seqno: writer.committed_seqno(),
+    };
+    Ok((generated, writer.into_storage()))
+}

@@ -1,0 +1,325 @@
+//! Appends entries to chunk files through [`Storage`].
+//!
+//! Invariants (checked by [`LedgerWriter::check_invariants`]):
+//! - seqnos are contiguous from the first chunk's start to `last.seqno`; views never decrease;
+//! - only the last chunk is open (`ledger_<start>`, header 0); complete chunks end at a
+//!   signature (the producer sets `FORCE_LEDGER_CHUNK_AFTER` only on signatures);
+//! - `durable_seqno <= last.seqno` and `committed_seqno <= durable_seqno`;
+//! - a committed chunk (`.committed`) is never written again.
+//!
+//! Fsync points: `sync` (the open chunk's data, and the directory after a create or rename),
+//! and chunk completion (positions table and header synced before the rename, directory
+//! synced after). A crash between any two steps leaves a state the scan's decision table
+//! handles (see `scan.rs`).
+
+use crate::chunk::{CHUNK_HEADER_BYTES, ChunkName, positions_table};
+use crate::format::{EncodedEntry, EntryView, TxId};
+use crate::scan::{LocalLedger, ScanError, ScannedChunk, scan_ledger};
+use crate::storage::{Storage, StorageError};
+use thiserror::Error;
+
+/// Writer settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerConfig {
+    /// A chunk is closed at the first signature after it reaches this size (`ledger.chunk_size`).
+    pub chunk_size_bytes: u64,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig { chunk_size_bytes: 5 * 1000 * 1000 }
+    }
+}
+
+/// Hard bound on a chunk file so every offset fits the u32 positions table.
+pub const MAX_CHUNK_BYTES: u64 = (u32::MAX as u64) - (1 << 30);
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum WriteError {
+    #[error("entry {got} does not follow the last entry {last}")]
+    OutOfOrder { last: TxId, got: TxId },
+    #[error("entry {tx} is malformed: {reason}")]
+    Malformed { tx: TxId, reason: String },
+    #[error("cannot truncate to seqno {seqno}: {reason}")]
+    Truncate { seqno: u64, reason: String },
+    #[error("cannot commit seqno {seqno}: only {durable} is durable")]
+    CommitBeyondDurable { seqno: u64, durable: u64 },
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+}
+
+#[derive(Debug, Clone)]
+struct Chunk {
+    name: ChunkName,
+    positions: Vec<u64>,
+    /// Bytes of entries (header included) already handed to storage.
+    written_end: u64,
+}
+
+impl Chunk {
+    fn end_seqno(&self) -> u64 {
+        self.name.start + self.positions.len() as u64 - 1
+    }
+}
+
+/// The ledger writer of one node.
+pub struct LedgerWriter<S: Storage> {
+    storage: S,
+    config: LedgerConfig,
+    complete: Vec<Chunk>,
+    open: Option<Chunk>,
+    /// Entries appended but not yet handed to storage.
+    pending: Vec<u8>,
+    last: TxId,
+    first_seqno: u64,
+    durable_seqno: u64,
+    committed_seqno: u64,
+    dir_dirty: bool,
+}
+
+impl<S: Storage> LedgerWriter<S> {
+    /// Opens the ledger in `storage` (running the local-restart scan and its repairs), so that
+    /// appending resumes after the last whole entry.
+    pub fn open(mut storage: S, config: LedgerConfig) -> Result<(Self, LocalLedger), ScanError> {
+        let found = scan_ledger(&mut storage, &[])?;
+        let to_chunk = |c: &ScannedChunk| Chunk { name: c.name, positions: c.positions.clone(), written_end: c.entries_end };
+        let complete: Vec<Chunk> = found.chunks.iter().map(to_chunk).collect();
+        let open = found.open.as_ref().map(to_chunk);
+        let first_seqno = complete.first().or(open.as_ref()).map_or(1, |c| c.name.start);
+        let committed_seqno = complete.iter().filter(|c| c.name.committed).map(Chunk::end_seqno).max().unwrap_or(0);
+        let w = LedgerWriter {
+            storage,
+            config,
+            complete,
+            open,
+            pending: Vec::new(),
+            last: found.last,
+            first_seqno,
+            // Everything found on disk after a restart is what survived: treat it as durable.
+            durable_seqno: found.last.seqno,
+            committed_seqno,
+            dir_dirty: false,
+        };
+        w.check_invariants();
+        Ok((w, found))
+    }
+
+    /// A writer whose next entry is `next_seqno` (for a ledger that starts after a snapshot).
+    pub fn start_at(&mut self, next_seqno: u64) {
+        assert!(self.complete.is_empty() && self.open.is_none(), "start_at needs an empty ledger");
+        self.first_seqno = next_seqno;
+        self.last = TxId::new(self.last.view, next_seqno - 1);
+        self.durable_seqno = next_seqno - 1;
+        self.committed_seqno = next_seqno - 1;
+    }
+
+    pub fn last(&self) -> TxId {
+        self.last
+    }
+    pub fn durable_seqno(&self) -> u64 {
+        self.durable_seqno
+    }
+    pub fn committed_seqno(&self) -> u64 {
+        self.committed_seqno
+    }
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
+    /// Bytes in the open chunk, pending ones included.
+    pub fn open_chunk_bytes(&self) -> u64 {
+        self.open.as_ref().map_or(0, |c| c.written_end) + self.pending.len() as u64
+    }
+
+    /// Whether the producer should end the chunk at its next signature.
+    pub fn chunk_is_full(&self) -> bool {
+        self.open_chunk_bytes() >= self.config.chunk_size_bytes.min(MAX_CHUNK_BYTES)
+    }
+
+    /// Appends one entry. Checked before writing: the entry frames, its IV seqno follows the
+    /// last entry, and its view does not go back.
+    pub fn append(&mut self, entry: &EncodedEntry) -> Result<(), WriteError> {
+        let tx = entry.tx_id;
+        let parsed = EntryView::parse(&entry.bytes).map_err(|e| WriteError::Malformed { tx, reason: e.to_string() })?;
+        if parsed.tx_id() != tx || tx.seqno != self.last.seqno + 1 || tx.view < self.last.view {
+            return Err(WriteError::OutOfOrder { last: self.last, got: parsed.tx_id() });
+        }
+        if entry.flags.chunk_before() && self.open.as_ref().is_some_and(|c| !c.positions.is_empty()) {
+            self.complete_chunk()?;
+        }
+        if self.open.is_none() {
+            let name = ChunkName::open(tx.seqno);
+            self.storage.create(&name.to_string())?;
+            self.storage.append(&name.to_string(), &[0; CHUNK_HEADER_BYTES])?;
+            self.dir_dirty = true;
+            self.open = Some(Chunk { name, positions: Vec::new(), written_end: CHUNK_HEADER_BYTES as u64 });
+        }
+        let chunk = self.open.as_mut().expect("opened above");
+        chunk.positions.push(chunk.written_end + self.pending.len() as u64);
+        self.pending.extend_from_slice(&entry.bytes);
+        self.last = tx;
+        if self.pending.len() >= 1 << 20 {
+            self.flush()?;
+        }
+        if entry.flags.chunk_after() {
+            self.complete_chunk()?;
+        }
+        Ok(())
+    }
+
+    /// Hands pending bytes to storage (no durability implied).
+    pub fn flush(&mut self) -> Result<(), WriteError> {
+        if let Some(chunk) = self.open.as_mut()
+            && !self.pending.is_empty()
+        {
+            self.storage.append(&chunk.name.to_string(), &self.pending)?;
+            chunk.written_end += self.pending.len() as u64;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Makes every appended entry durable; returns the durable seqno. One call covers every
+    /// entry appended since the last one (group commit).
+    pub fn sync(&mut self) -> Result<u64, WriteError> {
+        if self.durable_seqno == self.last.seqno && !self.dir_dirty {
+            return Ok(self.durable_seqno);
+        }
+        self.flush()?;
+        if let Some(chunk) = &self.open {
+            self.storage.sync(&chunk.name.to_string())?;
+        }
+        if self.dir_dirty {
+            self.storage.sync_dir()?;
+            self.dir_dirty = false;
+        }
+        self.durable_seqno = self.last.seqno;
+        Ok(self.durable_seqno)
+    }
+
+    /// Closes the open chunk: positions table, header, fsync, rename to `ledger_<start>-<end>`,
+    /// directory fsync. The chunk's entries become durable.
+    pub fn complete_chunk(&mut self) -> Result<(), WriteError> {
+        self.flush()?;
+        let Some(mut chunk) = self.open.take() else { return Ok(()) };
+        if chunk.positions.is_empty() {
+            self.open = Some(chunk);
+            return Ok(());
+        }
+        let file = chunk.name.to_string();
+        let table_offset = chunk.written_end;
+        assert!(table_offset + 4 * chunk.positions.len() as u64 <= u32::MAX as u64, "chunk {file} exceeds 4 GiB");
+        self.storage.append(&file, &positions_table(&chunk.positions))?;
+        self.storage.write_at(&file, 0, &table_offset.to_le_bytes())?;
+        self.storage.sync(&file)?;
+        let done = chunk.name.completed(chunk.end_seqno());
+        self.storage.rename(&file, &done.to_string())?;
+        self.storage.sync_dir()?;
+        self.dir_dirty = false;
+        chunk.name = done;
+        self.durable_seqno = self.durable_seqno.max(chunk.end_seqno());
+        self.complete.push(chunk);
+        Ok(())
+    }
+
+    /// Records that every entry up to `seqno` is committed and renames complete chunks that end
+    /// at or before it to `.committed`.
+    pub fn commit(&mut self, seqno: u64) -> Result<(), WriteError> {
+        if seqno > self.durable_seqno {
+            return Err(WriteError::CommitBeyondDurable { seqno, durable: self.durable_seqno });
+        }
+        if seqno <= self.committed_seqno {
+            return Ok(());
+        }
+        self.committed_seqno = seqno;
+        let mut renamed = false;
+        for chunk in self.complete.iter_mut().filter(|c| !c.name.committed && c.end_seqno() <= seqno) {
+            let to = chunk.name.with_committed();
+            self.storage.rename(&chunk.name.to_string(), &to.to_string())?;
+            chunk.name = to;
+            renamed = true;
+        }
+        if renamed {
+            self.storage.sync_dir()?;
+        }
+        Ok(())
+    }
+
+    /// Drops entries after `seqno` (uncommitted entries replaced by a new primary, or the
+    /// unsigned tail cut by a recovery). Only entries of the open chunk can be dropped.
+    pub fn truncate(&mut self, seqno: u64) -> Result<(), WriteError> {
+        if seqno >= self.last.seqno {
+            return Ok(());
+        }
+        if seqno < self.committed_seqno {
+            return Err(WriteError::Truncate { seqno, reason: format!("seqno {} is committed", self.committed_seqno) });
+        }
+        self.flush()?;
+        let Some(chunk) = self.open.as_mut() else {
+            return Err(WriteError::Truncate { seqno, reason: "no open chunk; complete chunks are not truncated".into() });
+        };
+        if seqno + 1 < chunk.name.start {
+            return Err(WriteError::Truncate { seqno, reason: format!("{} is complete", self.complete.last().map(|c| c.name.to_string()).unwrap_or_default()) });
+        }
+        let keep = (seqno + 1 - chunk.name.start) as usize;
+        let cut = chunk.positions.get(keep).copied().unwrap_or(chunk.written_end);
+        self.storage.truncate(&chunk.name.to_string(), cut)?;
+        chunk.positions.truncate(keep);
+        chunk.written_end = cut;
+        // The view of the new last entry is unknown without reading it; callers that truncate
+        // pass on the view they know. Keep the old view: views only grow.
+        self.last = TxId::new(self.last.view, seqno);
+        self.durable_seqno = self.durable_seqno.min(seqno);
+        Ok(())
+    }
+
+    /// The bytes of entry `seqno`.
+    pub fn read_entry(&self, seqno: u64) -> Result<Option<Vec<u8>>, WriteError> {
+        if seqno < self.first_seqno || seqno > self.last.seqno {
+            return Ok(None);
+        }
+        let chunk = self.complete.iter().chain(self.open.iter()).find(|c| seqno >= c.name.start && seqno <= c.end_seqno());
+        let Some(chunk) = chunk else { return Ok(None) };
+        let i = (seqno - chunk.name.start) as usize;
+        let start = chunk.positions[i];
+        let is_open = self.open.as_ref().is_some_and(|o| o.name == chunk.name);
+        let end = chunk.positions.get(i + 1).copied().unwrap_or(if is_open { chunk.written_end + self.pending.len() as u64 } else { chunk.written_end });
+        if is_open && end > chunk.written_end {
+            // Part or all of it is still pending.
+            let mut out = vec![0u8; (end - start) as usize];
+            let on_disk = chunk.written_end.saturating_sub(start) as usize;
+            if on_disk > 0 {
+                self.storage.read_at(&chunk.name.to_string(), start, &mut out[..on_disk])?;
+            }
+            let from = (start.max(chunk.written_end) - chunk.written_end) as usize;
+            let rest = out.len() - on_disk;
+            out[on_disk..].copy_from_slice(&self.pending[from..from + rest]);
+            return Ok(Some(out));
+        }
+        let mut out = vec![0u8; (end - start) as usize];
+        self.storage.read_at(&chunk.name.to_string(), start, &mut out)?;
+        Ok(Some(out))
+    }
+
+    /// Names of the chunk files, in order.
+    pub fn chunk_files(&self) -> Vec<String> {
+        self.complete.iter().chain(self.open.iter()).map(|c| c.name.to_string()).collect()
+    }
+
+    /// Panics if an invariant of the module documentation does not hold.
+    pub fn check_invariants(&self) {
+        let mut next = self.first_seqno;
+        for c in self.complete.iter().chain(self.open.iter()) {
+            assert_eq!(c.name.start, next, "chunk {} does not follow seqno {}", c.name, next - 1);
+            next = c.name.start + c.positions.len() as u64;
+            assert!(c.positions.windows(2).all(|w| w[0] < w[1]), "positions of {} must increase", c.name);
+        }
+        assert!(self.complete.iter().all(|c| c.name.is_complete()), "complete chunks carry an end");
+        assert!(self.open.as_ref().is_none_or(|c| !c.name.is_complete()), "the open chunk has no end");
+        assert_eq!(next, self.last.seqno + 1, "chunks must cover seqnos up to the last entry");
+        assert!(self.committed_seqno <= self.durable_seqno && self.durable_seqno <= self.last.seqno);
+    }
+}
