@@ -120,15 +120,15 @@ pub fn generate_ledger<S: Storage>(
         create_txid: TxId::new(view, 1).to_string(),
     };
     let mut last_sig = TxId::default();
-    let sign = |history: &mut History, writer: &mut LedgerWriter<S>, last_sig: &mut TxId| -> Result<(), GenerateError> {
-        let e = history.append_signature(view, *last_sig, writer.chunk_is_full());
+    let sign = |history: &mut History, writer: &mut LedgerWriter<S>, last_sig: &mut TxId, close: bool| -> Result<(), GenerateError> {
+        let e = history.append_signature(view, *last_sig, close || writer.chunk_is_full());
         writer.append(&e)?;
         writer.sync()?;
         *last_sig = e.tx_id;
         Ok(())
     };
     writer.append(&history.append_tx(view, &genesis.write_set(), EntryFlags(EntryFlags::FORCE_LEDGER_CHUNK_BEFORE)))?;
-    sign(&mut history, &mut writer, &mut last_sig)?;
+    sign(&mut history, &mut writer, &mut last_sig, false)?;
     let info = ServiceInfo {
         cert: service_cert.pem().to_string(),
         status: ServiceStatus::Opening,
@@ -137,7 +137,7 @@ pub fn generate_ledger<S: Storage>(
         create_txid: Some(TxId::new(view, 1).to_string()),
     };
     writer.append(&history.append_tx(view, &service_status_write_set(&info, ServiceStatus::Open), EntryFlags::default()))?;
-    sign(&mut history, &mut writer, &mut last_sig)?;
+    sign(&mut history, &mut writer, &mut last_sig, false)?;
 
     for i in 0..opts.transactions {
         let private = rng.random_range(0..100u8) < opts.private_percent;
@@ -150,18 +150,16 @@ pub fn generate_ledger<S: Storage>(
         on_record(e.tx_id.seqno, table, &key, &value);
         writer.append(&e)?;
         if (i + 1) % opts.signature_interval.max(1) == 0 {
-            sign(&mut history, &mut writer, &mut last_sig)?;
+            sign(&mut history, &mut writer, &mut last_sig, false)?;
             // One node: a signature is committed as soon as it is durable.
             writer.commit(last_sig.seqno)?;
         }
     }
-    if history.last() != last_sig {
-        sign(&mut history, &mut writer, &mut last_sig)?;
+    // A final signature covers the tail; unless asked to leave it open, it also closes the chunk.
+    if history.last() != last_sig || !opts.leave_open {
+        sign(&mut history, &mut writer, &mut last_sig, !opts.leave_open)?;
     }
-    if !opts.leave_open {
-        writer.complete_chunk()?;
-        writer.commit(last_sig.seqno)?;
-    }
+    writer.commit(last_sig.seqno)?;
     writer.sync()?;
     writer.check_invariants();
     let generated = GeneratedLedger {

@@ -86,6 +86,7 @@ impl<S: Storage> LedgerWriter<S> {
         let complete: Vec<Chunk> = found.chunks.iter().map(to_chunk).collect();
         let open = found.open.as_ref().map(to_chunk);
         let first_seqno = complete.first().or(open.as_ref()).map_or(1, |c| c.name.start);
+        let open_ends_chunk = found.open.as_ref().and_then(|c| c.last_entry_flags).is_some_and(|f| f.chunk_after());
         let committed_seqno = complete.iter().filter(|c| c.name.committed).map(Chunk::end_seqno).max().unwrap_or(0);
         let w = LedgerWriter {
             storage,
@@ -100,6 +101,14 @@ impl<S: Storage> LedgerWriter<S> {
             committed_seqno,
             dir_dirty: false,
         };
+        let mut w = w;
+        if open_ends_chunk {
+            // The last entry closes its chunk but the crash came before the chunk was completed.
+            w.complete_chunk().map_err(|e| match e {
+                WriteError::Storage(s) => ScanError::Storage(s),
+                other => panic!("completing a scanned chunk: {other}"),
+            })?;
+        }
         w.check_invariants();
         Ok((w, found))
     }
@@ -201,8 +210,10 @@ impl<S: Storage> LedgerWriter<S> {
     }
 
     /// Closes the open chunk: positions table, header, fsync, rename to `ledger_<start>-<end>`,
-    /// directory fsync. The chunk's entries become durable.
-    pub fn complete_chunk(&mut self) -> Result<(), WriteError> {
+    /// directory fsync. The chunk's entries become durable. Called when an entry carries
+    /// `FORCE_LEDGER_CHUNK_AFTER` (or the next carries `FORCE_LEDGER_CHUNK_BEFORE`), so chunk
+    /// boundaries always follow from the entries themselves.
+    fn complete_chunk(&mut self) -> Result<(), WriteError> {
         self.flush()?;
         let Some(mut chunk) = self.open.take() else { return Ok(()) };
         if chunk.positions.is_empty() {

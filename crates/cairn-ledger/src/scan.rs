@@ -12,6 +12,7 @@
 //! | 6   | an entry before the last one in the incomplete chunk fails its checks       | refuse: corruption, named by file and offset |
 //! | 7   | anything fails inside a complete or committed chunk                         | refuse: corruption, named by file and offset |
 //! | 8   | an incomplete chunk whose positions table was already written (crash between completing and renaming) | finish the rename to `ledger_<start>-<end>` |
+//! | 8b  | an incomplete chunk whose last entry carries `FORCE_LEDGER_CHUNK_AFTER` (crash before completing) | complete it (done by `LedgerWriter::open`) |
 //! | 9   | a gap between two chunks (a ledger hole)                                    | refuse, naming the missing seqnos and both neighbours |
 //! | 10  | two chunks overlap and are not byte-identical copies of each other          | refuse, naming both files |
 //! | 11  | the same chunk in two directories, byte-identical                           | use one copy |
@@ -22,7 +23,7 @@
 //! Nothing is ever deleted: repairs only truncate bytes that were first copied aside, or rename.
 
 use crate::chunk::{ChunkError, ChunkErrorKind, ChunkFrame, ChunkName, check_entry, frame_chunk};
-use crate::format::{ByteReader, EntryView, TxId, skim_domain_table_names};
+use crate::format::{ByteReader, EntryFlags, EntryView, TxId, skim_domain_table_names};
 use crate::storage::{Storage, StorageError};
 use crate::tables;
 use thiserror::Error;
@@ -37,6 +38,8 @@ pub struct ScannedChunk {
     pub positions: Vec<u64>,
     pub entries_end: u64,
     pub last_view: u64,
+    /// Flags of the last entry (open chunk only).
+    pub last_entry_flags: Option<EntryFlags>,
 }
 
 impl ScannedChunk {
@@ -180,7 +183,7 @@ pub fn scan_ledger(main: &mut dyn Storage, read_only: &[&dyn Storage]) -> Result
             }));
         }
         min_view = last_view;
-        let c = ScannedChunk { name: f.name, file: f.file, dir: f.dir, positions: frame.positions, entries_end: frame.entries_end, last_view };
+        let c = ScannedChunk { name: f.name, file: f.file, dir: f.dir, positions: frame.positions, entries_end: frame.entries_end, last_view, last_entry_flags: None };
         out.last = TxId::new(last_view, c.end_seqno());
         chunks.push(c);
     }
@@ -221,10 +224,14 @@ fn scan_open_chunk(main: &mut dyn Storage, f: &Found, min_view: u64, repairs: &m
     let mut cut = frame.torn_tail.map(|t| t.offset);
     let mut whole = frame.positions.len();
     let mut last_view = min_view;
+    let mut last_entry_flags = None;
     for i in 0..frame.positions.len() {
         let r = frame.entry_range(i);
         match check_entry(&f.file, r.start as u64, &bytes[r.clone()], f.name.start + i as u64, last_view) {
-            Ok(v) => last_view = u64::from(v.gcm.view),
+            Ok(v) => {
+                last_view = u64::from(v.gcm.view);
+                last_entry_flags = Some(v.header.flags);
+            }
             // Row 5: the last entry is whole-length but bad, and nothing follows it.
             Err(_) if i + 1 == frame.positions.len() && frame.torn_tail.is_none() => {
                 cut = Some(r.start as u64);
@@ -251,5 +258,5 @@ fn scan_open_chunk(main: &mut dyn Storage, f: &Found, min_view: u64, repairs: &m
     }
     let positions: Vec<u64> = frame.positions[..whole].to_vec();
     let entries_end = cut.unwrap_or(frame.entries_end).max(8);
-    Ok(ScannedChunk { name: f.name, file: f.file.clone(), dir: 0, positions, entries_end, last_view })
+    Ok(ScannedChunk { name: f.name, file: f.file.clone(), dir: 0, positions, entries_end, last_view, last_entry_flags })
 }

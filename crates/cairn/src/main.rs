@@ -1,1 +1,34 @@
-fn main() {}
+//! `cairn`: the command-line entry point. Exit codes: 0 success, 1 a check failed (e.g. the
+//! ledger does not verify), 2 bad usage or input (clap's convention).
+mod ledger_cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "cairn", version, about = "Cairn: a replicated, tamper-evident, confidential key-value ledger")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Offline ledger tools: generate, show, verify.
+    #[command(subcommand)]
+    Ledger(ledger_cli::LedgerCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ledger(cmd) => ledger_cli::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

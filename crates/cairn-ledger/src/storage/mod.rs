@@ -12,11 +12,17 @@
 //!    a rename not dir-synced may be undone.
 //! 4. Names are plain file names (no separators); `list` returns them sorted.
 
+mod conformance;
+mod file_name;
 mod mem_storage;
 mod storage_error;
+mod storage_op;
 
-pub use mem_storage::{MemStorage, StorageFaults};
+pub use conformance::run_conformance_suite;
+pub use file_name::{MAX_FILE_NAME_BYTES, check_file_name};
+pub use mem_storage::{InjectedError, MemStorage, StorageFaults};
 pub use storage_error::{StorageError, StorageErrorKind};
+pub use storage_op::StorageOp;
 
 /// A directory of ledger or snapshot files.
 pub trait Storage: Send + Sync {

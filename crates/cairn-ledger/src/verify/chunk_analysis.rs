@@ -31,6 +31,12 @@ pub struct ChunkAnalysis {
     pub leaves: Vec<Sha256>,
     pub events: Vec<TableEvent>,
     pub private_domains_decrypted: u64,
+    /// The first entry carries `FORCE_LEDGER_CHUNK_BEFORE`.
+    pub starts_with_chunk_before: bool,
+    /// The last entry carries `FORCE_LEDGER_CHUNK_AFTER`.
+    pub ends_with_chunk_after: bool,
+    /// Offset of the last entry in the file.
+    pub last_entry_offset: u64,
 }
 
 fn chunk_failure(level: VerifyLevel, e: ChunkError, seqno: Option<u64>) -> VerifyFailure {
@@ -60,6 +66,9 @@ pub fn analyse_chunk(storage: &dyn Storage, file: &str, name: &ChunkName, opts: 
         leaves: Vec::with_capacity(if level >= VerifyLevel::Merkle { frame.positions.len() } else { 0 }),
         events: Vec::new(),
         private_domains_decrypted: 0,
+        starts_with_chunk_before: false,
+        ends_with_chunk_after: false,
+        last_entry_offset: frame.positions.last().copied().unwrap_or(0),
     };
     if level < VerifyLevel::Headers {
         return Ok(out);
@@ -74,6 +83,19 @@ pub fn analyse_chunk(storage: &dyn Storage, file: &str, name: &ChunkName, opts: 
         min_view = u64::from(view.gcm.view);
         if i == 0 {
             out.first_view = min_view;
+            out.starts_with_chunk_before = view.header.flags.chunk_before();
+        }
+        let is_last = i + 1 == frame.positions.len();
+        if is_last {
+            out.ends_with_chunk_after = view.header.flags.chunk_after();
+        }
+        // Chunk boundaries follow from the flags: "after" only on a complete chunk's last entry,
+        // "before" only on a chunk's first entry.
+        let misplaced_after = view.header.flags.chunk_after() && !(is_last && name.is_complete());
+        let misplaced_before = view.header.flags.chunk_before() && i != 0;
+        if misplaced_after || misplaced_before {
+            let flag = if misplaced_after { "FORCE_LEDGER_CHUNK_AFTER" } else { "FORCE_LEDGER_CHUNK_BEFORE" };
+            return Err(VerifyFailure::at(VerifyLevel::Headers, Some(file), Some(offset + 1), Some(seqno), format!("entry flag {flag} inside a chunk")));
         }
         if level >= VerifyLevel::Merkle {
             entry_work(&view, i, offset, opts, &mut out)?;

@@ -22,6 +22,9 @@ pub struct LedgerChecker {
     service_status: Option<ServiceStatus>,
     /// Every service identity seen, newest last.
     service_keys: Vec<VerifyingKey>,
+    /// A complete chunk whose last entry lacks `FORCE_LEDGER_CHUNK_AFTER`: the next chunk must
+    /// start with `FORCE_LEDGER_CHUNK_BEFORE` to justify the boundary.
+    unjustified_end: Option<(String, u64, u64)>,
 }
 
 impl LedgerChecker {
@@ -37,6 +40,7 @@ impl LedgerChecker {
             node_keys: HashMap::new(),
             service_status: None,
             service_keys: Vec::new(),
+            unjustified_end: None,
         }
     }
 
@@ -60,6 +64,16 @@ impl LedgerChecker {
             && chunk.first_view < last.view
         {
             return Err(fail(VerifyLevel::Headers, None, Some(chunk.name.start), format!("view {} is below view {} of the previous chunk", chunk.first_view, last.view)));
+        }
+        if self.level >= VerifyLevel::Headers {
+            if let Some((prev, offset, seqno)) = self.unjustified_end.take()
+                && !chunk.starts_with_chunk_before
+            {
+                return Err(VerifyFailure::at(VerifyLevel::Headers, Some(&prev), Some(offset + 1), Some(seqno), "chunk ends without FORCE_LEDGER_CHUNK_AFTER and the next chunk does not start with FORCE_LEDGER_CHUNK_BEFORE".into()));
+            }
+            if chunk.name.is_complete() && !chunk.ends_with_chunk_after {
+                self.unjustified_end = Some((file.clone(), chunk.last_entry_offset, chunk.name.end.unwrap_or(0)));
+            }
         }
         if self.level >= VerifyLevel::Merkle && self.merkle.is_none() {
             if chunk.name.start != 1 {
@@ -89,9 +103,14 @@ impl LedgerChecker {
         Ok(())
     }
 
-    pub fn finish(&self, report: &mut VerifyReport) {
+    /// Completes the report; fails if the last chunk's end is not justified by its flags.
+    pub fn finish(&mut self, report: &mut VerifyReport) -> Result<(), VerifyFailure> {
         if let Some(last) = report.last {
             report.unsigned_tail = last.seqno - report.last_signed.map_or(report.first_seqno.unwrap_or(1) - 1, |s| s.seqno);
+        }
+        match self.unjustified_end.take() {
+            Some((file, offset, seqno)) => Err(VerifyFailure::at(VerifyLevel::Headers, Some(&file), Some(offset + 1), Some(seqno), "last complete chunk ends without FORCE_LEDGER_CHUNK_AFTER".into())),
+            None => Ok(()),
         }
     }
 

@@ -157,7 +157,10 @@ pub fn verify_ledger(dirs: &[&dyn Storage], opts: &VerifyOptions, progress: &mut
         stop.store(true, Ordering::SeqCst);
         absorbed.1.notify_all();
     });
-    checker.finish(&mut report);
+    let finished = checker.finish(&mut report);
+    if failure.is_none() {
+        failure = finished.err();
+    }
     VerifyOutcome { report, failure }
 }
 
