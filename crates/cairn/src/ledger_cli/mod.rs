@@ -1,5 +1,6 @@
 //! `cairn ledger ...`: offline tools over ledger directories.
 mod generate;
+mod limits;
 mod show;
 mod verify;
 
@@ -14,6 +15,8 @@ pub enum LedgerCommand {
     Show(show::ShowArgs),
     /// Verify ledger directories at a chosen level; exits 1 at the first failure.
     Verify(verify::VerifyArgs),
+    /// Measure this machine's read, SHA-256 and AES-GCM limits over ledger files (benchmarks).
+    Limits(limits::LimitsArgs),
 }
 
 pub fn run(cmd: LedgerCommand) -> anyhow::Result<ExitCode> {
@@ -21,6 +24,7 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<ExitCode> {
         LedgerCommand::Generate(a) => generate::run(a),
         LedgerCommand::Show(a) => show::run(a),
         LedgerCommand::Verify(a) => verify::run(a),
+        LedgerCommand::Limits(a) => limits::run(a),
     }
 }
 

@@ -6,6 +6,7 @@ use cairn_ledger::chunk::{ChunkName, frame_chunk};
 use cairn_ledger::format::{EntryView, TxId};
 use cairn_ledger::storage::Storage;
 use clap::Args;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -58,6 +59,7 @@ pub fn run(a: ShowArgs) -> anyhow::Result<ExitCode> {
     let mut chunks: Vec<(ChunkName, String)> = storage.list()?.into_iter().filter_map(|f| ChunkName::parse(&f).map(|n| (n, f))).collect();
     chunks.sort_by_key(|(n, _)| (n.start, !n.committed));
     let mut found = false;
+    let mut out = std::io::stdout().lock();
     for (name, file) in chunks {
         if let Some(tx) = a.tx
             && (tx.seqno < name.start || name.end.is_some_and(|e| tx.seqno > e))
@@ -67,7 +69,7 @@ pub fn run(a: ShowArgs) -> anyhow::Result<ExitCode> {
         let bytes = storage.read_all(&file)?;
         let frame = frame_chunk(&file, &name, &bytes, false).with_context(|| format!("framing {file}"))?;
         if a.tx.is_none() && !a.json {
-            println!("# {file} ({} entries, {} bytes)", frame.positions.len(), bytes.len());
+            writeln!(out, "# {file} ({} entries, {} bytes)", frame.positions.len(), bytes.len())?;
         }
         for i in 0..frame.positions.len() {
             let range = frame.entry_range(i);
@@ -94,13 +96,13 @@ pub fn run(a: ShowArgs) -> anyhow::Result<ExitCode> {
                     "flags": view.header.flags.0, "private_bytes": view.private.len(),
                     "tables": tables_json(&all, with_values),
                 });
-                println!("{v}");
+                writeln!(out, "{v}")?;
             } else {
                 let names: Vec<String> = all.maps.iter().map(|(n, m)| format!("{n}({})", m.writes.len())).collect();
                 let private_note = if private.is_none() && !view.private.is_empty() { format!(" +{} encrypted bytes", view.private.len()) } else { String::new() };
-                println!("{tx:>12}  {:>8} B  {}{private_note}", view.bytes.len(), names.join(" "));
+                writeln!(out, "{tx:>12}  {:>8} B  {}{private_note}", view.bytes.len(), names.join(" "))?;
                 if with_values {
-                    println!("{}", serde_json::to_string_pretty(&tables_json(&all, true))?);
+                    writeln!(out, "{}", serde_json::to_string_pretty(&tables_json(&all, true))?)?;
                 }
             }
         }
