@@ -168,9 +168,16 @@ fn write_file_atomic_leaves_only_the_whole_file<S: Storage>(s: &mut S) {
 fn write_file_atomic_keeps_a_stale_temp_aside<S: Storage>(s: &mut S) {
     file_with(s, "snapshot.tmp", b"left by a crash");
     s.write_file_atomic("snapshot", b"new").unwrap();
-    assert_eq!(s.list().unwrap(), ["snapshot", "snapshot.tmp.stale"]);
+    assert_eq!(s.list().unwrap(), ["snapshot", "snapshot.tmp.stale-0"]);
     assert_eq!(s.read_all("snapshot").unwrap(), b"new");
-    assert_eq!(s.read_all("snapshot.tmp.stale").unwrap(), b"left by a crash");
+    assert_eq!(s.read_all("snapshot.tmp.stale-0").unwrap(), b"left by a crash");
+    // A second crash leaves another temp file: it is kept aside too, under the next free name.
+    file_with(s, "other.tmp", b"first");
+    s.rename("other.tmp", "other.tmp.stale-0").unwrap();
+    file_with(s, "other.tmp", b"second");
+    s.write_file_atomic("other", b"new").unwrap();
+    assert_eq!(s.read_all("other.tmp.stale-0").unwrap(), b"first");
+    assert_eq!(s.read_all("other.tmp.stale-1").unwrap(), b"second");
 }
 
 fn write_file_atomic_refuses_to_replace_a_file<S: Storage>(s: &mut S) {

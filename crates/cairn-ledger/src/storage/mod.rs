@@ -62,7 +62,8 @@ pub trait Storage: Send + Sync {
         let tmp = format!("{name}.tmp");
         if self.size(&tmp).is_ok() {
             // A stale temp file from an earlier crash: keep it aside rather than delete it.
-            self.rename(&tmp, &format!("{tmp}.stale"))?;
+            let aside = (0..).map(|n| format!("{tmp}.stale-{n}")).find(|n| self.size(n).is_err()).expect("a free name");
+            self.rename(&tmp, &aside)?;
         }
         self.create(&tmp)?;
         self.append(&tmp, data)?;
