@@ -6,10 +6,12 @@
 //! Unix only: reads use `pread` through `std::os::unix::fs::FileExt`.
 
 mod durability;
+mod durable_ledger;
 mod fs_storage;
 mod group_commit;
 mod io_error;
 
 pub use durability::Durability;
+pub use durable_ledger::DurableLedger;
 pub use fs_storage::{FsStorage, MAX_OPEN_FILES};
 pub use group_commit::GroupCommit;
