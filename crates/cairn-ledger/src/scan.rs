@@ -13,6 +13,7 @@
 //! | 7   | anything fails inside a complete or committed chunk                         | refuse: corruption, named by file and offset |
 //! | 8   | an incomplete chunk whose positions table was already written (crash between completing and renaming) | finish the rename to `ledger_<start>-<end>` |
 //! | 8b  | an incomplete chunk whose last entry carries `FORCE_LEDGER_CHUNK_AFTER` (crash before completing) | complete it (done by `LedgerWriter::open`) |
+//! | 8c  | an incomplete chunk whose header is set but whose positions table is not all there (crash while completing, before its fsync) | keep the header in `<chunk>.at-0.corrupted`, reset it to 0, then rows 3–6 and 8b |
 //! | 9   | a gap between two chunks (a ledger hole)                                    | refuse, naming the missing seqnos and both neighbours |
 //! | 10  | two chunks overlap and are not byte-identical copies of each other          | refuse, naming both files |
 //! | 11  | the same chunk in two directories, byte-identical                           | use one copy |
@@ -20,11 +21,13 @@
 //! | 13  | `.recovery`, `.ignored`, `.corrupted`, temp and unknown files               | not read; listed in the report |
 //! | 14  | chunks in read-only directories that are not `.committed`                   | not read; listed in the report |
 //!
-//! Nothing is ever deleted: repairs only truncate bytes that were first copied aside, or rename.
+//! Nothing is ever deleted: repairs only truncate or overwrite bytes that were first copied aside,
+//! or rename. A `.corrupted` name already taken by other bytes (an earlier repair at the same
+//! offset) gets a counter: `<chunk>.at-<offset>.<n>.corrupted`.
 
 use crate::chunk::{ChunkError, ChunkErrorKind, ChunkFrame, ChunkName, check_entry, frame_chunk};
 use crate::format::{ByteReader, EntryFlags, EntryView, TxId, skim_domain_table_names};
-use crate::storage::{Storage, StorageError};
+use crate::storage::{Storage, StorageError, StorageErrorKind};
 use crate::tables;
 use thiserror::Error;
 
@@ -55,6 +58,8 @@ pub enum Repair {
     TruncatedTornTail { file: String, offset: u64, cut_bytes: u64, kept_in: String },
     /// Row 8.
     FinishedCompletion { from: String, to: String },
+    /// Row 8c: the 8-byte header of `file` copied to `kept_in`, then reset to 0.
+    ResetTornCompletion { file: String, kept_in: String },
 }
 
 /// The ledger as found on disk after repairs.
@@ -115,7 +120,18 @@ pub fn scan_ledger(main: &mut dyn Storage, read_only: &[&dyn Storage]) -> Result
     for f in found.iter_mut().filter(|f| f.dir == 0 && !f.name.is_complete()) {
         let bytes = main.read_all(&f.file)?;
         if bytes.len() >= 8 && bytes[..8] != [0; 8] {
-            let frame = frame_chunk(&f.file, &f.name, &bytes, true).map_err(ScanError::Corrupt)?;
+            let frame = match frame_chunk(&f.file, &f.name, &bytes, true) {
+                Ok(frame) if !frame.positions.is_empty() => frame,
+                // Row 8c: the rename comes only after the table and header are synced, so this
+                // header is no more durable than the unsynced entries; the open-chunk rows judge them.
+                _ => {
+                    let kept_in = keep_aside(main, &f.file, 0, &bytes[..8])?;
+                    main.write_at(&f.file, 0, &[0; 8])?;
+                    main.sync(&f.file)?;
+                    out.repairs.push(Repair::ResetTornCompletion { file: f.file.clone(), kept_in });
+                    continue;
+                }
+            };
             let done = f.name.completed(f.name.start + frame.positions.len() as u64 - 1);
             let to = done.to_string();
             main.rename(&f.file, &to)?;
@@ -151,20 +167,21 @@ pub fn scan_ledger(main: &mut dyn Storage, read_only: &[&dyn Storage]) -> Result
         deduped.push(f);
     }
 
-    let count = deduped.len();
+    let files: Vec<String> = deduped.iter().map(|f| f.file.clone()).collect();
     for (i, f) in deduped.into_iter().enumerate() {
         if let Some(prev) = chunks.last() {
             let prev_end = prev.end_seqno();
             if f.name.start <= prev_end {
-                return Err(ScanError::Overlap { a: prev.file.clone(), b: f.file.clone(), from: f.name.start, to: prev_end });
+                let to = f.name.end.map_or(prev_end, |end| end.min(prev_end));
+                return Err(ScanError::Overlap { a: prev.file.clone(), b: f.file.clone(), from: f.name.start, to });
             }
             if f.name.start > prev_end + 1 {
                 return Err(ScanError::Hole { before: prev.file.clone(), after: f.file.clone(), missing_from: prev_end + 1, missing_to: f.name.start - 1 });
             }
         }
         if !f.name.is_complete() {
-            if i + 1 != count {
-                return Err(ScanError::IncompleteNotLast { file: f.file, next: "a later chunk".into() });
+            if let Some(next) = files.get(i + 1) {
+                return Err(ScanError::IncompleteNotLast { file: f.file, next: next.clone() });
             }
             let open = scan_open_chunk(main, &f, min_view, &mut out.repairs)?;
             out.last = last_tx(&open, &out.last);
@@ -217,6 +234,30 @@ fn check_entries(file: &str, start: u64, bytes: &[u8], frame: &ChunkFrame, mut m
     Ok(min_view)
 }
 
+/// Copies `bytes`, found at `offset` of `file`, to `<file>.at-<offset>.corrupted` (durably) and
+/// returns that name. A file of that name already holding exactly `bytes` (a crash during this
+/// same repair) is reused; one holding other bytes (an earlier repair at the same offset) is
+/// kept, and the copy goes to `<file>.at-<offset>.<n>.corrupted` with the first free `n`.
+fn keep_aside(main: &mut dyn Storage, file: &str, offset: u64, bytes: &[u8]) -> Result<String, ScanError> {
+    for n in 0u64.. {
+        let name = if n == 0 { format!("{file}.at-{offset}.corrupted") } else { format!("{file}.at-{offset}.{n}.corrupted") };
+        match main.read_all(&name) {
+            Ok(existing) if existing == bytes => return Ok(name),
+            Ok(_) => continue,
+            Err(e) if e.kind == StorageErrorKind::NotFound => {
+                // `write_file_atomic` keeps one stale temp file aside; a second one blocks the name.
+                if main.size(&format!("{name}.tmp.stale")).is_ok() {
+                    continue;
+                }
+                main.write_file_atomic(&name, bytes)?;
+                return Ok(name);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    unreachable!("u64 names run out")
+}
+
 /// Rows 3–6 for the incomplete last chunk.
 fn scan_open_chunk(main: &mut dyn Storage, f: &Found, min_view: u64, repairs: &mut Vec<Repair>) -> Result<ScannedChunk, ScanError> {
     let bytes = main.read_all(&f.file)?;
@@ -242,10 +283,8 @@ fn scan_open_chunk(main: &mut dyn Storage, f: &Found, min_view: u64, repairs: &m
         }
     }
     if let Some(offset) = cut {
-        let offset = offset.max(0);
-        let kept_in = format!("{}.at-{offset}.corrupted", f.file);
         let tail = &bytes[offset as usize..];
-        main.write_file_atomic(&kept_in, tail)?;
+        let kept_in = keep_aside(main, &f.file, offset, tail)?;
         if bytes.len() < 8 {
             // Row 4: rebuild the header.
             main.truncate(&f.file, 0)?;

@@ -43,9 +43,21 @@ fn chunk_failure(level: VerifyLevel, e: ChunkError, seqno: Option<u64>) -> Verif
     VerifyFailure::at(level, Some(&e.file), Some(e.offset), seqno, e.kind.to_string())
 }
 
-pub fn analyse_chunk(storage: &dyn Storage, file: &str, name: &ChunkName, opts: &VerifyOptions) -> Result<ChunkAnalysis, VerifyFailure> {
+/// Analyses one chunk; `buf` is the caller's reusable read buffer (reusing it avoids faulting in
+/// fresh pages for every chunk).
+pub fn analyse_chunk(
+    storage: &dyn Storage,
+    file: &str,
+    name: &ChunkName,
+    opts: &VerifyOptions,
+    buf: &mut Vec<u8>,
+) -> Result<ChunkAnalysis, VerifyFailure> {
     let level = opts.level;
-    let bytes = storage.read_all(file).map_err(|e| VerifyFailure::storage(VerifyLevel::Parse, e))?;
+    let storage_failure = |e| VerifyFailure::storage(VerifyLevel::Parse, e);
+    let len = storage.size(file).map_err(storage_failure)?;
+    buf.resize(usize::try_from(len).expect("chunk files fit in memory"), 0);
+    storage.read_at(file, 0, buf).map_err(storage_failure)?;
+    let bytes: &[u8] = buf;
     let frame = frame_chunk(file, name, &bytes, level >= VerifyLevel::Offsets).map_err(|e| chunk_failure(VerifyLevel::Parse, e, None))?;
     if let Some(t) = frame.torn_tail {
         return Err(VerifyFailure::at(

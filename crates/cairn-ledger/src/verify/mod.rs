@@ -109,6 +109,7 @@ pub fn verify_ledger(dirs: &[&dyn Storage], opts: &VerifyOptions, progress: &mut
             let tx = tx.clone();
             let (files, next, stop, absorbed) = (&files, &next, &stop, &absorbed);
             scope.spawn(move || {
+                let mut buf = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     if i >= files.len() || stop.load(Ordering::SeqCst) {
@@ -122,7 +123,7 @@ pub fn verify_ledger(dirs: &[&dyn Storage], opts: &VerifyOptions, progress: &mut
                         }
                     }
                     let f = &files[i];
-                    let result = analyse_chunk(dirs[f.dir], &f.file, &f.name, opts);
+                    let result = analyse_chunk(dirs[f.dir], &f.file, &f.name, opts, &mut buf);
                     if tx.send((i, result)).is_err() {
                         break;
                     }
