@@ -102,6 +102,12 @@ impl<S: Storage> LedgerWriter<S> {
             dir_dirty: false,
         };
         let mut w = w;
+        // What a crashed process left may sit in the page cache only: make it durable before
+        // counting it as durable.
+        if let Some(open) = &w.open {
+            w.storage.sync(&open.name.to_string())?;
+        }
+        w.storage.sync_dir()?;
         if open_ends_chunk {
             // The last entry closes its chunk but the crash came before the chunk was completed.
             w.complete_chunk().map_err(|e| match e {
@@ -133,6 +139,11 @@ impl<S: Storage> LedgerWriter<S> {
     }
     pub fn storage(&self) -> &S {
         &self.storage
+    }
+    /// The storage, for fault injection by tests and the simulator; writing through it
+    /// bypasses the writer's invariants.
+    pub fn storage_mut(&mut self) -> &mut S {
+        &mut self.storage
     }
     pub fn into_storage(self) -> S {
         self.storage
@@ -284,6 +295,8 @@ impl<S: Storage> LedgerWriter<S> {
         // pass on the view they know. Keep the old view: views only grow.
         self.last = TxId::new(self.last.view, seqno);
         self.durable_seqno = self.durable_seqno.min(seqno);
+        // A truncation that a crash could undo would resurrect dropped entries.
+        self.storage.sync(&self.open.as_ref().expect("checked above").name.to_string())?;
         Ok(())
     }
 

@@ -9,7 +9,9 @@
 //! | 3   | the incomplete last chunk ends inside an entry (torn write)                 | cut the partial entry, keep the cut bytes in `<chunk>.at-<offset>.corrupted`, resume |
 //! | 4   | the incomplete last chunk is shorter than its 8-byte header                 | keep the bytes aside as in row 3, rewrite the header, resume |
 //! | 5   | the last entry of the incomplete chunk is whole-length but fails its checks | torn write: as row 3 |
+//! | 5b  | an entry of the incomplete chunk fails its checks and every byte from it to the end is zero | torn write (zero-filled by the file system): as row 3 |
 //! | 6   | an entry before the last one in the incomplete chunk fails its checks       | refuse: corruption, named by file and offset |
+//! | 6b  | what looks like a torn tail (rows 3–5b) is followed by a valid later entry  | refuse: a corrupted size, not a torn write |
 //! | 7   | anything fails inside a complete or committed chunk                         | refuse: corruption, named by file and offset |
 //! | 8   | an incomplete chunk whose positions table was already written (crash between completing and renaming) | finish the rename to `ledger_<start>-<end>` |
 //! | 8b  | an incomplete chunk whose last entry carries `FORCE_LEDGER_CHUNK_AFTER` (crash before completing) | complete it (done by `LedgerWriter::open`) |
@@ -245,10 +247,6 @@ fn keep_aside(main: &mut dyn Storage, file: &str, offset: u64, bytes: &[u8]) -> 
             Ok(existing) if existing == bytes => return Ok(name),
             Ok(_) => continue,
             Err(e) if e.kind == StorageErrorKind::NotFound => {
-                // `write_file_atomic` keeps one stale temp file aside; a second one blocks the name.
-                if main.size(&format!("{name}.tmp.stale")).is_ok() {
-                    continue;
-                }
                 main.write_file_atomic(&name, bytes)?;
                 return Ok(name);
             }
@@ -256,6 +254,25 @@ fn keep_aside(main: &mut dyn Storage, file: &str, offset: u64, bytes: &[u8]) -> 
         }
     }
     unreachable!("u64 names run out")
+}
+
+/// The first offset at or after `from` where a plausible entry starts: version 1, known flags,
+/// fits in the file, frames, and carries an IV seqno at or after `min_seqno` equal to its public
+/// header seqno.
+fn find_later_entry(bytes: &[u8], from: usize, min_seqno: u64) -> Option<(u64, u64)> {
+    use crate::format::{ENTRY_HEADER_BYTES, EntryHeader};
+    let last_start = bytes.len().checked_sub(ENTRY_HEADER_BYTES)?;
+    (from..=last_start).find_map(|off| {
+        if bytes[off] != crate::format::ENTRY_FORMAT_V1 {
+            return None;
+        }
+        let h = EntryHeader::decode_raw(&bytes[off..off + ENTRY_HEADER_BYTES]).ok()?;
+        h.validate().ok()?;
+        let end = off.checked_add(ENTRY_HEADER_BYTES)?.checked_add(usize::try_from(h.size).ok()?)?;
+        let v = EntryView::parse(bytes.get(off..end)?).ok()?;
+        let public = v.public_header().ok()?;
+        (v.gcm.seqno >= min_seqno && public.seqno == v.gcm.seqno).then_some((off as u64, v.gcm.seqno))
+    })
 }
 
 /// Rows 3–6 for the incomplete last chunk.
@@ -274,13 +291,27 @@ fn scan_open_chunk(main: &mut dyn Storage, f: &Found, min_view: u64, repairs: &m
                 last_entry_flags = Some(v.header.flags);
             }
             // Row 5: the last entry is whole-length but bad, and nothing follows it.
-            Err(_) if i + 1 == frame.positions.len() && frame.torn_tail.is_none() => {
+            // Row 5b: the rest of the file is zeros (a file system that extended the file before
+            // its data reached the disk).
+            Err(_) if (i + 1 == frame.positions.len() && frame.torn_tail.is_none()) || bytes[r.start..].iter().all(|b| *b == 0) => {
                 cut = Some(r.start as u64);
                 whole = i;
+                break;
             }
             // Row 6.
             Err(e) => return Err(ScanError::Corrupt(e)),
         }
+    }
+    // Row 6b: what looks like a torn tail must not hide a later valid entry (a corrupted size
+    // field makes an entry look longer than the file): that is corruption, not a torn write.
+    if let Some(offset) = cut
+        && let Some((later_offset, later_seqno)) = find_later_entry(&bytes, offset as usize + 1, f.name.start + whole as u64)
+    {
+        return Err(ScanError::Corrupt(ChunkError {
+            file: f.file.clone(),
+            offset,
+            kind: ChunkErrorKind::EntriesAfterTear { later_offset, later_seqno },
+        }));
     }
     if let Some(offset) = cut {
         let tail = &bytes[offset as usize..];

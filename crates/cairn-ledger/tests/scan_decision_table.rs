@@ -760,7 +760,8 @@ fn write_then_stop(storage: MemStorage, rng: &mut ChaCha8Rng, context: &str) -> 
     let next = w.last().seqno + 1;
     let durable_to = rng.random_range(next - 1..=last_seqno().min(next + 30));
     append_durably(&mut w, durable_to);
-    let mut storage = w.into_storage();
+    // Reopening syncs what it found (a clean ledger: nothing changes); faults come after it.
+    let mut w = reopen(w.into_storage());
     if rng.random_bool(0.75) {
         // Weighted towards the steps of a chunk completion.
         let ops = [
@@ -775,10 +776,8 @@ fn write_then_stop(storage: MemStorage, rng: &mut ChaCha8Rng, context: &str) -> 
         ];
         let op = ops[rng.random_range(0..ops.len())];
         let nth = rng.random_range(1..=2);
-        storage.faults_mut().injected.push(InjectedError::once(op, nth, StorageErrorKind::Other));
+        w.storage_mut().faults_mut().injected.push(InjectedError::once(op, nth, StorageErrorKind::Other));
     }
-    // A clean, synced ledger: reopening it reads and changes nothing, so no fault fires here.
-    let mut w = reopen(storage);
     let unsynced_to = rng.random_range(durable_to..=last_seqno().min(durable_to + 50));
     for seqno in durable_to + 1..=unsynced_to {
         if w.append(entry(seqno)).is_err() {

@@ -30,6 +30,8 @@ pub enum ChunkErrorKind {
     PublicSeqnoMismatch { iv: u64, public: u64 },
     /// A complete chunk must end with a signature transaction.
     NotEndingAtSignature { seqno: u64 },
+    /// Bytes that do not form an entry, followed by a valid entry: not a torn write.
+    EntriesAfterTear { later_offset: u64, later_seqno: u64 },
 }
 
 impl fmt::Display for ChunkErrorKind {
@@ -52,6 +54,10 @@ impl fmt::Display for ChunkErrorKind {
             ViewRegressed { previous, found } => write!(f, "entry view {found} is below the previous view {previous}"),
             PublicSeqnoMismatch { iv, public } => write!(f, "public header seqno {public} differs from IV seqno {iv}"),
             NotEndingAtSignature { seqno } => write!(f, "complete chunk ends at seqno {seqno}, which is not a signature"),
+            EntriesAfterTear { later_offset, later_seqno } => write!(
+                f,
+                "bytes here do not form an entry, yet a valid entry (seqno {later_seqno}) follows at offset {later_offset}: corruption, not a torn write"
+            ),
         }
     }
 }
