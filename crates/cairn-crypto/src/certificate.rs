@@ -28,7 +28,8 @@ impl std::fmt::Debug for Certificate {
 }
 
 fn params(req: &CertificateRequest) -> Result<CertificateParams, CryptoError> {
-    let mut p = CertificateParams::new(req.subject_alt_names.clone()).map_err(|e| CryptoError::Internal(e.to_string()))?;
+    let mut p =
+        CertificateParams::new(req.subject_alt_names.clone()).map_err(|e| CryptoError::Internal(e.to_string()))?;
     p.distinguished_name = rcgen::DistinguishedName::new();
     p.distinguished_name.push(DnType::CommonName, req.common_name.clone());
     let start = OffsetDateTime::from_unix_timestamp(req.not_before_unix_s)
@@ -45,9 +46,7 @@ fn params(req: &CertificateRequest) -> Result<CertificateParams, CryptoError> {
 impl Certificate {
     /// A self-signed certificate for `key` (service identity, member or user identity).
     pub fn self_signed(key: &SigningKey, req: &CertificateRequest) -> Result<Self, CryptoError> {
-        let cert = params(req)?
-            .self_signed(key.rcgen_key())
-            .map_err(|e| CryptoError::Internal(e.to_string()))?;
+        let cert = params(req)?.self_signed(key.rcgen_key()).map_err(|e| CryptoError::Internal(e.to_string()))?;
         Self::from_der(cert.der().to_vec())
     }
 
@@ -58,12 +57,11 @@ impl Certificate {
         issuer: &Certificate,
         issuer_key: &SigningKey,
     ) -> Result<Self, CryptoError> {
-        let spki = SubjectPublicKeyInfo::from_der(subject_spki_der).map_err(|e| CryptoError::InvalidKey(e.to_string()))?;
+        let spki =
+            SubjectPublicKeyInfo::from_der(subject_spki_der).map_err(|e| CryptoError::InvalidKey(e.to_string()))?;
         let issuer = Issuer::from_ca_cert_der(&issuer.der.clone().into(), issuer_key.rcgen_key())
             .map_err(|e| CryptoError::InvalidCertificate(e.to_string()))?;
-        let cert = params(req)?
-            .signed_by(&spki, &issuer)
-            .map_err(|e| CryptoError::Internal(e.to_string()))?;
+        let cert = params(req)?.signed_by(&spki, &issuer).map_err(|e| CryptoError::Internal(e.to_string()))?;
         Self::from_der(cert.der().to_vec())
     }
 
@@ -154,7 +152,8 @@ mod tests {
         let service_key = SigningKey::generate().unwrap();
         let service = Certificate::self_signed(&service_key, &req("CCF Service", true)).unwrap();
         let node_key = SigningKey::generate().unwrap();
-        let node = Certificate::endorsed(&node_key.public_key_der(), &req("CCF Node", false), &service, &service_key).unwrap();
+        let node =
+            Certificate::endorsed(&node_key.public_key_der(), &req("CCF Node", false), &service, &service_key).unwrap();
         assert_eq!(node.public_key_der(), node_key.public_key_der());
         node.verify_issued_by(&service.verifying_key().unwrap()).unwrap();
         assert!(node.verify_issued_by(&node_key.verifying_key()).is_err());

@@ -51,11 +51,7 @@ impl SigningKey {
         let mut padded = [0u8; 48];
         padded[16..].copy_from_slice(digest.as_bytes());
         let digest = Digest::import_less_safe(&padded, &SHA384).expect("48-byte digest");
-        self.pair
-            .sign_digest(&digest)
-            .expect("ECDSA signing with a valid key does not fail")
-            .as_ref()
-            .to_vec()
+        self.pair.sign_digest(&digest).expect("ECDSA signing with a valid key does not fail").as_ref().to_vec()
     }
 
     /// DER-encoded ECDSA-SHA384 signature over `message` (certificates, COSE).

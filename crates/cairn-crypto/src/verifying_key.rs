@@ -34,9 +34,7 @@ impl VerifyingKey {
 
     pub fn verify_prehashed_sha256(&self, digest: &Sha256, der_signature: &[u8]) -> Result<(), CryptoError> {
         let digest = Digest::import_less_safe(digest.as_bytes(), &SHA256).expect("32-byte digest");
-        self.prehashed
-            .verify_digest_sig(&digest, der_signature)
-            .map_err(|_| CryptoError::BadSignature)
+        self.prehashed.verify_digest_sig(&digest, der_signature).map_err(|_| CryptoError::BadSignature)
     }
 
     pub fn verify_message(&self, message: &[u8], der_signature: &[u8]) -> Result<(), CryptoError> {

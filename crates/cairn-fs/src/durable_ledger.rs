@@ -19,7 +19,11 @@ impl<S: Storage, P> DurableLedger<S, P> {
     /// ever used together under one lock so seqnos stay in order.
     pub fn new(writer: LedgerWriter<S>, producer: P) -> Self {
         let durable = writer.durable_seqno();
-        DurableLedger { inner: Mutex::new((writer, producer)), group: GroupCommit::new(durable), syncs: AtomicU64::new(0) }
+        DurableLedger {
+            inner: Mutex::new((writer, producer)),
+            group: GroupCommit::new(durable),
+            syncs: AtomicU64::new(0),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, (LedgerWriter<S>, P)> {
@@ -28,7 +32,10 @@ impl<S: Storage, P> DurableLedger<S, P> {
 
     /// Runs `append` with the writer and the producer; returns the last seqno afterwards, which
     /// is recorded as written for group commit.
-    pub fn append<T>(&self, append: impl FnOnce(&mut LedgerWriter<S>, &mut P) -> Result<T, WriteError>) -> Result<(T, u64), WriteError> {
+    pub fn append<T>(
+        &self,
+        append: impl FnOnce(&mut LedgerWriter<S>, &mut P) -> Result<T, WriteError>,
+    ) -> Result<(T, u64), WriteError> {
         let mut inner = self.lock();
         let (writer, producer) = &mut *inner;
         let out = append(writer, producer)?;

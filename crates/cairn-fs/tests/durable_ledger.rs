@@ -10,10 +10,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 fn history() -> History {
     let key = SigningKey::generate().unwrap();
-    let req = CertificateRequest { common_name: "n".into(), subject_alt_names: vec![], not_before_unix_s: 1_700_000_000, validity_days: 1, is_ca: true };
+    let req = CertificateRequest {
+        common_name: "n".into(),
+        subject_alt_names: vec![],
+        not_before_unix_s: 1_700_000_000,
+        validity_days: 1,
+        is_ca: true,
+    };
     let cert = Certificate::self_signed(&key, &req).unwrap();
     let node_id = key.verifying_key().key_id();
-    History::new(Arc::new(LedgerSecret::new([1; 32])), Arc::new(NodeSigner { key, node_id, cert_pem: cert.pem().to_string() }))
+    History::new(
+        Arc::new(LedgerSecret::new([1; 32])),
+        Arc::new(NodeSigner { key, node_id, cert_pem: cert.pem().to_string() }),
+    )
 }
 
 #[test]
@@ -32,7 +41,9 @@ fn sixteen_concurrent_writers_share_fsyncs_and_lose_nothing_acknowledged() {
                 for i in 0..PER_THREAD {
                     let mut ws = WriteSet::new();
                     ws.put("records", format!("{t}-{i}").into_bytes(), vec![b'x'; 64]);
-                    let (_, seqno) = ledger.append(|w, h: &mut History| w.append(&h.append_tx(2, &ws, EntryFlags::default()))).unwrap();
+                    let (_, seqno) = ledger
+                        .append(|w, h: &mut History| w.append(&h.append_tx(2, &ws, EntryFlags::default())))
+                        .unwrap();
                     ledger.wait_durable(seqno).unwrap();
                     assert!(ledger.durable_seqno() >= seqno);
                     acknowledged.fetch_add(1, Ordering::SeqCst);
@@ -53,7 +64,11 @@ fn sixteen_concurrent_writers_share_fsyncs_and_lose_nothing_acknowledged() {
     writer.sync().unwrap();
     // Every entry is on disk and in order (no signature-level checks: this ledger has no genesis).
     let reopened = FsStorage::open(dir.path(), Durability::Fsync, true).unwrap();
-    let out = verify_ledger(&[&reopened as &dyn cairn_ledger::storage::Storage], &VerifyOptions { level: VerifyLevel::Merkle, ..Default::default() }, &mut |_| {});
+    let out = verify_ledger(
+        &[&reopened as &dyn cairn_ledger::storage::Storage],
+        &VerifyOptions { level: VerifyLevel::Merkle, ..Default::default() },
+        &mut |_| {},
+    );
     assert_eq!(out.failure, None);
     assert_eq!(out.report.entries, writes + 1);
 }

@@ -10,12 +10,7 @@ pub enum CommitError {
         "conflict on table {table:?} key \"{}\": read at version {read_version:?}, now at {current_version:?}",
         key.escape_ascii()
     )]
-    Conflict {
-        table: String,
-        key: Vec<u8>,
-        read_version: Option<u64>,
-        current_version: Option<u64>,
-    },
+    Conflict { table: String, key: Vec<u8>, read_version: Option<u64>, current_version: Option<u64> },
     /// The seqno is not the next one after the store's version.
     #[error("version gap: expected seqno {expected}, got {got}")]
     VersionGap { expected: u64, got: u64 },

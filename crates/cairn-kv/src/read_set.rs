@@ -19,8 +19,7 @@ impl ReadSet {
         if let Some(keys) = self.tables.get_mut(table) {
             keys.entry(key.to_vec()).or_insert(version);
         } else {
-            self.tables
-                .insert(table.to_string(), BTreeMap::from([(key.to_vec(), version)]));
+            self.tables.insert(table.to_string(), BTreeMap::from([(key.to_vec(), version)]));
         }
     }
 
@@ -31,10 +30,9 @@ impl ReadSet {
 
     /// Every read as `(table, key, version read)`, ordered by table then key.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8], Option<u64>)> {
-        self.tables.iter().flat_map(|(table, keys)| {
-            keys.iter()
-                .map(move |(key, version)| (table.as_str(), key.as_slice(), *version))
-        })
+        self.tables
+            .iter()
+            .flat_map(|(table, keys)| keys.iter().map(move |(key, version)| (table.as_str(), key.as_slice(), *version)))
     }
 
     pub fn len(&self) -> usize {

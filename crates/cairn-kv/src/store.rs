@@ -46,10 +46,7 @@ impl Store {
     pub fn commit(&mut self, tx: Tx, seqno: u64) -> Result<WriteSet, CommitError> {
         let expected = self.next_seqno();
         if seqno != expected {
-            return Err(CommitError::VersionGap {
-                expected,
-                got: seqno,
-            });
+            return Err(CommitError::VersionGap { expected, got: seqno });
         }
         let (reads, writes) = tx.into_parts();
         self.check_reads(&reads)?;
@@ -62,10 +59,7 @@ impl Store {
     pub fn apply(&mut self, write_set: &WriteSet, seqno: u64) -> Result<(), ApplyError> {
         let expected = self.next_seqno();
         if seqno != expected {
-            return Err(ApplyError::VersionGap {
-                expected,
-                got: seqno,
-            });
+            return Err(ApplyError::VersionGap { expected, got: seqno });
         }
         self.apply_unchecked(write_set, seqno);
         Ok(())
@@ -105,9 +99,7 @@ impl Store {
     }
 
     fn next_seqno(&self) -> u64 {
-        self.version()
-            .checked_add(1)
-            .expect("store version overflows u64")
+        self.version().checked_add(1).expect("store version overflows u64")
     }
 
     fn check_reads(&self, reads: &ReadSet) -> Result<(), CommitError> {
@@ -135,13 +127,7 @@ impl Store {
             for (key, write) in &map.writes {
                 match write {
                     Some(value) => {
-                        table.insert(
-                            key.clone(),
-                            VersionedValue {
-                                version: seqno,
-                                value: value.clone(),
-                            },
-                        );
+                        table.insert(key.clone(), VersionedValue { version: seqno, value: value.clone() });
                     }
                     None => {
                         table.remove(key);

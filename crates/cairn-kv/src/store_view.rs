@@ -34,10 +34,7 @@ impl StoreView {
 
     /// The entries of `table` in key order; empty if the table does not exist.
     pub fn iter_table(&self, table: &str) -> impl Iterator<Item = (&[u8], &VersionedValue)> {
-        self.tables
-            .get(table)
-            .into_iter()
-            .flat_map(|t| t.iter().map(|(k, v)| (k.as_slice(), v)))
+        self.tables.get(table).into_iter().flat_map(|t| t.iter().map(|(k, v)| (k.as_slice(), v)))
     }
 
     /// The names of the non-empty tables, in order.

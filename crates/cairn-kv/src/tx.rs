@@ -14,11 +14,7 @@ pub struct Tx {
 
 impl Tx {
     pub fn new(view: StoreView) -> Self {
-        Self {
-            view,
-            reads: ReadSet::new(),
-            writes: WriteSet::new(),
-        }
+        Self { view, reads: ReadSet::new(), writes: WriteSet::new() }
     }
 
     /// The value of `key`: the transaction's own write if it has one, else the view's.
@@ -80,10 +76,7 @@ mod tests {
         assert_eq!(tx.get("t", b"k"), Some(&b"new"[..]));
         tx.remove("t", b"k".to_vec());
         assert_eq!(tx.get("t", b"k"), None);
-        assert!(
-            tx.read_set().is_empty(),
-            "reads of own writes do not depend on the store"
-        );
+        assert!(tx.read_set().is_empty(), "reads of own writes do not depend on the store");
     }
 
     #[test]

@@ -27,19 +27,11 @@ impl WriteSet {
     }
 
     pub fn put(&mut self, table: &str, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        self.maps
-            .entry(table.to_string())
-            .or_default()
-            .writes
-            .insert(key.into(), Some(value.into()));
+        self.maps.entry(table.to_string()).or_default().writes.insert(key.into(), Some(value.into()));
     }
 
     pub fn remove(&mut self, table: &str, key: impl Into<Vec<u8>>) {
-        self.maps
-            .entry(table.to_string())
-            .or_default()
-            .writes
-            .insert(key.into(), None);
+        self.maps.entry(table.to_string()).or_default().writes.insert(key.into(), None);
     }
 
     pub fn get(&self, table: &str, key: &[u8]) -> Option<&Option<Vec<u8>>> {
@@ -56,11 +48,8 @@ impl WriteSet {
 
     /// The public and private halves, in that order.
     pub fn split_domains(&self) -> (WriteSet, WriteSet) {
-        let (public, private): (BTreeMap<_, _>, BTreeMap<_, _>) = self
-            .maps
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .partition(|(name, _)| is_public_table(name));
+        let (public, private): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            self.maps.iter().map(|(k, v)| (k.clone(), v.clone())).partition(|(name, _)| is_public_table(name));
         (WriteSet { maps: public }, WriteSet { maps: private })
     }
 

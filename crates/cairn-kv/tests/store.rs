@@ -36,13 +36,7 @@ fn commit_applies_writes_at_seqno_and_returns_write_set() {
     store.check_invariants();
     assert_eq!(store.version(), 2);
     assert_eq!(store.get("t", b"a"), None);
-    assert_eq!(
-        store.get_versioned("t", b"b"),
-        Some(&VersionedValue {
-            version: 2,
-            value: b"2".to_vec()
-        })
-    );
+    assert_eq!(store.get_versioned("t", b"b"), Some(&VersionedValue { version: 2, value: b"2".to_vec() }));
     assert_eq!(ws.get("t", b"a"), Some(&None));
     assert_eq!(ws.maps["t"].read_version, 1);
 }
@@ -85,14 +79,7 @@ fn commit_after_read_of_absent_key_that_was_then_created_is_rejected() {
     store.commit(winner, 1).unwrap();
 
     let err = store.commit(stale, 2).unwrap_err();
-    assert!(matches!(
-        err,
-        CommitError::Conflict {
-            read_version: None,
-            current_version: Some(1),
-            ..
-        }
-    ));
+    assert!(matches!(err, CommitError::Conflict { read_version: None, current_version: Some(1), .. }));
     assert_eq!(store.get("t", b"k"), Some(&b"theirs"[..]));
 }
 
@@ -128,10 +115,7 @@ fn commit_with_wrong_seqno_is_a_version_gap_and_applies_nothing() {
     for got in [0, 1, 3, u64::MAX] {
         let mut tx = store.begin();
         tx.put("t", b"k".to_vec(), b"2".to_vec());
-        assert_eq!(
-            store.commit(tx, got),
-            Err(CommitError::VersionGap { expected: 2, got })
-        );
+        assert_eq!(store.commit(tx, got), Err(CommitError::VersionGap { expected: 2, got }));
     }
     assert_eq!(store, store_with(&[(b"k", b"1")]));
 }
@@ -141,13 +125,7 @@ fn apply_with_wrong_seqno_is_a_version_gap_and_applies_nothing() {
     let mut store = Store::new();
     let mut ws = WriteSet::new();
     ws.put("t", b"k".to_vec(), b"v".to_vec());
-    assert_eq!(
-        store.apply(&ws, 2),
-        Err(ApplyError::VersionGap {
-            expected: 1,
-            got: 2
-        })
-    );
+    assert_eq!(store.apply(&ws, 2), Err(ApplyError::VersionGap { expected: 1, got: 2 }));
     assert_eq!(store, Store::new());
 }
 
@@ -184,14 +162,8 @@ fn removing_last_key_drops_the_table() {
 #[test]
 fn iter_table_yields_keys_in_order_with_versions() {
     let store = store_with(&[(b"c", b"3"), (b"a", b"1"), (b"b", b"2")]);
-    let entries: Vec<_> = store
-        .iter_table("t")
-        .map(|(k, v)| (k.to_vec(), v.version))
-        .collect();
-    assert_eq!(
-        entries,
-        vec![(b"a".to_vec(), 2), (b"b".to_vec(), 3), (b"c".to_vec(), 1)]
-    );
+    let entries: Vec<_> = store.iter_table("t").map(|(k, v)| (k.to_vec(), v.version)).collect();
+    assert_eq!(entries, vec![(b"a".to_vec(), 2), (b"b".to_vec(), 3), (b"c".to_vec(), 1)]);
     assert_eq!(store.len("t"), 3);
     assert_eq!(store.iter_table("absent").count(), 0);
 }
@@ -203,10 +175,7 @@ fn table_names_lists_tables_in_order() {
     tx.put("public:b", b"k".to_vec(), b"v".to_vec());
     tx.put("a", b"k".to_vec(), b"v".to_vec());
     store.commit(tx, 1).unwrap();
-    assert_eq!(
-        store.table_names().collect::<Vec<_>>(),
-        vec!["a", "public:b"]
-    );
+    assert_eq!(store.table_names().collect::<Vec<_>>(), vec!["a", "public:b"]);
 }
 
 #[test]
@@ -255,8 +224,5 @@ fn conflict_error_message_names_table_and_key() {
         read_version: None,
         current_version: Some(3),
     };
-    assert_eq!(
-        err.to_string(),
-        "conflict on table \"t\" key \"k\\x01\": read at version None, now at Some(3)"
-    );
+    assert_eq!(err.to_string(), "conflict on table \"t\" key \"k\\x01\": read at version None, now at Some(3)");
 }

@@ -124,11 +124,7 @@ fn assert_view_matches(view: &StoreView, model: &Model) {
 
 /// Runs `tx_ops` on `view`, checking each read against `model_at_view`; returns the expected
 /// read set and write set.
-fn run_tx(
-    store_view: StoreView,
-    model_at_view: &Model,
-    tx_ops: &[TxOp],
-) -> (cairn_kv::Tx, Reads, Writes) {
+fn run_tx(store_view: StoreView, model_at_view: &Model, tx_ops: &[TxOp]) -> (cairn_kv::Tx, Reads, Writes) {
     let mut tx = store_view.begin();
     let mut reads = Reads::new();
     let mut writes = Writes::new();
@@ -138,9 +134,7 @@ fn run_tx(
                 let expected = match writes.get(k) {
                     Some(write) => write.clone(),
                     None => {
-                        reads
-                            .entry(k.clone())
-                            .or_insert(model_at_view.versions.get(k).copied());
+                        reads.entry(k.clone()).or_insert(model_at_view.versions.get(k).copied());
                         model_at_view.values.get(k).cloned()
                     }
                 };
@@ -156,11 +150,7 @@ fn run_tx(
             }
         }
     }
-    let recorded: Reads = tx
-        .read_set()
-        .iter()
-        .map(|(t, k, v)| ((t.to_string(), k.to_vec()), v))
-        .collect();
+    let recorded: Reads = tx.read_set().iter().map(|(t, k, v)| ((t.to_string(), k.to_vec()), v)).collect();
     assert_eq!(recorded, reads);
     (tx, reads, writes)
 }
@@ -176,26 +166,18 @@ fn run(ops: &[Op]) {
         let next = store.version() + 1;
         match op {
             Op::Commit { age, ops } => {
-                let (view, model_at_view) =
-                    &history[history.len() - 1 - (*age).min(history.len() - 1)];
+                let (view, model_at_view) = &history[history.len() - 1 - (*age).min(history.len() - 1)];
                 let (tx, reads, writes) = run_tx(view.clone(), model_at_view, ops);
-                let conflict = reads
-                    .iter()
-                    .find(|(k, read)| model.versions.get(*k).copied() != **read);
+                let conflict = reads.iter().find(|(k, read)| model.versions.get(*k).copied() != **read);
                 match (store.commit(tx, next), conflict) {
                     (Ok(ws), None) => {
                         assert_eq!(writes_of(&ws), writes);
-                        assert!(
-                            ws.maps
-                                .values()
-                                .all(|m| m.read_version == model_at_view.version)
-                        );
+                        assert!(ws.maps.values().all(|m| m.read_version == model_at_view.version));
                         model.apply(&writes);
                         replica.apply(&ws, next).unwrap();
                     }
                     (Err(err), Some(((table, key), read))) => {
-                        let current_version =
-                            model.versions.get(&(table.clone(), key.clone())).copied();
+                        let current_version = model.versions.get(&(table.clone(), key.clone())).copied();
                         let expected = CommitError::Conflict {
                             table: table.clone(),
                             key: key.clone(),
@@ -221,32 +203,17 @@ fn run(ops: &[Op]) {
                 let got = if *seqno == next { next + 1 } else { *seqno };
                 if *replay {
                     let err = store.apply(&WriteSet::new(), got).unwrap_err();
-                    assert_eq!(
-                        err,
-                        ApplyError::VersionGap {
-                            expected: next,
-                            got
-                        }
-                    );
+                    assert_eq!(err, ApplyError::VersionGap { expected: next, got });
                 } else {
                     let err = store.commit(store.begin(), got).unwrap_err();
-                    assert_eq!(
-                        err,
-                        CommitError::VersionGap {
-                            expected: next,
-                            got
-                        }
-                    );
+                    assert_eq!(err, CommitError::VersionGap { expected: next, got });
                 }
                 assert_eq!(store, before, "a wrong seqno must apply nothing");
             }
         }
         store.check_invariants();
         assert_view_matches(&store.snapshot_view(), &model);
-        assert_eq!(
-            replica, store,
-            "replaying the write sets must give an identical store"
-        );
+        assert_eq!(replica, store, "replaying the write sets must give an identical store");
         if store.version() == next {
             history.push((store.snapshot_view(), model.clone()));
         }

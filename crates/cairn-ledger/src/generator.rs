@@ -101,12 +101,14 @@ pub fn generate_ledger<S: Storage>(
     let service_key = SigningKey::generate()?;
     let service_cert = Certificate::self_signed(&service_key, &req("CCF Service", true))?;
     let node_key = SigningKey::generate()?;
-    let node_cert = Certificate::endorsed(&node_key.public_key_der(), &req("CCF Node", false), &service_cert, &service_key)?;
+    let node_cert =
+        Certificate::endorsed(&node_key.public_key_der(), &req("CCF Node", false), &service_cert, &service_key)?;
     let node_id = node_key.verifying_key().key_id();
     let mut secret_raw = [0u8; 32];
     rng.fill_bytes(&mut secret_raw);
     let secret = Arc::new(LedgerSecret::new(secret_raw));
-    let signer = Arc::new(NodeSigner { key: node_key, node_id: node_id.clone(), cert_pem: node_cert.pem().to_string() });
+    let signer =
+        Arc::new(NodeSigner { key: node_key, node_id: node_id.clone(), cert_pem: node_cert.pem().to_string() });
     let mut history = History::new(secret, signer);
     let view = opts.view;
 
@@ -120,7 +122,11 @@ pub fn generate_ledger<S: Storage>(
         create_txid: TxId::new(view, 1).to_string(),
     };
     let mut last_sig = TxId::default();
-    let sign = |history: &mut History, writer: &mut LedgerWriter<S>, last_sig: &mut TxId, close: bool| -> Result<(), GenerateError> {
+    let sign = |history: &mut History,
+                writer: &mut LedgerWriter<S>,
+                last_sig: &mut TxId,
+                close: bool|
+     -> Result<(), GenerateError> {
         let e = history.append_signature(view, *last_sig, close || writer.chunk_is_full());
         writer.append(&e)?;
         writer.sync()?;
@@ -136,7 +142,11 @@ pub fn generate_ledger<S: Storage>(
         previous_service_identity_version: None,
         create_txid: Some(TxId::new(view, 1).to_string()),
     };
-    writer.append(&history.append_tx(view, &service_status_write_set(&info, ServiceStatus::Open), EntryFlags::default()))?;
+    writer.append(&history.append_tx(
+        view,
+        &service_status_write_set(&info, ServiceStatus::Open),
+        EntryFlags::default(),
+    ))?;
     sign(&mut history, &mut writer, &mut last_sig, false)?;
 
     for i in 0..opts.transactions {

@@ -34,7 +34,11 @@ impl GenesisRecord<'_> {
             retired_committed: false,
         };
         ws.put(tables::NODES_INFO, self.node_id.as_bytes().to_vec(), serde_json::to_vec(&node).expect("json"));
-        ws.put(tables::ENDORSED_CERTIFICATES, self.node_id.as_bytes().to_vec(), tables::endorsed_certificate_value(self.node_cert_pem));
+        ws.put(
+            tables::ENDORSED_CERTIFICATES,
+            self.node_id.as_bytes().to_vec(),
+            tables::endorsed_certificate_value(self.node_cert_pem),
+        );
         ws
     }
 }

@@ -59,6 +59,9 @@ mod tests {
         let ce = s.commit_evidence(TxId::new(2, 10));
         assert!(ce.starts_with("ce:2.10:") && ce.len() == "ce:2.10:".len() + 64);
         assert_ne!(s.commit_evidence_digest(TxId::new(2, 10)), s.commit_evidence_digest(TxId::new(2, 11)));
-        assert_ne!(s.commit_evidence_digest(TxId::new(2, 10)), LedgerSecret::new([2; 32]).commit_evidence_digest(TxId::new(2, 10)));
+        assert_ne!(
+            s.commit_evidence_digest(TxId::new(2, 10)),
+            LedgerSecret::new([2; 32]).commit_evidence_digest(TxId::new(2, 10))
+        );
     }
 }

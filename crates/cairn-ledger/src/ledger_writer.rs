@@ -82,7 +82,8 @@ impl<S: Storage> LedgerWriter<S> {
     /// appending resumes after the last whole entry.
     pub fn open(mut storage: S, config: LedgerConfig) -> Result<(Self, LocalLedger), ScanError> {
         let found = scan_ledger(&mut storage, &[])?;
-        let to_chunk = |c: &ScannedChunk| Chunk { name: c.name, positions: c.positions.clone(), written_end: c.entries_end };
+        let to_chunk =
+            |c: &ScannedChunk| Chunk { name: c.name, positions: c.positions.clone(), written_end: c.entries_end };
         let complete: Vec<Chunk> = found.chunks.iter().map(to_chunk).collect();
         let open = found.open.as_ref().map(to_chunk);
         let first_seqno = complete.first().or(open.as_ref()).map_or(1, |c| c.name.start);
@@ -281,10 +282,16 @@ impl<S: Storage> LedgerWriter<S> {
         }
         self.flush()?;
         let Some(chunk) = self.open.as_mut() else {
-            return Err(WriteError::Truncate { seqno, reason: "no open chunk; complete chunks are not truncated".into() });
+            return Err(WriteError::Truncate {
+                seqno,
+                reason: "no open chunk; complete chunks are not truncated".into(),
+            });
         };
         if seqno + 1 < chunk.name.start {
-            return Err(WriteError::Truncate { seqno, reason: format!("{} is complete", self.complete.last().map(|c| c.name.to_string()).unwrap_or_default()) });
+            return Err(WriteError::Truncate {
+                seqno,
+                reason: format!("{} is complete", self.complete.last().map(|c| c.name.to_string()).unwrap_or_default()),
+            });
         }
         let keep = (seqno + 1 - chunk.name.start) as usize;
         let cut = chunk.positions.get(keep).copied().unwrap_or(chunk.written_end);
@@ -305,12 +312,17 @@ impl<S: Storage> LedgerWriter<S> {
         if seqno < self.first_seqno || seqno > self.last.seqno {
             return Ok(None);
         }
-        let chunk = self.complete.iter().chain(self.open.iter()).find(|c| seqno >= c.name.start && seqno <= c.end_seqno());
+        let chunk =
+            self.complete.iter().chain(self.open.iter()).find(|c| seqno >= c.name.start && seqno <= c.end_seqno());
         let Some(chunk) = chunk else { return Ok(None) };
         let i = (seqno - chunk.name.start) as usize;
         let start = chunk.positions[i];
         let is_open = self.open.as_ref().is_some_and(|o| o.name == chunk.name);
-        let end = chunk.positions.get(i + 1).copied().unwrap_or(if is_open { chunk.written_end + self.pending.len() as u64 } else { chunk.written_end });
+        let end = chunk.positions.get(i + 1).copied().unwrap_or(if is_open {
+            chunk.written_end + self.pending.len() as u64
+        } else {
+            chunk.written_end
+        });
         if is_open && end > chunk.written_end {
             // Part or all of it is still pending.
             let mut out = vec![0u8; (end - start) as usize];

@@ -154,7 +154,8 @@ pub fn scan_ledger(main: &mut dyn Storage, read_only: &[&dyn Storage]) -> Result
             && prev.name.start == f.name.start
         {
             // Row 11 or 10: same start twice.
-            let same = prev.name.end == f.name.end && storage_of(prev.dir).read_all(&prev.file)? == storage_of(f.dir).read_all(&f.file)?;
+            let same = prev.name.end == f.name.end
+                && storage_of(prev.dir).read_all(&prev.file)? == storage_of(f.dir).read_all(&f.file)?;
             if !same {
                 return Err(ScanError::Overlap {
                     a: prev.file.clone(),
@@ -178,7 +179,12 @@ pub fn scan_ledger(main: &mut dyn Storage, read_only: &[&dyn Storage]) -> Result
                 return Err(ScanError::Overlap { a: prev.file.clone(), b: f.file.clone(), from: f.name.start, to });
             }
             if f.name.start > prev_end + 1 {
-                return Err(ScanError::Hole { before: prev.file.clone(), after: f.file.clone(), missing_from: prev_end + 1, missing_to: f.name.start - 1 });
+                return Err(ScanError::Hole {
+                    before: prev.file.clone(),
+                    after: f.file.clone(),
+                    missing_from: prev_end + 1,
+                    missing_to: f.name.start - 1,
+                });
             }
         }
         if !f.name.is_complete() {
@@ -192,7 +198,8 @@ pub fn scan_ledger(main: &mut dyn Storage, read_only: &[&dyn Storage]) -> Result
         }
         let bytes = storage_of(f.dir).read_all(&f.file)?;
         let frame = frame_chunk(&f.file, &f.name, &bytes, true).map_err(ScanError::Corrupt)?;
-        let last_view = check_entries(&f.file, f.name.start, &bytes, &frame, min_view, frame.positions.len()).map_err(ScanError::Corrupt)?;
+        let last_view = check_entries(&f.file, f.name.start, &bytes, &frame, min_view, frame.positions.len())
+            .map_err(ScanError::Corrupt)?;
         let last_range = frame.entry_range(frame.positions.len() - 1);
         if !is_signature(&bytes[last_range.clone()]) {
             return Err(ScanError::Corrupt(ChunkError {
@@ -202,7 +209,15 @@ pub fn scan_ledger(main: &mut dyn Storage, read_only: &[&dyn Storage]) -> Result
             }));
         }
         min_view = last_view;
-        let c = ScannedChunk { name: f.name, file: f.file, dir: f.dir, positions: frame.positions, entries_end: frame.entries_end, last_view, last_entry_flags: None };
+        let c = ScannedChunk {
+            name: f.name,
+            file: f.file,
+            dir: f.dir,
+            positions: frame.positions,
+            entries_end: frame.entries_end,
+            last_view,
+            last_entry_flags: None,
+        };
         out.last = TxId::new(last_view, c.end_seqno());
         chunks.push(c);
     }
@@ -227,7 +242,14 @@ pub fn is_signature(entry: &[u8]) -> bool {
 }
 
 /// Header checks of the first `n` entries; returns the last view.
-fn check_entries(file: &str, start: u64, bytes: &[u8], frame: &ChunkFrame, mut min_view: u64, n: usize) -> Result<u64, ChunkError> {
+fn check_entries(
+    file: &str,
+    start: u64,
+    bytes: &[u8],
+    frame: &ChunkFrame,
+    mut min_view: u64,
+    n: usize,
+) -> Result<u64, ChunkError> {
     for i in 0..n {
         let r = frame.entry_range(i);
         let v = check_entry(file, r.start as u64, &bytes[r], start + i as u64, min_view)?;
@@ -242,7 +264,8 @@ fn check_entries(file: &str, start: u64, bytes: &[u8], frame: &ChunkFrame, mut m
 /// kept, and the copy goes to `<file>.at-<offset>.<n>.corrupted` with the first free `n`.
 fn keep_aside(main: &mut dyn Storage, file: &str, offset: u64, bytes: &[u8]) -> Result<String, ScanError> {
     for n in 0u64.. {
-        let name = if n == 0 { format!("{file}.at-{offset}.corrupted") } else { format!("{file}.at-{offset}.{n}.corrupted") };
+        let name =
+            if n == 0 { format!("{file}.at-{offset}.corrupted") } else { format!("{file}.at-{offset}.{n}.corrupted") };
         match main.read_all(&name) {
             Ok(existing) if existing == bytes => return Ok(name),
             Ok(_) => continue,
@@ -276,7 +299,12 @@ fn find_later_entry(bytes: &[u8], from: usize, min_seqno: u64) -> Option<(u64, u
 }
 
 /// Rows 3–6 for the incomplete last chunk.
-fn scan_open_chunk(main: &mut dyn Storage, f: &Found, min_view: u64, repairs: &mut Vec<Repair>) -> Result<ScannedChunk, ScanError> {
+fn scan_open_chunk(
+    main: &mut dyn Storage,
+    f: &Found,
+    min_view: u64,
+    repairs: &mut Vec<Repair>,
+) -> Result<ScannedChunk, ScanError> {
     let bytes = main.read_all(&f.file)?;
     let frame = frame_chunk(&f.file, &f.name, &bytes, true).map_err(ScanError::Corrupt)?;
     let mut cut = frame.torn_tail.map(|t| t.offset);
@@ -293,7 +321,10 @@ fn scan_open_chunk(main: &mut dyn Storage, f: &Found, min_view: u64, repairs: &m
             // Row 5: the last entry is whole-length but bad, and nothing follows it.
             // Row 5b: the rest of the file is zeros (a file system that extended the file before
             // its data reached the disk).
-            Err(_) if (i + 1 == frame.positions.len() && frame.torn_tail.is_none()) || bytes[r.start..].iter().all(|b| *b == 0) => {
+            Err(_)
+                if (i + 1 == frame.positions.len() && frame.torn_tail.is_none())
+                    || bytes[r.start..].iter().all(|b| *b == 0) =>
+            {
                 cut = Some(r.start as u64);
                 whole = i;
                 break;
@@ -305,7 +336,8 @@ fn scan_open_chunk(main: &mut dyn Storage, f: &Found, min_view: u64, repairs: &m
     // Row 6b: what looks like a torn tail must not hide a later valid entry (a corrupted size
     // field makes an entry look longer than the file): that is corruption, not a torn write.
     if let Some(offset) = cut
-        && let Some((later_offset, later_seqno)) = find_later_entry(&bytes, offset as usize + 1, f.name.start + whole as u64)
+        && let Some((later_offset, later_seqno)) =
+            find_later_entry(&bytes, offset as usize + 1, f.name.start + whole as u64)
     {
         return Err(ScanError::Corrupt(ChunkError {
             file: f.file.clone(),

@@ -25,7 +25,15 @@ pub struct SignatureRecord {
 
 impl SignatureRecord {
     #[allow(clippy::too_many_arguments)]
-    pub fn sign(key: &SigningKey, node_id: &str, cert_pem: &str, tx: TxId, commit: TxId, root: &Sha256, hashed_nonce: &Sha256) -> Self {
+    pub fn sign(
+        key: &SigningKey,
+        node_id: &str,
+        cert_pem: &str,
+        tx: TxId,
+        commit: TxId,
+        root: &Sha256,
+        hashed_nonce: &Sha256,
+    ) -> Self {
         SignatureRecord {
             sig: B64.encode(key.sign_prehashed_sha256(root)),
             node: node_id.to_string(),

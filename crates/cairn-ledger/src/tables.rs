@@ -121,7 +121,13 @@ mod tests {
 
     #[test]
     fn service_info_json_uses_ccf_field_names() {
-        let info = ServiceInfo { cert: "PEM".into(), status: Open, recovery_count: 1, previous_service_identity_version: None, create_txid: Some("2.1".into()) };
+        let info = ServiceInfo {
+            cert: "PEM".into(),
+            status: Open,
+            recovery_count: 1,
+            previous_service_identity_version: None,
+            create_txid: Some("2.1".into()),
+        };
         let json = serde_json::to_string(&info).unwrap();
         assert_eq!(json, r#"{"cert":"PEM","status":"Open","recovery_count":1,"create_txid":"2.1"}"#);
         assert_eq!(endorsed_certificate_pem(&endorsed_certificate_value("abc")), "abc");

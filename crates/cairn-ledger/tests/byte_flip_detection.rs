@@ -7,13 +7,27 @@ use cairn_ledger::verify::{VerifyLevel, VerifyOptions, verify_ledger};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
-fn ledger() -> &'static (MemStorage, [u8; 32], Vec<(String, u64)>) {
-    static LEDGER: OnceLock<(MemStorage, [u8; 32], Vec<(String, u64)>)> = OnceLock::new();
+/// A clean ledger, its secret, and its committed chunks with their sizes.
+type Fixture = (MemStorage, [u8; 32], Vec<(String, u64)>);
+
+fn ledger() -> &'static Fixture {
+    static LEDGER: OnceLock<Fixture> = OnceLock::new();
     LEDGER.get_or_init(|| {
-        let opts = GenerateOptions { transactions: 120, value_size_bytes: 40, signature_interval: 10, chunk_size_bytes: 3000, ..Default::default() };
+        let opts = GenerateOptions {
+            transactions: 120,
+            value_size_bytes: 40,
+            signature_interval: 10,
+            chunk_size_bytes: 3000,
+            ..Default::default()
+        };
         let (g, storage) = generate_ledger(MemStorage::new(), &opts, |_, _, _, _| {}).unwrap();
-        let chunks: Vec<(String, u64)> =
-            storage.list().unwrap().into_iter().filter(|n| n.ends_with(".committed")).map(|n| (n.clone(), storage.size(&n).unwrap())).collect();
+        let chunks: Vec<(String, u64)> = storage
+            .list()
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.ends_with(".committed"))
+            .map(|n| (n.clone(), storage.size(&n).unwrap()))
+            .collect();
         assert!(chunks.len() >= 4, "{chunks:?}");
         (storage, g.ledger_secret, chunks)
     })
@@ -47,6 +61,10 @@ proptest! {
 #[test]
 fn clean_ledger_passes_so_the_flip_test_can_fail() {
     let (clean, secret, _) = ledger();
-    let opts = VerifyOptions { level: VerifyLevel::Private, ledger_secret: Some(LedgerSecret::new(*secret)), ..Default::default() };
+    let opts = VerifyOptions {
+        level: VerifyLevel::Private,
+        ledger_secret: Some(LedgerSecret::new(*secret)),
+        ..Default::default()
+    };
     assert_eq!(verify_ledger(&[clean as &dyn Storage], &opts, &mut |_| {}).failure, None);
 }

@@ -15,7 +15,13 @@ fn verify(storage: &MemStorage, level: VerifyLevel, secret: Option<[u8; 32]>) ->
 }
 
 fn small() -> GenerateOptions {
-    GenerateOptions { transactions: 300, value_size_bytes: 64, signature_interval: 20, chunk_size_bytes: 4000, ..Default::default() }
+    GenerateOptions {
+        transactions: 300,
+        value_size_bytes: 64,
+        signature_interval: 20,
+        chunk_size_bytes: 4000,
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -51,7 +57,13 @@ fn wrong_ledger_secret_fails_private_level_only() {
 fn open_last_chunk_is_verified_and_reported() {
     let opts = GenerateOptions { leave_open: true, transactions: 310, chunk_size_bytes: 1_000_000, ..small() };
     let (storage, secret, last_sig) = generated(&opts);
-    assert!(storage.list().unwrap().iter().any(|n| cairn_ledger::chunk::ChunkName::parse(n).is_some_and(|c| !c.is_complete())));
+    assert!(
+        storage
+            .list()
+            .unwrap()
+            .iter()
+            .any(|n| cairn_ledger::chunk::ChunkName::parse(n).is_some_and(|c| !c.is_complete()))
+    );
     let out = verify(&storage, VerifyLevel::Private, Some(secret));
     assert_eq!(out.failure, None);
     assert_eq!(out.report.last_signed.unwrap().seqno, last_sig);

@@ -67,9 +67,21 @@ proptest! {
 
 #[test]
 fn service_table_values_round_trip_through_json() {
-    let info = ServiceInfo { cert: "pem".into(), status: ServiceStatus::WaitingForRecoveryShares, recovery_count: 3, previous_service_identity_version: Some(7), create_txid: Some("4.1".into()) };
+    let info = ServiceInfo {
+        cert: "pem".into(),
+        status: ServiceStatus::WaitingForRecoveryShares,
+        recovery_count: 3,
+        previous_service_identity_version: Some(7),
+        create_txid: Some("4.1".into()),
+    };
     assert_eq!(serde_json::from_slice::<ServiceInfo>(&serde_json::to_vec(&info).unwrap()).unwrap(), info);
-    let node = NodeInfo { status: NodeStatus::Retired, public_key: None, rpc_address: Some("127.0.0.1:8000".into()), ledger_secret_seqno: 5, retired_committed: true };
+    let node = NodeInfo {
+        status: NodeStatus::Retired,
+        public_key: None,
+        rpc_address: Some("127.0.0.1:8000".into()),
+        ledger_secret_seqno: 5,
+        retired_committed: true,
+    };
     assert_eq!(serde_json::from_slice::<NodeInfo>(&serde_json::to_vec(&node).unwrap()).unwrap(), node);
 }
 

@@ -11,7 +11,18 @@ fn text(out: &Output) -> String {
 }
 
 fn generate(dir: &Path, extra: &[&str]) {
-    let mut args = vec!["ledger", "generate", "--out", dir.to_str().unwrap(), "--transactions", "300", "--signature-interval", "20", "--chunk-size", "10KB"];
+    let mut args = vec![
+        "ledger",
+        "generate",
+        "--out",
+        dir.to_str().unwrap(),
+        "--transactions",
+        "300",
+        "--signature-interval",
+        "20",
+        "--chunk-size",
+        "10KB",
+    ];
     args.extend_from_slice(extra);
     let out = cairn(&args);
     assert!(out.status.success(), "{}", text(&out));
@@ -22,7 +33,11 @@ fn verify_reports_the_file_and_offset_of_a_truncated_committed_chunk_and_exits_1
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("l");
     generate(&dir, &[]);
-    let mut chunks: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_str().unwrap().ends_with(".committed")).collect();
+    let mut chunks: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().ends_with(".committed"))
+        .collect();
     chunks.sort();
     let victim = &chunks[2];
     let bytes = std::fs::read(victim).unwrap();
@@ -40,8 +55,14 @@ fn verify_names_a_ledger_hole() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("l");
     generate(&dir, &[]);
-    let mut chunks: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_str().unwrap().ends_with(".committed")).collect();
-    chunks.sort_by_key(|p| p.file_name().unwrap().to_str().unwrap().split(['_', '-']).nth(1).unwrap().parse::<u64>().unwrap());
+    let mut chunks: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().ends_with(".committed"))
+        .collect();
+    chunks.sort_by_key(|p| {
+        p.file_name().unwrap().to_str().unwrap().split(['_', '-']).nth(1).unwrap().parse::<u64>().unwrap()
+    });
     let missing = chunks[1].file_name().unwrap().to_str().unwrap().to_string();
     std::fs::rename(&chunks[1], tmp.path().join(&missing)).unwrap();
     let out = cairn(&["ledger", "verify", dir.to_str().unwrap(), "--json"]);
@@ -68,7 +89,16 @@ fn show_one_transaction_decrypts_its_private_record_with_the_secret() {
     let tmp = tempfile::tempdir().unwrap();
     generate(tmp.path(), &["--private-percent", "100"]);
     let secret = tmp.path().join("ledger_secret.bin");
-    let out = cairn(&["ledger", "show", tmp.path().to_str().unwrap(), "--tx", "2.5", "--json", "--ledger-secret", secret.to_str().unwrap()]);
+    let out = cairn(&[
+        "ledger",
+        "show",
+        tmp.path().to_str().unwrap(),
+        "--tx",
+        "2.5",
+        "--json",
+        "--ledger-secret",
+        secret.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let row: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(row["txid"], "2.5");

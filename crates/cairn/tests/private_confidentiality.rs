@@ -10,7 +10,15 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn no_private_value_appears_in_plaintext_in_any_ledger_file() {
     let dir = tempfile::tempdir().unwrap();
     let storage = FsStorage::open(dir.path(), Durability::Flush, false).unwrap();
-    let opts = GenerateOptions { transactions: 400, value_size_bytes: 48, private_percent: 50, signature_interval: 25, chunk_size_bytes: 10_000, leave_open: true, ..Default::default() };
+    let opts = GenerateOptions {
+        transactions: 400,
+        value_size_bytes: 48,
+        private_percent: 50,
+        signature_interval: 25,
+        chunk_size_bytes: 10_000,
+        leave_open: true,
+        ..Default::default()
+    };
     let mut private = Vec::new();
     let mut public = Vec::new();
     generate_ledger(storage, &opts, |_, table, _, value| {
@@ -18,7 +26,8 @@ fn no_private_value_appears_in_plaintext_in_any_ledger_file() {
     })
     .unwrap();
     assert!(private.len() > 100 && public.len() > 100);
-    let files: Vec<Vec<u8>> = std::fs::read_dir(dir.path()).unwrap().map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect();
+    let files: Vec<Vec<u8>> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect();
     assert!(files.len() > 3);
     let all: Vec<u8> = files.concat();
     for value in &private {

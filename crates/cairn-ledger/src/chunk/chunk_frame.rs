@@ -42,7 +42,12 @@ pub fn frame_chunk(file: &str, name: &ChunkName, bytes: &[u8], check_table: bool
         if name.is_complete() {
             return Err(err(0, ChunkErrorKind::MissingHeader { len }));
         }
-        return Ok(ChunkFrame { positions: vec![], entries_end: 0, table_offset: None, torn_tail: Some(TornTail { offset: 0, len }) });
+        return Ok(ChunkFrame {
+            positions: vec![],
+            entries_end: 0,
+            table_offset: None,
+            torn_tail: Some(TornTail { offset: 0, len }),
+        });
     }
     let header = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
     let table_offset = (header != 0).then_some(header);
@@ -82,17 +87,25 @@ pub fn frame_chunk(file: &str, name: &ChunkName, bytes: &[u8], check_table: bool
 
     if let Some(t) = table_offset {
         let table_bytes = len - t;
-        if table_bytes % 4 != 0 {
+        if !table_bytes.is_multiple_of(4) {
             return Err(err(t, ChunkErrorKind::PositionsTableMisaligned { table_bytes }));
         }
         if check_table {
-            let table: Vec<u64> =
-                bytes[t as usize..].chunks_exact(4).map(|c| u64::from(u32::from_le_bytes(c.try_into().expect("4")))).collect();
+            let table: Vec<u64> = bytes[t as usize..]
+                .chunks_exact(4)
+                .map(|c| u64::from(u32::from_le_bytes(c.try_into().expect("4"))))
+                .collect();
             if table.len() != positions.len() {
-                return Err(err(t, ChunkErrorKind::EntryCountMismatch { expected: table.len() as u64, found: positions.len() as u64 }));
+                return Err(err(
+                    t,
+                    ChunkErrorKind::EntryCountMismatch { expected: table.len() as u64, found: positions.len() as u64 },
+                ));
             }
             if let Some((i, (a, b))) = table.iter().zip(&positions).enumerate().find(|(_, (a, b))| a != b) {
-                return Err(err(t + 4 * i as u64, ChunkErrorKind::PositionMismatch { index: i as u64, table: *a, scanned: *b }));
+                return Err(err(
+                    t + 4 * i as u64,
+                    ChunkErrorKind::PositionMismatch { index: i as u64, table: *a, scanned: *b },
+                ));
             }
         }
     }

@@ -32,7 +32,8 @@ impl ChunkName {
             }
             None => false,
         };
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+        let digits =
+            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
         let (start, end) = match rest.split_once('-') {
             Some((a, b)) if digits(a) && digits(b) => (a.parse().ok()?, Some(b.parse().ok()?)),
             None if digits(rest) => (rest.parse().ok()?, None),
@@ -84,17 +85,38 @@ mod tests {
 
     #[test]
     fn chunk_names_parse_and_print_back() {
-        for name in ["ledger_1", "ledger_1-10", "ledger_1-10.committed", "ledger_11-20.recovery", "ledger_11-20.committed.recovery", "ledger_5.recovery"] {
+        for name in [
+            "ledger_1",
+            "ledger_1-10",
+            "ledger_1-10.committed",
+            "ledger_11-20.recovery",
+            "ledger_11-20.committed.recovery",
+            "ledger_5.recovery",
+        ] {
             assert_eq!(ChunkName::parse(name).unwrap().to_string(), name);
         }
-        assert_eq!(ChunkName::parse("ledger_3-9.committed").unwrap(), ChunkName { start: 3, end: Some(9), committed: true, recovery: false });
+        assert_eq!(
+            ChunkName::parse("ledger_3-9.committed").unwrap(),
+            ChunkName { start: 3, end: Some(9), committed: true, recovery: false }
+        );
     }
 
     #[test]
     fn non_chunk_names_are_rejected() {
         for name in [
-            "ledger_", "ledger_0", "ledger_01", "ledger_5-3", "ledger_1-10.ignored", "ledger_7.at-8.corrupted", "ledger_1.committed",
-            "snapshot_10_12", "service_cert.pem", "ledger_1-10.committed.tmp", "ledger_1-", "ledger_-3", "ledger_1-2-3",
+            "ledger_",
+            "ledger_0",
+            "ledger_01",
+            "ledger_5-3",
+            "ledger_1-10.ignored",
+            "ledger_7.at-8.corrupted",
+            "ledger_1.committed",
+            "snapshot_10_12",
+            "service_cert.pem",
+            "ledger_1-10.committed.tmp",
+            "ledger_1-",
+            "ledger_-3",
+            "ledger_1-2-3",
         ] {
             assert_eq!(ChunkName::parse(name), None, "{name}");
         }

@@ -34,7 +34,11 @@ struct MapHeader<'a> {
 fn map_header<'a>(r: &mut ByteReader<'a>) -> Result<MapHeader<'a>, FormatError> {
     let at = r.position() as u64;
     let name = r.sized("map name")?;
-    let name = std::str::from_utf8(name).map_err(|e| FormatError::Invalid { offset: at, field: "map name", reason: e.to_string() })?;
+    let name = std::str::from_utf8(name).map_err(|e| FormatError::Invalid {
+        offset: at,
+        field: "map name",
+        reason: e.to_string(),
+    })?;
     let read_version = r.u64("read version")?;
     let at = r.position() as u64;
     let reads = r.u64("read count")?;
@@ -62,7 +66,11 @@ pub fn decode_domain(r: &mut ByteReader<'_>) -> Result<WriteSet, FormatError> {
             map.writes.insert(r.sized("removed key")?.to_vec(), None);
         }
         if maps.insert(h.name.to_string(), map).is_some() {
-            return Err(FormatError::Invalid { offset: at, field: "map name", reason: format!("{} appears twice", h.name) });
+            return Err(FormatError::Invalid {
+                offset: at,
+                field: "map name",
+                reason: format!("{} appears twice", h.name),
+            });
         }
     }
     Ok(WriteSet { maps })
@@ -94,7 +102,14 @@ mod tests {
     use proptest::prelude::*;
 
     fn write_set() -> impl Strategy<Value = WriteSet> {
-        let map = (any::<u64>(), prop::collection::btree_map(prop::collection::vec(any::<u8>(), 0..8), prop::option::of(prop::collection::vec(any::<u8>(), 0..16)), 0..5))
+        let map = (
+            any::<u64>(),
+            prop::collection::btree_map(
+                prop::collection::vec(any::<u8>(), 0..8),
+                prop::option::of(prop::collection::vec(any::<u8>(), 0..16)),
+                0..5,
+            ),
+        )
             .prop_map(|(read_version, writes)| MapWrites { read_version, writes });
         prop::collection::btree_map("[a-z:.]{0,12}", map, 0..4).prop_map(|maps| WriteSet { maps })
     }

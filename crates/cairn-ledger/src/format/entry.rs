@@ -24,7 +24,13 @@ impl EncodedEntry {
 
 /// Encodes one transaction: the public tables of `write_set` in plaintext after `header`, the
 /// private tables encrypted with `key` (AES-256-GCM, IV from the tx id, AAD = public domain).
-pub fn encode_entry(tx: TxId, flags: EntryFlags, header: &PublicHeader, write_set: &WriteSet, key: &AesGcmKey) -> EncodedEntry {
+pub fn encode_entry(
+    tx: TxId,
+    flags: EntryFlags,
+    header: &PublicHeader,
+    write_set: &WriteSet,
+    key: &AesGcmKey,
+) -> EncodedEntry {
     assert_eq!(header.seqno, tx.seqno, "public header seqno must equal the tx seqno");
     let (public, private) = write_set.split_domains();
     let mut public_bytes = Vec::with_capacity(128);

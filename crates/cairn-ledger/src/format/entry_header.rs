@@ -62,7 +62,10 @@ impl EntryHeader {
             return invalid("entry header flags", format!("unknown bits {:#04x}", self.flags.0));
         }
         if self.size > MAX_ENTRY_BODY_BYTES {
-            return invalid("entry header size", format!("{} exceeds the {MAX_ENTRY_BODY_BYTES}-byte bound", self.size));
+            return invalid(
+                "entry header size",
+                format!("{} exceeds the {MAX_ENTRY_BODY_BYTES}-byte bound", self.size),
+            );
         }
         Ok(())
     }

@@ -24,7 +24,9 @@ impl FormatError {
             FormatError::Truncated { offset, needed, available, what } => {
                 FormatError::Truncated { offset: offset + base, needed, available, what }
             }
-            FormatError::Invalid { offset, field, reason } => FormatError::Invalid { offset: offset + base, field, reason },
+            FormatError::Invalid { offset, field, reason } => {
+                FormatError::Invalid { offset: offset + base, field, reason }
+            }
         }
     }
 }

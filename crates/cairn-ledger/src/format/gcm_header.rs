@@ -44,7 +44,12 @@ impl GcmHeader {
         let tag = r.array("GCM tag")?;
         let seqno = r.u64("GCM IV seqno")?;
         let raw_view = r.u32("GCM IV view")?;
-        Ok(GcmHeader { tag, seqno, view: raw_view & !SNAPSHOT_VIEW_BIT, is_snapshot: raw_view & SNAPSHOT_VIEW_BIT != 0 })
+        Ok(GcmHeader {
+            tag,
+            seqno,
+            view: raw_view & !SNAPSHOT_VIEW_BIT,
+            is_snapshot: raw_view & SNAPSHOT_VIEW_BIT != 0,
+        })
     }
 }
 

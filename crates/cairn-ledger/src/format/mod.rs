@@ -13,7 +13,7 @@ mod tx_id;
 pub use byte_reader::ByteReader;
 pub use domain::{decode_domain, encode_domain, skim_domain_table_names};
 pub use entry::{EncodedEntry, EntryView, PrivateDomainError, encode_entry};
-pub use entry_header::{ENTRY_FORMAT_V1, EntryFlags, EntryHeader, ENTRY_HEADER_BYTES, MAX_ENTRY_BODY_BYTES};
+pub use entry_header::{ENTRY_FORMAT_V1, ENTRY_HEADER_BYTES, EntryFlags, EntryHeader, MAX_ENTRY_BODY_BYTES};
 pub use format_error::FormatError;
 pub use gcm_header::{GCM_HEADER_BYTES, GcmHeader};
 pub use public_header::{ENTRY_TYPE_WRITE_SET_WITH_COMMIT_EVIDENCE_AND_CLAIMS, PUBLIC_HEADER_BYTES, PublicHeader};

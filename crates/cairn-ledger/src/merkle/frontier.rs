@@ -82,7 +82,8 @@ impl MerkleFrontier {
         if rest.len() % 33 != 0 {
             return None;
         }
-        let peaks = rest.chunks(33).map(|c| (u32::from(c[0]), Sha256::from_slice(&c[1..]).expect("32 bytes"))).collect();
+        let peaks =
+            rest.chunks(33).map(|c| (u32::from(c[0]), Sha256::from_slice(&c[1..]).expect("32 bytes"))).collect();
         let f = MerkleFrontier { leaf_count: u64::from_le_bytes(*count), peaks };
         f.check_invariants().ok()?;
         Some(f)

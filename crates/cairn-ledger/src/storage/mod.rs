@@ -50,7 +50,8 @@ pub trait Storage: Send + Sync {
     /// Whole content of `name`.
     fn read_all(&self, name: &str) -> Result<Vec<u8>, StorageError> {
         let len = self.size(name)?;
-        let len = usize::try_from(len).map_err(|_| StorageError::new(StorageErrorKind::TooLarge, "read", name, "file larger than memory"))?;
+        let len = usize::try_from(len)
+            .map_err(|_| StorageError::new(StorageErrorKind::TooLarge, "read", name, "file larger than memory"))?;
         let mut buf = vec![0u8; len];
         self.read_at(name, 0, &mut buf)?;
         Ok(buf)

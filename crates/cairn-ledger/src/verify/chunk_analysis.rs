@@ -58,7 +58,8 @@ pub fn analyse_chunk(
     buf.resize(usize::try_from(len).expect("chunk files fit in memory"), 0);
     storage.read_at(file, 0, buf).map_err(storage_failure)?;
     let bytes: &[u8] = buf;
-    let frame = frame_chunk(file, name, &bytes, level >= VerifyLevel::Offsets).map_err(|e| chunk_failure(VerifyLevel::Parse, e, None))?;
+    let frame = frame_chunk(file, name, bytes, level >= VerifyLevel::Offsets)
+        .map_err(|e| chunk_failure(VerifyLevel::Parse, e, None))?;
     if let Some(t) = frame.torn_tail {
         return Err(VerifyFailure::at(
             VerifyLevel::Parse,
@@ -91,7 +92,8 @@ pub fn analyse_chunk(
         let offset = range.start as u64;
         let seqno = name.start + i as u64;
         let entry_bytes = &bytes[range];
-        let view = check_entry(file, offset, entry_bytes, seqno, min_view).map_err(|e| chunk_failure(VerifyLevel::Headers, e, Some(seqno)))?;
+        let view = check_entry(file, offset, entry_bytes, seqno, min_view)
+            .map_err(|e| chunk_failure(VerifyLevel::Headers, e, Some(seqno)))?;
         min_view = u64::from(view.gcm.view);
         if i == 0 {
             out.first_view = min_view;
@@ -107,7 +109,13 @@ pub fn analyse_chunk(
         let misplaced_before = view.header.flags.chunk_before() && i != 0;
         if misplaced_after || misplaced_before {
             let flag = if misplaced_after { "FORCE_LEDGER_CHUNK_AFTER" } else { "FORCE_LEDGER_CHUNK_BEFORE" };
-            return Err(VerifyFailure::at(VerifyLevel::Headers, Some(file), Some(offset + 1), Some(seqno), format!("entry flag {flag} inside a chunk")));
+            return Err(VerifyFailure::at(
+                VerifyLevel::Headers,
+                Some(file),
+                Some(offset + 1),
+                Some(seqno),
+                format!("entry flag {flag} inside a chunk"),
+            ));
         }
         if level >= VerifyLevel::Merkle {
             entry_work(&view, i, offset, opts, &mut out)?;
@@ -130,14 +138,23 @@ pub fn analyse_chunk(
 }
 
 /// Merkle leaf, followed tables, and private-domain checks of one entry.
-fn entry_work(view: &EntryView<'_>, index: usize, offset: u64, opts: &VerifyOptions, out: &mut ChunkAnalysis) -> Result<(), VerifyFailure> {
+fn entry_work(
+    view: &EntryView<'_>,
+    index: usize,
+    offset: u64,
+    opts: &VerifyOptions,
+    out: &mut ChunkAnalysis,
+) -> Result<(), VerifyFailure> {
     let tx = view.tx_id();
-    let fail = |level, at: u64, message: String| VerifyFailure::at(level, Some(&out.file), Some(offset + at), Some(tx.seqno), message);
+    let fail = |level, at: u64, message: String| {
+        VerifyFailure::at(level, Some(&out.file), Some(offset + at), Some(tx.seqno), message)
+    };
     let mut r = ByteReader::new(view.public);
     let header = PublicHeader::decode(&mut r).map_err(|e| fail(VerifyLevel::Headers, e.offset(), e.to_string()))?;
     let domain_start = r.position();
-    let names = skim_domain_table_names(&mut r)
-        .map_err(|e| fail(VerifyLevel::Headers, (view.public_offset() + domain_start) as u64 + e.offset(), e.to_string()))?;
+    let names = skim_domain_table_names(&mut r).map_err(|e| {
+        fail(VerifyLevel::Headers, (view.public_offset() + domain_start) as u64 + e.offset(), e.to_string())
+    })?;
     out.leaves.push(leaf_digest(&sha256(view.bytes), &header.commit_evidence_digest, &header.claims_digest));
     if names.iter().any(|n| tables::VERIFIER_TABLES.contains(n)) {
         let mut r = ByteReader::new(&view.public[domain_start..]);
@@ -148,9 +165,14 @@ fn entry_work(view: &EntryView<'_>, index: usize, offset: u64, opts: &VerifyOpti
     if opts.level >= VerifyLevel::Private {
         let secret = opts.ledger_secret.as_ref().expect("checked by verify_ledger");
         let private_at = (view.public_offset() + view.public.len()) as u64;
-        view.decrypt_private(secret.key()).map_err(|e| fail(VerifyLevel::Private, private_at, format!("private domain: {e}")))?;
+        view.decrypt_private(secret.key())
+            .map_err(|e| fail(VerifyLevel::Private, private_at, format!("private domain: {e}")))?;
         if header.commit_evidence_digest != secret.commit_evidence_digest(tx) {
-            return Err(fail(VerifyLevel::Private, view.public_offset() as u64 + 41, "commit evidence digest does not match the ledger secret".into()));
+            return Err(fail(
+                VerifyLevel::Private,
+                view.public_offset() as u64 + 41,
+                "commit evidence digest does not match the ledger secret".into(),
+            ));
         }
         out.private_domains_decrypted += 1;
     }

@@ -2,10 +2,10 @@
 //! and the signature and governance checks that depend on everything before them.
 use super::chunk_analysis::{ChunkAnalysis, TableEvent};
 use super::{VerifyFailure, VerifyLevel, VerifyReport};
+use crate::SignatureRecord;
 use crate::format::TxId;
 use crate::merkle::MerkleFrontier;
 use crate::tables::{self, NodeInfo, NodeStatus, ServiceInfo, ServiceStatus};
-use crate::SignatureRecord;
 use cairn_crypto::{Certificate, VerifyingKey};
 use std::collections::HashMap;
 
@@ -46,16 +46,28 @@ impl LedgerChecker {
 
     pub fn absorb(&mut self, chunk: ChunkAnalysis, report: &mut VerifyReport) -> Result<(), VerifyFailure> {
         let file = chunk.file.clone();
-        let fail = |level, offset: Option<u64>, seqno: Option<u64>, message: String| VerifyFailure::at(level, Some(&file), offset, seqno, message);
+        let fail = |level, offset: Option<u64>, seqno: Option<u64>, message: String| {
+            VerifyFailure::at(level, Some(&file), offset, seqno, message)
+        };
         if self.level >= VerifyLevel::Offsets
             && let Some(expected) = self.next_seqno
         {
             let prev = self.last_file.clone().unwrap_or_default();
             if chunk.name.start > expected {
-                return Err(fail(VerifyLevel::Offsets, None, Some(expected), format!("ledger hole: seqnos {expected}..={} are missing after {prev}", chunk.name.start - 1)));
+                return Err(fail(
+                    VerifyLevel::Offsets,
+                    None,
+                    Some(expected),
+                    format!("ledger hole: seqnos {expected}..={} are missing after {prev}", chunk.name.start - 1),
+                ));
             }
             if chunk.name.start < expected {
-                return Err(fail(VerifyLevel::Offsets, None, Some(chunk.name.start), format!("overlaps {prev}, which already covers seqno {}", expected - 1)));
+                return Err(fail(
+                    VerifyLevel::Offsets,
+                    None,
+                    Some(chunk.name.start),
+                    format!("overlaps {prev}, which already covers seqno {}", expected - 1),
+                ));
             }
         }
         if self.level >= VerifyLevel::Headers
@@ -63,7 +75,12 @@ impl LedgerChecker {
             && chunk.entries > 0
             && chunk.first_view < last.view
         {
-            return Err(fail(VerifyLevel::Headers, None, Some(chunk.name.start), format!("view {} is below view {} of the previous chunk", chunk.first_view, last.view)));
+            return Err(fail(
+                VerifyLevel::Headers,
+                None,
+                Some(chunk.name.start),
+                format!("view {} is below view {} of the previous chunk", chunk.first_view, last.view),
+            ));
         }
         if self.level >= VerifyLevel::Headers {
             if let Some((prev, offset, seqno)) = self.unjustified_end.take()
@@ -77,7 +94,12 @@ impl LedgerChecker {
         }
         if self.level >= VerifyLevel::Merkle && self.merkle.is_none() {
             if chunk.name.start != 1 {
-                return Err(fail(VerifyLevel::Merkle, None, Some(chunk.name.start), "Merkle verification needs the ledger from seqno 1".into()));
+                return Err(fail(
+                    VerifyLevel::Merkle,
+                    None,
+                    Some(chunk.name.start),
+                    "Merkle verification needs the ledger from seqno 1".into(),
+                ));
             }
             self.merkle = Some(MerkleFrontier::new());
         }
@@ -106,16 +128,25 @@ impl LedgerChecker {
     /// Completes the report; fails if the last chunk's end is not justified by its flags.
     pub fn finish(&mut self, report: &mut VerifyReport) -> Result<(), VerifyFailure> {
         if let Some(last) = report.last {
-            report.unsigned_tail = last.seqno - report.last_signed.map_or(report.first_seqno.unwrap_or(1) - 1, |s| s.seqno);
+            report.unsigned_tail =
+                last.seqno - report.last_signed.map_or(report.first_seqno.unwrap_or(1) - 1, |s| s.seqno);
         }
         match self.unjustified_end.take() {
-            Some((file, offset, seqno)) => Err(VerifyFailure::at(VerifyLevel::Headers, Some(&file), Some(offset + 1), Some(seqno), "last complete chunk ends without FORCE_LEDGER_CHUNK_AFTER".into())),
+            Some((file, offset, seqno)) => Err(VerifyFailure::at(
+                VerifyLevel::Headers,
+                Some(&file),
+                Some(offset + 1),
+                Some(seqno),
+                "last complete chunk ends without FORCE_LEDGER_CHUNK_AFTER".into(),
+            )),
             None => Ok(()),
         }
     }
 
     fn apply_event(&mut self, file: &str, event: TableEvent, report: &mut VerifyReport) -> Result<(), VerifyFailure> {
-        let fail = |level, message: String| VerifyFailure::at(level, Some(file), Some(event.offset), Some(event.tx.seqno), message);
+        let fail = |level, message: String| {
+            VerifyFailure::at(level, Some(file), Some(event.offset), Some(event.tx.seqno), message)
+        };
         if let Some(map) = event.tables.maps.get(tables::NODES_INFO) {
             for (id, value) in &map.writes {
                 let id = String::from_utf8_lossy(id).into_owned();
@@ -124,7 +155,9 @@ impl LedgerChecker {
                         self.nodes.remove(&id);
                     }
                     Some(v) => {
-                        let info: NodeInfo = serde_json::from_slice(v).map_err(|e| fail(VerifyLevel::Signatures, format!("{}: node {id}: {e}", tables::NODES_INFO)))?;
+                        let info: NodeInfo = serde_json::from_slice(v).map_err(|e| {
+                            fail(VerifyLevel::Signatures, format!("{}: node {id}: {e}", tables::NODES_INFO))
+                        })?;
                         self.nodes.insert(id, info.status);
                     }
                 }
@@ -142,14 +175,26 @@ impl LedgerChecker {
         if let Some(map) = event.tables.maps.get(tables::SIGNATURES)
             && let Some(Some(value)) = map.writes.get(&tables::SINGLETON_KEY[..])
         {
-            let record: SignatureRecord = serde_json::from_slice(value).map_err(|e| fail(VerifyLevel::Merkle, format!("signature record: {e}")))?;
+            let record: SignatureRecord = serde_json::from_slice(value)
+                .map_err(|e| fail(VerifyLevel::Merkle, format!("signature record: {e}")))?;
             if record.seqno != event.tx.seqno || record.view != event.tx.view {
-                return Err(fail(VerifyLevel::Merkle, format!("signature record names {}.{}, but it is transaction {}", record.view, record.seqno, event.tx)));
+                return Err(fail(
+                    VerifyLevel::Merkle,
+                    format!(
+                        "signature record names {}.{}, but it is transaction {}",
+                        record.view, record.seqno, event.tx
+                    ),
+                ));
             }
             let computed = self.merkle.as_ref().expect("merkle level").root().expect("zero leaf");
-            let claimed = record.root().ok_or_else(|| fail(VerifyLevel::Merkle, format!("signature root {:?} is not 32 hex bytes", record.root)))?;
+            let claimed = record.root().ok_or_else(|| {
+                fail(VerifyLevel::Merkle, format!("signature root {:?} is not 32 hex bytes", record.root))
+            })?;
             if computed != claimed {
-                return Err(fail(VerifyLevel::Merkle, format!("Merkle root mismatch: signature says {claimed}, entries give {computed}")));
+                return Err(fail(
+                    VerifyLevel::Merkle,
+                    format!("Merkle root mismatch: signature says {claimed}, entries give {computed}"),
+                ));
             }
             if self.level >= VerifyLevel::Signatures {
                 self.check_signature(&record).map_err(|m| fail(VerifyLevel::Signatures, m))?;
@@ -160,10 +205,14 @@ impl LedgerChecker {
         if let Some(map) = event.tables.maps.get(tables::SERVICE_INFO)
             && let Some(Some(value)) = map.writes.get(&tables::SINGLETON_KEY[..])
         {
-            let info: ServiceInfo = serde_json::from_slice(value).map_err(|e| fail(VerifyLevel::Signatures, format!("service info: {e}")))?;
+            let info: ServiceInfo = serde_json::from_slice(value)
+                .map_err(|e| fail(VerifyLevel::Signatures, format!("service info: {e}")))?;
             if self.level >= VerifyLevel::Signatures {
                 if !ServiceStatus::transition_allowed(self.service_status, info.status) {
-                    return Err(fail(VerifyLevel::Signatures, format!("service status {:?} -> {:?} is not allowed", self.service_status, info.status)));
+                    return Err(fail(
+                        VerifyLevel::Signatures,
+                        format!("service status {:?} -> {:?} is not allowed", self.service_status, info.status),
+                    ));
                 }
                 let key = Certificate::from_pem(&info.cert)
                     .and_then(|c| c.verifying_key())
@@ -184,7 +233,11 @@ impl LedgerChecker {
             Some(NodeStatus::Pending) => return Err(format!("signing node {node} is Pending")),
             Some(_) => {}
         }
-        let pem = self.node_certs.get(node).ok_or_else(|| format!("signing node {node} has no endorsed certificate"))?.clone();
+        let pem = self
+            .node_certs
+            .get(node)
+            .ok_or_else(|| format!("signing node {node} has no endorsed certificate"))?
+            .clone();
         let cache_key = (node.clone(), pem.clone());
         if !self.node_keys.contains_key(&cache_key) {
             let cert = Certificate::from_pem(&pem).map_err(|e| format!("node {node} certificate: {e}"))?;
@@ -201,6 +254,8 @@ impl LedgerChecker {
                 return Err(format!("signature certificate key differs from node {node}'s endorsed certificate"));
             }
         }
-        record.verify(key).map_err(|_| format!("ECDSA signature by node {node} over root {} does not verify", record.root))
+        record
+            .verify(key)
+            .map_err(|_| format!("ECDSA signature by node {node} over root {} does not verify", record.root))
     }
 }

@@ -46,7 +46,13 @@ pub struct VerifyOptions {
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { level: VerifyLevel::Signatures, ledger_secret: None, committed_only: false, include_recovery: false, threads: 0 }
+        VerifyOptions {
+            level: VerifyLevel::Signatures,
+            ledger_secret: None,
+            committed_only: false,
+            include_recovery: false,
+            threads: 0,
+        }
     }
 }
 
@@ -83,7 +89,11 @@ fn select_chunks(dirs: &[&dyn Storage], opts: &VerifyOptions) -> Result<Vec<Chun
 }
 
 /// Verifies the ledger in `dirs` at `opts.level`. `progress` is called after each chunk.
-pub fn verify_ledger(dirs: &[&dyn Storage], opts: &VerifyOptions, progress: &mut dyn FnMut(&VerifyProgress)) -> VerifyOutcome {
+pub fn verify_ledger(
+    dirs: &[&dyn Storage],
+    opts: &VerifyOptions,
+    progress: &mut dyn FnMut(&VerifyProgress),
+) -> VerifyOutcome {
     let mut report = VerifyReport::new(opts.level);
     let files = match select_chunks(dirs, opts) {
         Ok(f) => f,
@@ -91,11 +101,13 @@ pub fn verify_ledger(dirs: &[&dyn Storage], opts: &VerifyOptions, progress: &mut
     };
     report.holes = holes(&files);
     if opts.level >= VerifyLevel::Private && opts.ledger_secret.is_none() {
-        let failure = VerifyFailure::at(VerifyLevel::Private, None, None, None, "level private needs --ledger-secret".into());
+        let failure =
+            VerifyFailure::at(VerifyLevel::Private, None, None, None, "level private needs --ledger-secret".into());
         return VerifyOutcome { report, failure: Some(failure) };
     }
     let total_bytes: u64 = files.iter().map(|f| f.size).sum();
-    let threads = if opts.threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { opts.threads };
+    let threads =
+        if opts.threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { opts.threads };
     let window = threads * 2;
     let mut checker = LedgerChecker::new(opts.level);
     let mut failure = None;
@@ -153,7 +165,13 @@ pub fn verify_ledger(dirs: &[&dyn Storage], opts: &VerifyOptions, progress: &mut
             want += 1;
             *absorbed.0.lock().expect("lock") = want;
             absorbed.1.notify_all();
-            progress(&VerifyProgress { bytes_done, bytes_total: total_bytes, chunks_done: want, chunks_total: files.len(), entries: report.entries });
+            progress(&VerifyProgress {
+                bytes_done,
+                bytes_total: total_bytes,
+                chunks_done: want,
+                chunks_total: files.len(),
+                entries: report.entries,
+            });
         }
         stop.store(true, Ordering::SeqCst);
         absorbed.1.notify_all();

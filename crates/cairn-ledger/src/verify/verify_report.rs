@@ -14,8 +14,14 @@ pub enum VerifyLevel {
 }
 
 impl VerifyLevel {
-    pub const ALL: [VerifyLevel; 6] =
-        [VerifyLevel::Parse, VerifyLevel::Offsets, VerifyLevel::Headers, VerifyLevel::Merkle, VerifyLevel::Signatures, VerifyLevel::Private];
+    pub const ALL: [VerifyLevel; 6] = [
+        VerifyLevel::Parse,
+        VerifyLevel::Offsets,
+        VerifyLevel::Headers,
+        VerifyLevel::Merkle,
+        VerifyLevel::Signatures,
+        VerifyLevel::Private,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -44,7 +50,13 @@ pub struct VerifyFailure {
 }
 
 impl VerifyFailure {
-    pub fn at(level: VerifyLevel, file: Option<&str>, offset: Option<u64>, seqno: Option<u64>, message: String) -> Self {
+    pub fn at(
+        level: VerifyLevel,
+        file: Option<&str>,
+        offset: Option<u64>,
+        seqno: Option<u64>,
+        message: String,
+    ) -> Self {
         VerifyFailure { level, file: file.map(str::to_string), offset, seqno, message }
     }
 

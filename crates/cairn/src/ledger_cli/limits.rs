@@ -38,7 +38,9 @@ pub fn run(a: LimitsArgs) -> anyhow::Result<ExitCode> {
     let (bytes, read_s) = read_all()?;
     // Time SHA-256 alone over a resident buffer the size of the largest chunk, repeated to cover
     // the same number of bytes (excludes the read, which is measured above).
-    let largest = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).max().unwrap_or(0).max(1 << 20) as usize;
+    let largest =
+        files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).max().unwrap_or(0).max(1 << 20)
+            as usize;
     let buf = vec![0x5au8; largest];
     let rounds = (bytes as usize).div_ceil(largest).max(1);
     let t = Instant::now();

@@ -33,7 +33,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| format!("size {text:?}: expected a number with an optional unit (B, KB, MB, GB, KiB, MiB, GiB)"))?;
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("size {text:?}: expected a number with an optional unit (B, KB, MB, GB, KiB, MiB, GiB)")
+    })?;
     let mult = match unit.trim() {
         "" | "B" => 1,
         "KB" => 1000,

@@ -39,7 +39,12 @@ fn tables_json(ws: &WriteSet, with_values: bool) -> serde_json::Value {
             let rows: serde_json::Map<String, serde_json::Value> = map
                 .writes
                 .iter()
-                .map(|(k, v)| (printable(k), v.as_ref().map_or(serde_json::Value::Null, |v| serde_json::Value::String(printable(v)))))
+                .map(|(k, v)| {
+                    (
+                        printable(k),
+                        v.as_ref().map_or(serde_json::Value::Null, |v| serde_json::Value::String(printable(v))),
+                    )
+                })
                 .collect();
             serde_json::Value::Object(rows)
         } else {
@@ -52,11 +57,16 @@ fn tables_json(ws: &WriteSet, with_values: bool) -> serde_json::Value {
 
 pub fn run(a: ShowArgs) -> anyhow::Result<ExitCode> {
     let secret = match &a.ledger_secret {
-        Some(p) => Some(LedgerSecret::from_slice(&std::fs::read(p).with_context(|| format!("reading {}", p.display()))?).context("ledger secret must be 32 bytes")?),
+        Some(p) => Some(
+            LedgerSecret::from_slice(&std::fs::read(p).with_context(|| format!("reading {}", p.display()))?)
+                .context("ledger secret must be 32 bytes")?,
+        ),
         None => None,
     };
-    let storage = FsStorage::open(&a.dir, Durability::Flush, true).with_context(|| format!("opening {}", a.dir.display()))?;
-    let mut chunks: Vec<(ChunkName, String)> = storage.list()?.into_iter().filter_map(|f| ChunkName::parse(&f).map(|n| (n, f))).collect();
+    let storage =
+        FsStorage::open(&a.dir, Durability::Flush, true).with_context(|| format!("opening {}", a.dir.display()))?;
+    let mut chunks: Vec<(ChunkName, String)> =
+        storage.list()?.into_iter().filter_map(|f| ChunkName::parse(&f).map(|n| (n, f))).collect();
     chunks.sort_by_key(|(n, _)| (n.start, !n.committed));
     let mut found = false;
     let mut out = std::io::stdout().lock();
@@ -82,7 +92,10 @@ pub fn run(a: ShowArgs) -> anyhow::Result<ExitCode> {
             found = true;
             let (_, public) = view.decode_public().with_context(|| format!("{file} at offset {offset}"))?;
             let private = match &secret {
-                Some(s) => Some(view.decrypt_private(s.key()).with_context(|| format!("{file} at offset {offset}: private domain"))?),
+                Some(s) => Some(
+                    view.decrypt_private(s.key())
+                        .with_context(|| format!("{file} at offset {offset}: private domain"))?,
+                ),
                 None => None,
             };
             let with_values = a.tx.is_some();
@@ -99,7 +112,11 @@ pub fn run(a: ShowArgs) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{v}")?;
             } else {
                 let names: Vec<String> = all.maps.iter().map(|(n, m)| format!("{n}({})", m.writes.len())).collect();
-                let private_note = if private.is_none() && !view.private.is_empty() { format!(" +{} encrypted bytes", view.private.len()) } else { String::new() };
+                let private_note = if private.is_none() && !view.private.is_empty() {
+                    format!(" +{} encrypted bytes", view.private.len())
+                } else {
+                    String::new()
+                };
                 writeln!(out, "{tx:>12}  {:>8} B  {}{private_note}", view.bytes.len(), names.join(" "))?;
                 if with_values {
                     writeln!(out, "{}", serde_json::to_string_pretty(&tables_json(&all, true))?)?;

@@ -36,14 +36,18 @@ pub struct VerifyArgs {
 }
 
 fn parse_level(text: &str) -> Result<VerifyLevel, String> {
-    VerifyLevel::parse(text).ok_or_else(|| format!("unknown level {text:?}: expected parse, offsets, headers, merkle, signatures or private"))
+    VerifyLevel::parse(text).ok_or_else(|| {
+        format!("unknown level {text:?}: expected parse, offsets, headers, merkle, signatures or private")
+    })
 }
 
 pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let secret = match &a.ledger_secret {
         Some(path) => {
             let raw = std::fs::read(path).with_context(|| format!("reading ledger secret {}", path.display()))?;
-            Some(LedgerSecret::from_slice(&raw).with_context(|| format!("{}: a ledger secret is 32 raw bytes, file has {}", path.display(), raw.len()))?)
+            Some(LedgerSecret::from_slice(&raw).with_context(|| {
+                format!("{}: a ledger secret is 32 raw bytes, file has {}", path.display(), raw.len())
+            })?)
         }
         None => None,
     };
@@ -56,9 +60,21 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         .map(|d| FsStorage::open(d, Durability::Flush, true).with_context(|| format!("opening {}", d.display())))
         .collect::<Result<_, _>>()?;
     let dirs: Vec<&dyn Storage> = storages.iter().map(|s| s as &dyn Storage).collect();
-    let opts = VerifyOptions { level: a.level, ledger_secret: secret, committed_only: a.committed_only, include_recovery: a.recovery, threads: a.threads };
-    let bar = ProgressBar::with_draw_target(None, if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
-    bar.set_style(ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}").expect("template"));
+    let opts = VerifyOptions {
+        level: a.level,
+        ledger_secret: secret,
+        committed_only: a.committed_only,
+        include_recovery: a.recovery,
+        threads: a.threads,
+    };
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}")
+            .expect("template"),
+    );
     let started = Instant::now();
     let outcome = verify_ledger(&dirs, &opts, &mut |p| {
         bar.set_length(p.bytes_total);
@@ -106,7 +122,9 @@ fn print_summary(r: &VerifyReport, secs: f64, json: bool, failure: Option<String
     println!("chunks:           {}", r.chunks);
     println!("entries:          {} ({} bytes)", r.entries, r.bytes);
     // Below `headers` the view of an entry is not read.
-    let show_tx = |t: cairn_ledger::format::TxId| if r.level >= VerifyLevel::Headers { t.to_string() } else { format!("seqno {}", t.seqno) };
+    let show_tx = |t: cairn_ledger::format::TxId| {
+        if r.level >= VerifyLevel::Headers { t.to_string() } else { format!("seqno {}", t.seqno) }
+    };
     println!("last entry:       {}", r.last.map_or("none".into(), show_tx));
     println!("last signed:      {}", r.last_signed.map_or("none".into(), |t| t.to_string()));
     println!("signatures:       {}", r.signatures);
