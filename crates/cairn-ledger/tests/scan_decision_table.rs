@@ -977,3 +977,44 @@ fn scan_never_deletes_a_file() {
         }
     }
 }
+
+#[test]
+fn row_05b_zero_filled_tail_of_the_open_chunk_is_cut_like_a_torn_write() {
+    let file = "ledger_137";
+    let end = base_ledger().size(file).unwrap();
+    // Zeros appended after the last whole entry: each frames as an 8-byte "entry" of size 0.
+    for zeros in [8u64, 9, 64, 4096] {
+        let mut storage = base_ledger();
+        storage.append(file, &vec![0; zeros as usize]).unwrap();
+        let found = scan_ledger(&mut storage, &[]).unwrap();
+        assert_eq!(found.repairs, [torn_tail(file, end, zeros)], "{zeros} zero bytes");
+        assert_eq!(storage.size(file).unwrap(), end);
+        assert_eq!(found.last, TxId::new(VIEW, BASE_LAST));
+        let (w, _) = open(storage);
+        resume_to_the_end(w);
+    }
+}
+
+#[test]
+fn row_06b_corrupted_size_that_swallows_later_entries_refuses_instead_of_cutting() {
+    let file = "ledger_137";
+    let seqno = BASE_LAST - 2;
+    let at = offset_of(&base_ledger(), file, seqno);
+    let mut storage = base_ledger();
+    // Make the size field of an earlier entry point past the end of the file: it now looks
+    // like a torn tail, but valid entries follow it.
+    flip(&mut storage, file, at + 6, 0x01);
+    let before = files(&storage);
+    match scan_ledger(&mut storage, &[]) {
+        Err(ScanError::Corrupt(ChunkError {
+            file: f,
+            offset,
+            kind: ChunkErrorKind::EntriesAfterTear { later_seqno, .. },
+        })) => {
+            assert_eq!((f.as_str(), offset), (file, at));
+            assert_eq!(later_seqno, seqno + 1);
+        }
+        other => panic!("expected EntriesAfterTear, got {other:?}"),
+    }
+    assert_eq!(files(&storage), before, "a refusal changes nothing");
+}
