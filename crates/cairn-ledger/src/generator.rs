@@ -86,7 +86,8 @@ pub fn generate_ledger<S: Storage>(
     opts: &GenerateOptions,
     mut on_record: impl FnMut(u64, &str, &[u8], &[u8]),
 ) -> Result<(GeneratedLedger, S), GenerateError> {
-    let (mut writer, found) = LedgerWriter::open(storage, LedgerConfig { chunk_size_bytes: opts.chunk_size_bytes })?;
+    let (mut writer, found) =
+        LedgerWriter::open(storage, LedgerConfig { chunk_size_bytes: opts.chunk_size_bytes, ..Default::default() })?;
     if !found.chunks.is_empty() || found.open.is_some() {
         return Err(GenerateError::NotEmpty);
     }

@@ -14,7 +14,7 @@
 
 use crate::chunk::{CHUNK_HEADER_BYTES, ChunkName, positions_table};
 use crate::format::{EncodedEntry, EntryView, TxId};
-use crate::scan::{LocalLedger, ScanError, ScannedChunk, scan_ledger};
+use crate::scan::{LocalLedger, ScanError, ScannedChunk, scan_ledger_with};
 use crate::storage::{Storage, StorageError};
 use thiserror::Error;
 
@@ -23,11 +23,14 @@ use thiserror::Error;
 pub struct LedgerConfig {
     /// A chunk is closed at the first signature after it reaches this size (`ledger.chunk_size`).
     pub chunk_size_bytes: u64,
+    /// Recovery mode: new chunks carry the `.recovery` suffix until [`LedgerWriter::end_recovery`]
+    /// (the service opens), and `.recovery` chunks found on disk are read.
+    pub recovery: bool,
 }
 
 impl Default for LedgerConfig {
     fn default() -> Self {
-        LedgerConfig { chunk_size_bytes: 5 * 1000 * 1000 }
+        LedgerConfig { chunk_size_bytes: 5 * 1000 * 1000, recovery: false }
     }
 }
 
@@ -51,6 +54,8 @@ pub enum WriteError {
 #[derive(Debug, Clone)]
 struct Chunk {
     name: ChunkName,
+    /// 0: the main directory; i + 1: read-only directory i (committed chunks only).
+    dir: usize,
     positions: Vec<u64>,
     /// Bytes of entries (header included) already handed to storage.
     written_end: u64,
@@ -65,6 +70,8 @@ impl Chunk {
 /// The ledger writer of one node.
 pub struct LedgerWriter<S: Storage> {
     storage: S,
+    /// `ledger.read_only_directories`: their committed chunks are read, never written.
+    read_only: Vec<Box<dyn Storage>>,
     config: LedgerConfig,
     complete: Vec<Chunk>,
     open: Option<Chunk>,
@@ -80,10 +87,25 @@ pub struct LedgerWriter<S: Storage> {
 impl<S: Storage> LedgerWriter<S> {
     /// Opens the ledger in `storage` (running the local-restart scan and its repairs), so that
     /// appending resumes after the last whole entry.
-    pub fn open(mut storage: S, config: LedgerConfig) -> Result<(Self, LocalLedger), ScanError> {
-        let found = scan_ledger(&mut storage, &[])?;
-        let to_chunk =
-            |c: &ScannedChunk| Chunk { name: c.name, positions: c.positions.clone(), written_end: c.entries_end };
+    pub fn open(storage: S, config: LedgerConfig) -> Result<(Self, LocalLedger), ScanError> {
+        Self::open_with_read_only(storage, Vec::new(), config)
+    }
+
+    /// [`LedgerWriter::open`] with `ledger.read_only_directories`: their `.committed` chunks
+    /// complete the ledger (e.g. old chunks moved to cheaper storage) and are read from there.
+    pub fn open_with_read_only(
+        mut storage: S,
+        read_only: Vec<Box<dyn Storage>>,
+        config: LedgerConfig,
+    ) -> Result<(Self, LocalLedger), ScanError> {
+        let dirs: Vec<&dyn Storage> = read_only.iter().map(|d| d.as_ref()).collect();
+        let found = scan_ledger_with(&mut storage, &dirs, config.recovery)?;
+        let to_chunk = |c: &ScannedChunk| Chunk {
+            name: c.name,
+            dir: c.dir,
+            positions: c.positions.clone(),
+            written_end: c.entries_end,
+        };
         let complete: Vec<Chunk> = found.chunks.iter().map(to_chunk).collect();
         let open = found.open.as_ref().map(to_chunk);
         let first_seqno = complete.first().or(open.as_ref()).map_or(1, |c| c.name.start);
@@ -91,6 +113,7 @@ impl<S: Storage> LedgerWriter<S> {
         let committed_seqno = complete.iter().filter(|c| c.name.committed).map(Chunk::end_seqno).max().unwrap_or(0);
         let w = LedgerWriter {
             storage,
+            read_only,
             config,
             complete,
             open,
@@ -172,11 +195,11 @@ impl<S: Storage> LedgerWriter<S> {
             self.complete_chunk()?;
         }
         if self.open.is_none() {
-            let name = ChunkName::open(tx.seqno);
+            let name = ChunkName { recovery: self.config.recovery, ..ChunkName::open(tx.seqno) };
             self.storage.create(&name.to_string())?;
             self.storage.append(&name.to_string(), &[0; CHUNK_HEADER_BYTES])?;
             self.dir_dirty = true;
-            self.open = Some(Chunk { name, positions: Vec::new(), written_end: CHUNK_HEADER_BYTES as u64 });
+            self.open = Some(Chunk { name, dir: 0, positions: Vec::new(), written_end: CHUNK_HEADER_BYTES as u64 });
         }
         let chunk = self.open.as_mut().expect("opened above");
         chunk.positions.push(chunk.written_end + self.pending.len() as u64);
@@ -336,8 +359,27 @@ impl<S: Storage> LedgerWriter<S> {
             return Ok(Some(out));
         }
         let mut out = vec![0u8; (end - start) as usize];
-        self.storage.read_at(&chunk.name.to_string(), start, &mut out)?;
+        let storage: &dyn Storage = if chunk.dir == 0 { &self.storage } else { self.read_only[chunk.dir - 1].as_ref() };
+        storage.read_at(&chunk.name.to_string(), start, &mut out)?;
         Ok(Some(out))
+    }
+
+    /// The service opened after a recovery: drops the `.recovery` suffix of every chunk this
+    /// writer holds and stops adding it to new chunks.
+    pub fn end_recovery(&mut self) -> Result<(), WriteError> {
+        self.flush()?;
+        self.config.recovery = false;
+        let mut renamed = false;
+        for chunk in self.complete.iter_mut().chain(self.open.iter_mut()).filter(|c| c.name.recovery) {
+            let to = ChunkName { recovery: false, ..chunk.name };
+            self.storage.rename(&chunk.name.to_string(), &to.to_string())?;
+            chunk.name = to;
+            renamed = true;
+        }
+        if renamed {
+            self.storage.sync_dir()?;
+        }
+        Ok(())
     }
 
     /// Names of the chunk files, in order.
@@ -357,5 +399,6 @@ impl<S: Storage> LedgerWriter<S> {
         assert!(self.open.as_ref().is_none_or(|c| !c.name.is_complete()), "the open chunk has no end");
         assert_eq!(next, self.last.seqno + 1, "chunks must cover seqnos up to the last entry");
         assert!(self.committed_seqno <= self.durable_seqno && self.durable_seqno <= self.last.seqno);
+        assert!(self.complete.iter().all(|c| c.dir == 0 || c.name.committed), "read-only chunks are committed");
     }
 }

@@ -100,11 +100,21 @@ struct Found {
 /// Scans `main` (writable) and `read_only` directories, applies the repairs of the decision
 /// table to `main`, and returns the ledger found.
 pub fn scan_ledger(main: &mut dyn Storage, read_only: &[&dyn Storage]) -> Result<LocalLedger, ScanError> {
+    scan_ledger_with(main, read_only, false)
+}
+
+/// [`scan_ledger`], reading the main directory's `.recovery` chunks too when `include_recovery`
+/// (a node that restarts during a recovery, before the service opens).
+pub fn scan_ledger_with(
+    main: &mut dyn Storage,
+    read_only: &[&dyn Storage],
+    include_recovery: bool,
+) -> Result<LocalLedger, ScanError> {
     let mut out = LocalLedger::default();
     let mut found = Vec::new();
     for name in main.list()? {
         match ChunkName::parse(&name) {
-            Some(c) if !c.recovery => found.push(Found { name: c, file: name, dir: 0 }),
+            Some(c) if !c.recovery || include_recovery => found.push(Found { name: c, file: name, dir: 0 }),
             Some(_) => out.not_read.push((name, "recovery chunk (read only in recovery)")),
             None => out.not_read.push((name, "not a ledger chunk")),
         }

@@ -65,7 +65,7 @@ fn generated() -> &'static Generated {
 }
 
 fn config() -> LedgerConfig {
-    LedgerConfig { chunk_size_bytes: 3000 }
+    LedgerConfig { chunk_size_bytes: 3000, ..Default::default() }
 }
 
 fn entry(seqno: u64) -> &'static EncodedEntry {
