@@ -67,6 +67,26 @@ impl Chunk {
     }
 }
 
+/// Renames each of `chunks` to `rename(its name)`, then makes the renames durable with one
+/// directory sync.
+fn rename_chunks<'a>(
+    storage: &mut impl Storage,
+    chunks: impl Iterator<Item = &'a mut Chunk>,
+    rename: impl Fn(ChunkName) -> ChunkName,
+) -> Result<(), WriteError> {
+    let mut renamed = false;
+    for chunk in chunks {
+        let to = rename(chunk.name);
+        storage.rename(&chunk.name.to_string(), &to.to_string())?;
+        chunk.name = to;
+        renamed = true;
+    }
+    if renamed {
+        storage.sync_dir()?;
+    }
+    Ok(())
+}
+
 /// The ledger writer of one node.
 pub struct LedgerWriter<S: Storage> {
     storage: S,
@@ -281,17 +301,8 @@ impl<S: Storage> LedgerWriter<S> {
             return Ok(());
         }
         self.committed_seqno = seqno;
-        let mut renamed = false;
-        for chunk in self.complete.iter_mut().filter(|c| !c.name.committed && c.end_seqno() <= seqno) {
-            let to = chunk.name.with_committed();
-            self.storage.rename(&chunk.name.to_string(), &to.to_string())?;
-            chunk.name = to;
-            renamed = true;
-        }
-        if renamed {
-            self.storage.sync_dir()?;
-        }
-        Ok(())
+        let chunks = self.complete.iter_mut().filter(|c| !c.name.committed && c.end_seqno() <= seqno);
+        rename_chunks(&mut self.storage, chunks, ChunkName::with_committed)
     }
 
     /// Drops entries after `seqno` (uncommitted entries replaced by a new primary, or the
@@ -369,17 +380,8 @@ impl<S: Storage> LedgerWriter<S> {
     pub fn end_recovery(&mut self) -> Result<(), WriteError> {
         self.flush()?;
         self.config.recovery = false;
-        let mut renamed = false;
-        for chunk in self.complete.iter_mut().chain(self.open.iter_mut()).filter(|c| c.name.recovery) {
-            let to = ChunkName { recovery: false, ..chunk.name };
-            self.storage.rename(&chunk.name.to_string(), &to.to_string())?;
-            chunk.name = to;
-            renamed = true;
-        }
-        if renamed {
-            self.storage.sync_dir()?;
-        }
-        Ok(())
+        let chunks = self.complete.iter_mut().chain(self.open.iter_mut()).filter(|c| c.name.recovery);
+        rename_chunks(&mut self.storage, chunks, |name| ChunkName { recovery: false, ..name })
     }
 
     /// Names of the chunk files, in order.
