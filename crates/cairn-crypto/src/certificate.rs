@@ -67,7 +67,7 @@ impl Certificate {
 
     pub fn from_der(der: Vec<u8>) -> Result<Self, CryptoError> {
         X509Certificate::from_der(&der).map_err(|e| CryptoError::InvalidCertificate(e.to_string()))?;
-        let pem = pem_encode(&der);
+        let pem = crate::pem_encode("CERTIFICATE", &der);
         Ok(Certificate { pem, der })
     }
 
@@ -111,25 +111,6 @@ impl Certificate {
     pub fn verify_issued_by(&self, issuer_key: &VerifyingKey) -> Result<(), CryptoError> {
         let cert = self.parsed();
         issuer_key.verify_message(cert.tbs_certificate.as_ref(), &cert.signature_value.data)
-    }
-}
-
-fn pem_encode(der: &[u8]) -> String {
-    use base64_lite::encode;
-    let b64 = encode(der);
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
-}
-
-mod base64_lite {
-    pub fn encode(data: &[u8]) -> String {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD.encode(data)
     }
 }
 

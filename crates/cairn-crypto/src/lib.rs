@@ -5,16 +5,20 @@
 
 mod aes_gcm;
 mod certificate;
+mod encryption_key;
 mod error;
 mod hmac;
+mod pem_block;
 mod sha256;
 mod signing_key;
 mod verifying_key;
 
 pub use aes_gcm::{AesGcmKey, GCM_IV_BYTES, GCM_TAG_BYTES};
 pub use certificate::{Certificate, CertificateRequest};
+pub use encryption_key::{EncryptionKeyPair, EncryptionPublicKey};
 pub use error::CryptoError;
 pub use hmac::hmac_sha256;
+pub use pem_block::{pem_decode, pem_encode};
 pub use sha256::{Sha256, Sha256Hasher, sha256, sha256_parts};
 pub use signing_key::SigningKey;
 pub use verifying_key::VerifyingKey;
