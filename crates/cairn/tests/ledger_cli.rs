@@ -28,17 +28,25 @@ fn generate(dir: &Path, extra: &[&str]) {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+/// The committed chunk files of `dir`, in seqno order.
+fn committed_chunks(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut chunks: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().ends_with(".committed"))
+        .collect();
+    chunks.sort_by_key(|p| {
+        p.file_name().unwrap().to_str().unwrap().split(['_', '-']).nth(1).unwrap().parse::<u64>().unwrap()
+    });
+    chunks
+}
+
 #[test]
 fn verify_reports_the_file_and_offset_of_a_truncated_committed_chunk_and_exits_1() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("l");
     generate(&dir, &[]);
-    let mut chunks: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_str().unwrap().ends_with(".committed"))
-        .collect();
-    chunks.sort();
+    let chunks = committed_chunks(&dir);
     let victim = &chunks[2];
     let bytes = std::fs::read(victim).unwrap();
     std::fs::write(victim, &bytes[..bytes.len() - 3]).unwrap();
@@ -55,14 +63,7 @@ fn verify_names_a_ledger_hole() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("l");
     generate(&dir, &[]);
-    let mut chunks: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_str().unwrap().ends_with(".committed"))
-        .collect();
-    chunks.sort_by_key(|p| {
-        p.file_name().unwrap().to_str().unwrap().split(['_', '-']).nth(1).unwrap().parse::<u64>().unwrap()
-    });
+    let chunks = committed_chunks(&dir);
     let missing = chunks[1].file_name().unwrap().to_str().unwrap().to_string();
     std::fs::rename(&chunks[1], tmp.path().join(&missing)).unwrap();
     let out = cairn(&["ledger", "verify", dir.to_str().unwrap(), "--json"]);
