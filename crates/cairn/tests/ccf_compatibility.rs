@@ -21,30 +21,36 @@ fn cairn(args: &[&str]) -> std::process::Output {
     out
 }
 
+/// `cairn ledger generate --out OUT ARGS...`.
+fn generate(out: &str, args: &[&str]) {
+    let mut all = vec!["ledger", "generate", "--out", out];
+    all.extend_from_slice(args);
+    cairn(&all);
+}
+
 #[test]
 fn read_ledger_py_verifies_every_committed_chunk_of_a_generated_ledger() {
     let venv = ccf_venv();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ledger");
     let out_s = out.to_str().unwrap();
-    cairn(&[
-        "ledger",
-        "generate",
-        "--out",
+    generate(
         out_s,
-        "--transactions",
-        "1500",
-        "--value-size",
-        "200",
-        "--private-percent",
-        "50",
-        "--signature-interval",
-        "40",
-        "--chunk-size",
-        "30KB",
-        "--seed",
-        "7",
-    ]);
+        &[
+            "--transactions",
+            "1500",
+            "--value-size",
+            "200",
+            "--private-percent",
+            "50",
+            "--signature-interval",
+            "40",
+            "--chunk-size",
+            "30KB",
+            "--seed",
+            "7",
+        ],
+    );
     let chunks: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -85,20 +91,10 @@ fn read_ledger_py_rejects_a_tampered_committed_chunk() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ledger");
     let out_s = out.to_str().unwrap();
-    cairn(&[
-        "ledger",
-        "generate",
-        "--out",
+    generate(
         out_s,
-        "--transactions",
-        "200",
-        "--private-percent",
-        "0",
-        "--signature-interval",
-        "20",
-        "--chunk-size",
-        "8KB",
-    ]);
+        &["--transactions", "200", "--private-percent", "0", "--signature-interval", "20", "--chunk-size", "8KB"],
+    );
     let mut chunks: Vec<PathBuf> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -1,8 +1,10 @@
-//! `cairn ledger limits DIR...`: the machine's limits for verifying these files, measured the same
-//! way the verifier works: warm sequential read of every chunk, then SHA-256 and AES-256-GCM
-//! throughput of one core over the same bytes. Benchmarks compare `verify` against these.
+//! `cairn ledger limits DIR...`: the machine's limits for verifying these chunk files: warm
+//! sequential read of every chunk `verify` would read, then SHA-256 and AES-256-GCM throughput
+//! of one core over a resident buffer of the same total size (so the read is not counted twice).
+//! Benchmarks compare `verify` against these.
 use anyhow::Context;
 use cairn_crypto::{AesGcmKey, sha256};
+use cairn_ledger::chunk::ChunkName;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,7 +22,7 @@ pub fn run(a: LimitsArgs) -> anyhow::Result<ExitCode> {
     for d in &a.dirs {
         for e in std::fs::read_dir(d).with_context(|| format!("reading {}", d.display()))? {
             let p = e?.path();
-            if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("ledger_")) {
+            if p.file_name().and_then(|n| n.to_str()).and_then(ChunkName::parse).is_some() {
                 files.push(p);
             }
         }
