@@ -1,6 +1,6 @@
 use crate::{CryptoError, Sha256, VerifyingKey};
 use aws_lc_rs::digest::{Digest, SHA384};
-use aws_lc_rs::signature::{ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+use aws_lc_rs::signature::{ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use std::fmt;
 
 /// An ECDSA P-384 identity key (service, node, member or user).
@@ -60,6 +60,15 @@ impl SigningKey {
         self.pair.sign(&rng, message).expect("ECDSA signing does not fail").as_ref().to_vec()
     }
 
+    /// Fixed-size ECDSA-SHA384 signature over `message`: `r ‖ s`, 48 bytes each (96 in all),
+    /// the encoding COSE's ES384 uses (RFC 9053 §2.1), e.g. for governance requests.
+    pub fn sign_message_fixed(&self, message: &[u8]) -> Vec<u8> {
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, self.rcgen.serialized_der())
+            .expect("own PKCS#8 key parsed at construction");
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        pair.sign(&rng, message).expect("ECDSA signing does not fail").as_ref().to_vec()
+    }
+
     /// The uncompressed public point, as aws-lc reports it.
     pub fn public_point(&self) -> &[u8] {
         self.pair.public_key().as_ref()
@@ -89,6 +98,21 @@ mod tests {
         let vk = key.verifying_key();
         vk.verify_prehashed_sha256(&root, &sig).unwrap();
         assert_eq!(vk.verify_prehashed_sha256(&sha256(b"other"), &sig), Err(CryptoError::BadSignature));
+    }
+
+    #[test]
+    fn fixed_signature_is_96_bytes_and_verifies_only_over_its_message() {
+        let key = SigningKey::generate().unwrap();
+        let sig = key.sign_message_fixed(b"Sig_structure bytes");
+        assert_eq!(sig.len(), 96);
+        let vk = key.verifying_key();
+        vk.verify_message_fixed(b"Sig_structure bytes", &sig).unwrap();
+        assert_eq!(vk.verify_message_fixed(b"other bytes", &sig), Err(CryptoError::BadSignature));
+        assert_eq!(vk.verify_message(b"Sig_structure bytes", &sig), Err(CryptoError::BadSignature), "not DER");
+        let der = key.sign_message(b"Sig_structure bytes");
+        assert_eq!(vk.verify_message_fixed(b"Sig_structure bytes", &der), Err(CryptoError::BadSignature));
+        let other = SigningKey::generate().unwrap().verifying_key();
+        assert_eq!(other.verify_message_fixed(b"Sig_structure bytes", &sig), Err(CryptoError::BadSignature));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use crate::{CryptoError, Sha256, sha256};
 use aws_lc_rs::digest::{Digest, SHA256};
-use aws_lc_rs::signature::{ECDSA_P384_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, ParsedPublicKey};
+use aws_lc_rs::signature::{ECDSA_P384_SHA256_ASN1, ECDSA_P384_SHA384_ASN1, ECDSA_P384_SHA384_FIXED, ParsedPublicKey};
 
 /// An ECDSA P-384 public key, parsed once and reused for many verifications.
 #[derive(Debug)]
@@ -39,5 +39,13 @@ impl VerifyingKey {
 
     pub fn verify_message(&self, message: &[u8], der_signature: &[u8]) -> Result<(), CryptoError> {
         self.message.verify_sig(message, der_signature).map_err(|_| CryptoError::BadSignature)
+    }
+
+    /// Checks a fixed-size `r ‖ s` (96-byte) ECDSA-SHA384 signature over `message`, COSE ES384's
+    /// encoding. Any other length is a bad signature.
+    pub fn verify_message_fixed(&self, message: &[u8], fixed_signature: &[u8]) -> Result<(), CryptoError> {
+        let key = ParsedPublicKey::new(&ECDSA_P384_SHA384_FIXED, &self.spki_der)
+            .map_err(|e| CryptoError::InvalidKey(format!("P-384 public key: {e}")))?;
+        key.verify_sig(message, fixed_signature).map_err(|_| CryptoError::BadSignature)
     }
 }

@@ -10,8 +10,10 @@ mod durable_ledger;
 mod fs_storage;
 mod group_commit;
 mod io_error;
+mod snapshot_directory;
 
 pub use durability::Durability;
 pub use durable_ledger::DurableLedger;
 pub use fs_storage::{FsStorage, MAX_OPEN_FILES};
 pub use group_commit::GroupCommit;
+pub use snapshot_directory::SnapshotDirectory;

@@ -1,5 +1,5 @@
 use crate::format::{EncodedEntry, EntryFlags, PublicHeader, TxId, encode_entry};
-use crate::merkle::{MerkleFrontier, leaf_digest};
+use crate::merkle::{MerkleTree, leaf_digest};
 use crate::{LedgerSecret, SignatureRecord, tables};
 use cairn_crypto::{Sha256, SigningKey, sha256};
 use cairn_kv::WriteSet;
@@ -17,9 +17,13 @@ pub struct NodeSigner {
 /// evidence, extends the Merkle tree, and produces signature transactions. What CCF calls the
 /// "history" of the primary.
 ///
-/// Invariant: `merkle.leaf_count() == last.seqno + 1` (leaf 0 is the zero leaf).
+/// It keeps the whole [`MerkleTree`], so receipts can be built for any of its transactions
+/// against any of its signatures; signature transactions record the tree's frontier in
+/// `public:ccf.internal.tree`.
+///
+/// Invariant: `tree.leaf_count() == last.seqno + 1` (leaf 0 is the zero leaf).
 pub struct History {
-    merkle: MerkleFrontier,
+    tree: MerkleTree,
     last: TxId,
     secret: Arc<LedgerSecret>,
     signer: Arc<NodeSigner>,
@@ -28,25 +32,32 @@ pub struct History {
 impl History {
     /// A history for an empty ledger.
     pub fn new(secret: Arc<LedgerSecret>, signer: Arc<NodeSigner>) -> Self {
-        History { merkle: MerkleFrontier::new(), last: TxId::default(), secret, signer }
+        History { tree: MerkleTree::new(), last: TxId::default(), secret, signer }
     }
 
     /// Resumes after `last`, given the Merkle tree over seqnos 0..=last.seqno.
-    pub fn resume(secret: Arc<LedgerSecret>, signer: Arc<NodeSigner>, last: TxId, merkle: MerkleFrontier) -> Self {
-        assert_eq!(merkle.leaf_count(), last.seqno + 1, "Merkle tree must cover exactly seqnos 0..={}", last.seqno);
-        History { merkle, last, secret, signer }
+    pub fn resume(secret: Arc<LedgerSecret>, signer: Arc<NodeSigner>, last: TxId, tree: MerkleTree) -> Self {
+        assert_eq!(tree.leaf_count(), last.seqno + 1, "Merkle tree must cover exactly seqnos 0..={}", last.seqno);
+        History { tree, last, secret, signer }
     }
 
     pub fn last(&self) -> TxId {
         self.last
     }
 
-    pub fn merkle(&self) -> &MerkleFrontier {
-        &self.merkle
+    /// The Merkle tree over seqnos `0..=last().seqno`.
+    pub fn tree(&self) -> &MerkleTree {
+        &self.tree
     }
 
     pub fn secret(&self) -> &Arc<LedgerSecret> {
         &self.secret
+    }
+
+    /// Encrypts every transaction appended from now on, and derives its commit evidence, with
+    /// `secret` (a ledger rekey; earlier entries keep theirs).
+    pub fn set_secret(&mut self, secret: Arc<LedgerSecret>) {
+        self.secret = secret;
     }
 
     fn next_id(&self, view: u64) -> TxId {
@@ -54,17 +65,30 @@ impl History {
         TxId::new(view, self.last.seqno + 1)
     }
 
-    /// Encodes the next transaction of `write_set` in `view`.
+    /// Encodes the next transaction of `write_set` in `view` (no claims: a zero claims digest).
     pub fn append_tx(&mut self, view: u64, write_set: &WriteSet, flags: EntryFlags) -> EncodedEntry {
-        let tx = self.next_id(view);
-        self.seal(tx, write_set, flags)
+        self.append_tx_with_claims(view, write_set, flags, Sha256::ZERO)
     }
 
-    fn seal(&mut self, tx: TxId, write_set: &WriteSet, flags: EntryFlags) -> EncodedEntry {
+    /// Encodes the next transaction with `claims_digest` in its public header and Merkle leaf,
+    /// so a receipt for it also proves the claims (snapshot evidence carries the snapshot's
+    /// digest this way).
+    pub fn append_tx_with_claims(
+        &mut self,
+        view: u64,
+        write_set: &WriteSet,
+        flags: EntryFlags,
+        claims_digest: Sha256,
+    ) -> EncodedEntry {
+        let tx = self.next_id(view);
+        self.seal(tx, write_set, flags, claims_digest)
+    }
+
+    fn seal(&mut self, tx: TxId, write_set: &WriteSet, flags: EntryFlags, claims_digest: Sha256) -> EncodedEntry {
         let ce = self.secret.commit_evidence_digest(tx);
-        let header = PublicHeader::new(tx.seqno, Sha256::ZERO, ce);
+        let header = PublicHeader::new(tx.seqno, claims_digest, ce);
         let entry = encode_entry(tx, flags, &header, write_set, self.secret.key());
-        self.merkle.append(leaf_digest(&entry.digest(), &ce, &Sha256::ZERO));
+        self.tree.append(leaf_digest(&entry.digest(), &ce, &claims_digest));
         self.last = tx;
         entry
     }
@@ -73,14 +97,14 @@ impl History {
     /// ledger chunk after it (the primary sets it once the chunk reached `chunk_size`).
     pub fn append_signature(&mut self, view: u64, commit: TxId, chunk_after: bool) -> EncodedEntry {
         let tx = self.next_id(view);
-        let root = self.merkle.root().expect("tree has the zero leaf");
+        let root = self.tree.root().expect("tree has the zero leaf");
         let hashed_nonce = sha256(self.secret.commit_nonce(tx).as_bytes());
         let s = &self.signer;
         let record = SignatureRecord::sign(&s.key, &s.node_id, &s.cert_pem, tx, commit, &root, &hashed_nonce);
         let mut ws = WriteSet::new();
         ws.put(tables::SIGNATURES, tables::SINGLETON_KEY.to_vec(), serde_json::to_vec(&record).expect("serialisable"));
-        ws.put(tables::TREE, tables::SINGLETON_KEY.to_vec(), self.merkle.encode());
+        ws.put(tables::TREE, tables::SINGLETON_KEY.to_vec(), self.tree.encode_frontier());
         let flags = if chunk_after { EntryFlags(EntryFlags::FORCE_LEDGER_CHUNK_AFTER) } else { EntryFlags::default() };
-        self.seal(tx, &ws, flags)
+        self.seal(tx, &ws, flags, Sha256::ZERO)
     }
 }

@@ -15,6 +15,11 @@ pub const RECOVERY_SHARES: &str = "public:ccf.internal.recovery_shares";
 pub const HISTORICAL_ENCRYPTED_LEDGER_SECRET: &str = "public:ccf.internal.historical_encrypted_ledger_secret";
 pub const PREVIOUS_SERVICE_IDENTITY: &str = "public:ccf.gov.service.previous_service_identity";
 pub const SNAPSHOT_EVIDENCE: &str = "public:ccf.internal.snapshot_evidence";
+pub const MEMBERS_INFO: &str = "public:ccf.gov.members.info";
+pub const USERS_INFO: &str = "public:ccf.gov.users.info";
+pub const PROPOSALS_INFO: &str = "public:ccf.gov.proposals_info";
+pub const SERVICE_CONFIG: &str = "public:ccf.gov.service.config";
+pub const COSE_RECENT_PROPOSALS: &str = "public:ccf.gov.cose_recent_proposals";
 
 /// Tables whose rows the verifier must follow to check signatures.
 pub const VERIFIER_TABLES: [&str; 4] = [SIGNATURES, SERVICE_INFO, NODES_INFO, ENDORSED_CERTIFICATES];

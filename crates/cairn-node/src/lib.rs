@@ -1,1 +1,35 @@
-//! placeholder
+//! The node's pure core: a deterministic state machine that takes [`Event`]s (client requests,
+//! clock ticks, durability notices) and returns [`Action`]s (append this entry, sync the ledger,
+//! commit up to here, write this snapshot, answer that request). The tokio shell in
+//! `cairn-server` performs the actions; the simulator can drive the same core in memory.
+//!
+//! This crate may not import tokio, `std::fs`, `std::net` or read the clock: time arrives as
+//! `now_ms` in events, randomness through the `fill_random` function given at construction.
+mod action;
+mod api_error;
+mod app_log;
+mod core_config;
+mod event;
+mod node_core;
+mod node_identity;
+mod node_state;
+mod replay;
+mod signature_policy;
+mod tx_status;
+mod view_history;
+
+pub use action::{Action, Response};
+pub use api_error::ApiError;
+pub use app_log::LogTable;
+pub use core_config::CoreConfig;
+pub use event::{Caller, Event, Request, RequestId};
+pub use node_core::{NodeCore, StartParams};
+pub use node_identity::NodeIdentity;
+pub use node_state::NodeState;
+pub use replay::{ReplayError, Replayer};
+pub use signature_policy::SignaturePolicy;
+pub use tx_status::TxStatus;
+pub use view_history::ViewHistory;
+
+/// Randomness for the core (ledger secrets, share polynomials, IVs): fills the buffer.
+pub type FillRandom = Box<dyn FnMut(&mut [u8]) + Send>;

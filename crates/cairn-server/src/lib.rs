@@ -1,1 +1,18 @@
-//! placeholder
+//! The node's I/O shell: loads its files, opens the ledger, drives the pure
+//! [`cairn_node::NodeCore`] from one thread that owns the ledger writer and the snapshot
+//! directory, and serves the HTTPS API (axum over rustls) that turns requests into core events.
+//!
+//! Threads: tokio workers run TLS and HTTP; one dedicated "core" thread runs the state machine
+//! and performs its actions (appends, fsyncs, renames) in order. Requests reach it through a
+//! bounded channel; answers come back on one-shot channels. Nothing else touches the ledger.
+mod core_loop;
+mod http_api;
+mod node_files;
+mod node_runner;
+mod shell_config;
+mod startup;
+mod tls_config;
+
+pub use node_files::NodeFiles;
+pub use node_runner::{RunningNode, run_node, start_node};
+pub use shell_config::{ShellConfig, StartSpec};

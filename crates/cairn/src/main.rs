@@ -1,7 +1,10 @@
 //! `cairn`: the command-line entry point. Exit codes: 0 success, 1 a check failed (e.g. the
 //! ledger does not verify), 2 bad usage or input (clap's convention).
+mod bench_cli;
 mod keygen;
 mod ledger_cli;
+mod member_cli;
+mod node_cli;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,6 +23,19 @@ enum Command {
     Ledger(ledger_cli::LedgerCommand),
     /// Identity key and certificate for a member or user (members also get an encryption key).
     Keygen(keygen::KeygenArgs),
+    /// Run a node (CCF's cchost): `cairn node --config node.json`.
+    Node(node_cli::NodeArgs),
+    /// A member's client: proposals, ballots, recovery shares.
+    Member(member_cli::MemberArgs),
+    /// Load drivers against a running service.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Concurrent clients writing records; reports tx/s and the latency of committed writes.
+    Write(bench_cli::BenchWriteArgs),
 }
 
 fn main() -> ExitCode {
@@ -27,6 +43,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ledger(cmd) => ledger_cli::run(cmd),
         Command::Keygen(args) => keygen::run(args),
+        Command::Node(args) => node_cli::run(args),
+        Command::Member(args) => member_cli::run(args),
+        Command::Bench(BenchCommand::Write(args)) => bench_cli::run(args),
     };
     match result {
         Ok(code) => code,

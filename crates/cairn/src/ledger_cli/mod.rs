@@ -3,6 +3,7 @@ mod generate;
 mod limits;
 mod show;
 mod verify;
+mod verify_receipt;
 
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -17,6 +18,8 @@ pub enum LedgerCommand {
     Verify(verify::VerifyArgs),
     /// Measure this machine's read, SHA-256 and AES-GCM limits over ledger files (benchmarks).
     Limits(limits::LimitsArgs),
+    /// Verify a transaction receipt (JSON) against the service certificate; exits 1 if it fails.
+    VerifyReceipt(verify_receipt::VerifyReceiptArgs),
 }
 
 pub fn run(cmd: LedgerCommand) -> anyhow::Result<ExitCode> {
@@ -25,6 +28,7 @@ pub fn run(cmd: LedgerCommand) -> anyhow::Result<ExitCode> {
         LedgerCommand::Show(a) => show::run(a),
         LedgerCommand::Verify(a) => verify::run(a),
         LedgerCommand::Limits(a) => limits::run(a),
+        LedgerCommand::VerifyReceipt(a) => verify_receipt::run(a),
     }
 }
 

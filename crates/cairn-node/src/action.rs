@@ -1,0 +1,47 @@
+//! What the core asks its shell to do. The shell performs actions in the order given.
+use crate::{ApiError, RequestId};
+use cairn_ledger::format::EncodedEntry;
+use cairn_ledger::snapshot::SnapshotName;
+
+/// An HTTP-shaped answer: status, extra headers, JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: serde_json::Value,
+}
+
+impl Response {
+    pub fn ok(body: serde_json::Value) -> Self {
+        Response { status: 200, headers: Vec::new(), body }
+    }
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+impl From<ApiError> for Response {
+    fn from(e: ApiError) -> Self {
+        Response { status: e.status, headers: Vec::new(), body: e.body() }
+    }
+}
+
+#[derive(Debug)]
+pub enum Action {
+    /// Append this entry to the ledger (buffered; not durable yet).
+    Append(EncodedEntry),
+    /// Make every appended entry durable, then feed back `Event::Durable` with the last seqno.
+    Sync,
+    /// Every entry up to `seqno` is committed: complete chunks up to it become `.committed`.
+    CommitLedger { seqno: u64 },
+    /// Answer a request.
+    Reply { id: RequestId, response: Response },
+    /// Write snapshot file `name` (temp, fsync, rename).
+    WriteSnapshot { name: SnapshotName, bytes: Vec<u8> },
+    /// The snapshot's evidence is committed: append `receipt` and rename it `.committed`.
+    CommitSnapshot { name: SnapshotName, receipt: Vec<u8> },
+    /// Persist the ledger-secret chain locally before any entry encrypted under a new secret is
+    /// appended (the shell writes it temp, fsync, rename).
+    PersistLedgerSecrets { json: Vec<u8> },
+}

@@ -1,0 +1,24 @@
+//! The parts of the node configuration the core acts on.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreConfig {
+    /// `ledger_signatures.tx_count`.
+    pub signature_tx_count: u64,
+    /// `ledger_signatures.delay`.
+    pub signature_delay_ms: u64,
+    /// `snapshots.tx_count`.
+    pub snapshot_tx_count: u64,
+    /// `ledger.chunk_size`: the signature after which a chunk reaches this size ends it.
+    pub chunk_size_bytes: u64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            signature_tx_count: 5000,
+            signature_delay_ms: 1000,
+            snapshot_tx_count: 10_000,
+            chunk_size_bytes: 5_000_000,
+        }
+    }
+}

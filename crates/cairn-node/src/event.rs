@@ -1,0 +1,80 @@
+//! What happens to a node: requests, time, durability.
+use crate::LogTable;
+
+/// The shell's handle for a request, echoed in the reply.
+pub type RequestId = u64;
+
+/// Who sent a request: the SHA-256 id of the TLS client certificate, if one was presented.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    pub cert_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    LogWrite {
+        table: LogTable,
+        id: u64,
+        msg: String,
+    },
+    LogRead {
+        table: LogTable,
+        id: u64,
+    },
+    NodeState,
+    Network,
+    NetworkNodes,
+    Primary,
+    Commit,
+    TxStatus {
+        tx: String,
+    },
+    Receipt {
+        tx: String,
+    },
+    ServiceInfo,
+    PreviousIdentity,
+    /// `POST /gov/members/proposals:create` with a COSE Sign1 body.
+    Propose {
+        body: Vec<u8>,
+    },
+    /// `POST /gov/members/proposals/{id}/ballots/{member}:submit`.
+    Ballot {
+        proposal_id: String,
+        member_id: String,
+        body: Vec<u8>,
+    },
+    /// `POST /gov/members/proposals/{id}:withdraw`.
+    Withdraw {
+        proposal_id: String,
+        body: Vec<u8>,
+    },
+    Proposal {
+        proposal_id: String,
+    },
+    Proposals,
+    EncryptedShare {
+        member_id: String,
+    },
+    SubmitShare {
+        member_id: String,
+        body: Vec<u8>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Request {
+        id: RequestId,
+        caller: Caller,
+        request: Request,
+    },
+    /// The clock: signatures due by delay are emitted.
+    Tick {
+        now_ms: u64,
+    },
+    /// Every entry up to `seqno` is durable (answer to `Action::Sync`).
+    Durable {
+        seqno: u64,
+    },
+}

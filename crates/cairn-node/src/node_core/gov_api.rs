@@ -1,0 +1,143 @@
+//! Governance endpoints of the core: COSE Sign1 requests are parsed and verified by
+//! `cairn-gov`, which reads and writes the governance tables inside one transaction; the core
+//! appends that transaction and performs the effects the governance asks for (snapshot, rekey).
+use super::NodeCore;
+use crate::{Action, ApiError, Response};
+use cairn_crypto::Sha256;
+use cairn_gov::{Effect, GovContext, GovError, GovOutcome, LedgerSecretChain, SignedRequest};
+use cairn_kv::Tx;
+use cairn_ledger::LedgerSecret;
+use cairn_ledger::format::EntryFlags;
+use serde_json::json;
+use std::sync::Arc;
+
+fn gov_error(e: GovError) -> ApiError {
+    ApiError::new(e.http_status(), e.code(), e.to_string())
+}
+
+impl NodeCore {
+    fn secret_chain(&self) -> LedgerSecretChain {
+        let (first_from, first) = &self.secrets[0];
+        let mut chain = LedgerSecretChain::new(*first_from, *first.raw());
+        for (from, s) in &self.secrets[1..] {
+            chain.push(*from, *s.raw()).expect("the node's secrets are in seqno order");
+        }
+        chain
+    }
+
+    /// Runs `f` with a fresh transaction and a governance context; appends the transaction if
+    /// it wrote anything and performs the effects.
+    fn run_gov(
+        &mut self,
+        f: impl FnOnce(&mut Tx, &mut GovContext) -> Result<GovOutcome, GovError>,
+    ) -> Result<Response, ApiError> {
+        let chain = self.secret_chain();
+        let mut tx = self.store.begin();
+        let outcome = {
+            let mut ctx =
+                GovContext { now_s: self.now_ms / 1000, fill_random: &mut *self.fill_random, ledger_secrets: &chain };
+            f(&mut tx, &mut ctx).map_err(gov_error)?
+        };
+        let ws = tx.into_parts().1;
+        let mut response = Response::ok(serde_json::to_value(&outcome.info).expect("json"));
+        if !ws.is_empty() {
+            let id = self.execute(ws, EntryFlags::default(), Sha256::ZERO);
+            response = response.with_header(super::TX_ID_HEADER, id.to_string());
+        }
+        for effect in outcome.effects {
+            self.perform(effect);
+        }
+        Ok(response)
+    }
+
+    fn perform(&mut self, effect: Effect) {
+        match effect {
+            Effect::TriggerSnapshot => self.snapshot_requested = true,
+            Effect::TriggerLedgerRekey => self.rekey(),
+            _ => {}
+        }
+    }
+
+    /// A fresh ledger secret for every transaction after the rekey transaction; the previous
+    /// one is kept, encrypted under the new one, and recovery shares are re-issued.
+    fn rekey(&mut self) {
+        let mut raw = [0u8; 32];
+        (self.fill_random)(&mut raw);
+        let from = self.history.last().seqno + 2;
+        let mut chain = self.secret_chain();
+        chain.push(from, raw).expect("a rekey comes after every existing secret");
+        let mut tx = self.store.begin();
+        cairn_gov::rekey(&mut tx, &chain, &mut *self.fill_random).expect("rekey of an open service");
+        let ws = tx.into_parts().1;
+        self.execute(ws, EntryFlags::default(), Sha256::ZERO);
+        let secret = Arc::new(LedgerSecret::new(raw));
+        self.secrets.push((from, secret.clone()));
+        // Persisted before any entry it encrypts is appended.
+        self.out.push(Action::PersistLedgerSecrets { json: self.secrets_json() });
+        self.history.set_secret(secret);
+    }
+
+    pub(super) fn gov_propose(&mut self, body: &[u8]) -> Result<Response, ApiError> {
+        let req = SignedRequest::parse(body).map_err(gov_error)?;
+        self.run_gov(|tx, ctx| cairn_gov::submit_proposal(tx, &req, ctx))
+    }
+
+    pub(super) fn gov_ballot(&mut self, proposal_id: &str, member_id: &str, body: &[u8]) -> Result<Response, ApiError> {
+        let req = SignedRequest::parse(body).map_err(gov_error)?;
+        self.run_gov(|tx, ctx| cairn_gov::submit_ballot(tx, proposal_id, member_id, &req, ctx))
+    }
+
+    pub(super) fn gov_withdraw(&mut self, proposal_id: &str, body: &[u8]) -> Result<Response, ApiError> {
+        let req = SignedRequest::parse(body).map_err(gov_error)?;
+        self.run_gov(|tx, ctx| cairn_gov::withdraw_proposal(tx, proposal_id, &req, ctx))
+    }
+
+    pub(super) fn gov_proposal(&self, proposal_id: &str) -> Result<Response, ApiError> {
+        let view = self.store.snapshot_view();
+        match cairn_gov::proposal(&view, proposal_id).map_err(gov_error)? {
+            Some(info) => Ok(Response::ok(serde_json::to_value(info).expect("json"))),
+            None => Err(ApiError::not_found("ProposalNotFound", format!("no proposal {proposal_id}"))),
+        }
+    }
+
+    pub(super) fn gov_proposals(&self) -> Result<Response, ApiError> {
+        let view = self.store.snapshot_view();
+        Ok(Response::ok(json!({ "value": cairn_gov::proposals(&view).map_err(gov_error)? })))
+    }
+
+    pub(super) fn gov_service_info(&self) -> Response {
+        let info = self.service_info();
+        let config = self
+            .store
+            .get(cairn_ledger::tables::SERVICE_CONFIG, &cairn_ledger::tables::SINGLETON_KEY)
+            .and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok());
+        Response::ok(json!({
+            "status": info.status,
+            "certificate": info.cert,
+            "recoveryCount": info.recovery_count,
+            "creationTransactionId": info.create_txid,
+            "configuration": config,
+        }))
+    }
+
+    pub(super) fn gov_encrypted_share(&self, member_id: &str) -> Result<Response, ApiError> {
+        let view = self.store.snapshot_view();
+        match cairn_gov::encrypted_share(&mut &view, member_id).map_err(gov_error)? {
+            Some(share) => {
+                use base64::Engine;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(share);
+                Ok(Response::ok(json!({ "memberId": member_id, "encryptedShare": b64 })))
+            }
+            None => Err(ApiError::not_found("ResourceNotFound", format!("no recovery share for member {member_id}"))),
+        }
+    }
+
+    pub(super) fn gov_submit_share(&mut self, member_id: &str, body: &[u8]) -> Result<Response, ApiError> {
+        let _ = (member_id, body);
+        Err(ApiError::new(
+            403,
+            "ServiceNotWaitingForRecoveryShares",
+            "recovery shares are only accepted while a recovered service waits for them",
+        ))
+    }
+}

@@ -1,0 +1,514 @@
+//! [`NodeCore`]: one node's deterministic state machine. It owns the key-value store, the
+//! history (the producer of ledger entries), the signature policy, commit tracking, snapshot
+//! scheduling and the request handlers; it performs no I/O.
+//!
+//! Invariants (checked by `check_invariants`):
+//! - `commit.seqno <= durable_seqno <= last.seqno`, and `commit` is a signature transaction
+//!   (or 0 before the first one): a transaction is committed only once a signature covering it
+//!   is durable (one node: durable = replicated to a majority).
+//! - `store.version() == last.seqno`, the Merkle tree covers exactly seqnos `0..=last.seqno`,
+//!   and `facts.write_set_digests` has one entry per seqno.
+//! - The first entry the node appends in a view is a signature (a new primary signs first).
+use crate::replay::{Replayer, TxFacts};
+use crate::{
+    Action, ApiError, Caller, CoreConfig, Event, FillRandom, LogTable, NodeIdentity, NodeState, Request, Response,
+    SignaturePolicy, TxStatus, ViewHistory, app_log,
+};
+use cairn_crypto::{Sha256, sha256};
+use cairn_kv::{Store, WriteSet};
+use cairn_ledger::format::{EncodedEntry, EntryFlags, EntryView, TxId};
+use cairn_ledger::genesis::GenesisRecord;
+use cairn_ledger::receipt::Receipt;
+use cairn_ledger::snapshot::SnapshotName;
+use cairn_ledger::tables::{self, ServiceInfo, ServiceStatus};
+use cairn_ledger::{History, LedgerSecret, SignatureRecord};
+use serde_json::json;
+use std::sync::Arc;
+
+mod gov_api;
+
+/// Header carrying the transaction id of a write, as CCF names it.
+pub const TX_ID_HEADER: &str = "x-ms-ccf-transaction-id";
+
+/// What a node needs to create a new service (`command.type = Start`).
+pub struct StartParams {
+    pub identity: NodeIdentity,
+    pub config: CoreConfig,
+    pub members: Vec<cairn_gov::InitialMember>,
+    pub recovery_threshold: u64,
+    pub ledger_secret: [u8; 32],
+    pub now_ms: u64,
+    pub fill_random: FillRandom,
+}
+
+/// A snapshot written but not yet committed: committed once a signature after its evidence is.
+#[derive(Debug, Clone)]
+struct PendingSnapshot {
+    name: SnapshotName,
+    evidence_seqno: u64,
+}
+
+pub struct NodeCore {
+    config: CoreConfig,
+    identity: NodeIdentity,
+    store: Store,
+    history: History,
+    /// Ledger secrets with the first seqno each encrypts, ascending.
+    secrets: Vec<(u64, Arc<LedgerSecret>)>,
+    views: ViewHistory,
+    facts: TxFacts,
+    view: u64,
+    durable_seqno: u64,
+    commit: TxId,
+    startup_seqno: u64,
+    policy: SignaturePolicy,
+    open_chunk_bytes: u64,
+    now_ms: u64,
+    state: NodeState,
+    last_snapshot_seqno: u64,
+    snapshot_requested: bool,
+    pending_snapshots: Vec<PendingSnapshot>,
+    fill_random: FillRandom,
+    out: Vec<Action>,
+}
+
+/// Bytes of a chunk file's header (the positions-table offset).
+const CHUNK_HEADER_BYTES: u64 = 8;
+
+impl NodeCore {
+    /// Creates a new service: the genesis ("create") transaction, then a signature.
+    pub fn start(p: StartParams) -> Result<NodeCore, ApiError> {
+        let secret = Arc::new(LedgerSecret::new(p.ledger_secret));
+        let history = History::new(secret.clone(), p.identity.signer.clone());
+        let mut core = NodeCore {
+            policy: SignaturePolicy::new(p.config.signature_tx_count, p.config.signature_delay_ms),
+            config: p.config,
+            identity: p.identity,
+            store: Store::new(),
+            history,
+            secrets: vec![(1, secret)],
+            views: ViewHistory::default(),
+            facts: TxFacts { write_set_digests: vec![Sha256::ZERO], ..TxFacts::default() },
+            view: 2,
+            durable_seqno: 0,
+            commit: TxId::default(),
+            startup_seqno: 0,
+            open_chunk_bytes: 0,
+            now_ms: p.now_ms,
+            state: NodeState::PartOfNetwork,
+            last_snapshot_seqno: 0,
+            snapshot_requested: false,
+            pending_snapshots: Vec::new(),
+            fill_random: p.fill_random,
+            out: Vec::new(),
+        };
+        core.persist_secrets();
+        let create_txid = TxId::new(core.view, 1).to_string();
+        let genesis = GenesisRecord {
+            service_cert_pem: &core.identity.service_cert_pem,
+            node_id: &core.identity.signer.node_id,
+            node_cert_pem: &core.identity.signer.cert_pem,
+            node_public_key_pem: None,
+            recovery_count: 0,
+            status: ServiceStatus::Opening,
+            create_txid,
+        };
+        let mut tx = core.store.begin();
+        for (table, writes) in &genesis.write_set().maps {
+            for (k, v) in &writes.writes {
+                tx.put(table, k.clone(), v.clone().expect("genesis only writes"));
+            }
+        }
+        cairn_gov::initial_governance(&mut tx, &p.members, p.recovery_threshold)
+            .map_err(|e| ApiError::bad_request("InvalidConfiguration", e.to_string()))?;
+        let ws = tx.into_parts().1;
+        core.execute(ws, EntryFlags(EntryFlags::FORCE_LEDGER_CHUNK_BEFORE), Sha256::ZERO);
+        core.sign();
+        core.check_invariants();
+        Ok(core)
+    }
+
+    /// Resumes after a restart from the state rebuilt from the ledger (and snapshot). The
+    /// shell has already dropped the unsigned tail. The node starts a new view with a signature.
+    pub fn resume(
+        replayed: Replayer,
+        identity: NodeIdentity,
+        config: CoreConfig,
+        secrets: Vec<(u64, Arc<LedgerSecret>)>,
+        open_chunk_bytes: u64,
+        now_ms: u64,
+        fill_random: FillRandom,
+    ) -> NodeCore {
+        replayed.check_invariants();
+        assert_eq!(replayed.unsigned_tail(), 0, "the shell truncates the unsigned tail before resuming");
+        let last = replayed.last;
+        let latest = secrets.last().expect("a node has a ledger secret").1.clone();
+        let history = History::resume(latest, identity.signer.clone(), last, replayed.tree);
+        let store_version = replayed.store.version();
+        assert_eq!(store_version, last.seqno, "store must be at the last replayed seqno");
+        let mut core = NodeCore {
+            policy: SignaturePolicy::new(config.signature_tx_count, config.signature_delay_ms),
+            last_snapshot_seqno: last.seqno,
+            config,
+            identity,
+            store: replayed.store,
+            history,
+            secrets,
+            views: replayed.views,
+            facts: replayed.facts,
+            view: last.view + 1,
+            durable_seqno: last.seqno,
+            commit: last,
+            startup_seqno: last.seqno,
+            open_chunk_bytes,
+            now_ms,
+            state: NodeState::PartOfNetwork,
+            snapshot_requested: false,
+            pending_snapshots: Vec::new(),
+            fill_random,
+            out: Vec::new(),
+        };
+        core.sign();
+        core.check_invariants();
+        core
+    }
+
+    /// Actions produced since the last call, in order.
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.out)
+    }
+
+    pub fn handle(&mut self, event: Event) {
+        match event {
+            Event::Tick { now_ms } => {
+                self.now_ms = self.now_ms.max(now_ms);
+                if self.policy.due(self.now_ms) {
+                    self.sign();
+                }
+            }
+            Event::Durable { seqno } => self.on_durable(seqno),
+            Event::Request { id, caller, request } => {
+                let response = self.on_request(&caller, request).unwrap_or_else(Response::from);
+                self.out.push(Action::Reply { id, response });
+            }
+        }
+    }
+
+    /// When the shell should tick next, if a signature is waiting on the delay.
+    pub fn next_deadline_ms(&self) -> Option<u64> {
+        self.policy.deadline_ms()
+    }
+
+    pub fn last(&self) -> TxId {
+        self.history.last()
+    }
+
+    pub fn commit(&self) -> TxId {
+        self.commit
+    }
+
+    pub fn view(&self) -> u64 {
+        self.view
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn secrets(&self) -> &[(u64, Arc<LedgerSecret>)] {
+        &self.secrets
+    }
+
+    /// Serialised ledger-secret chain, as the shell persists it.
+    pub fn secrets_json(&self) -> Vec<u8> {
+        let chain: Vec<_> =
+            self.secrets.iter().map(|(from, s)| json!({"from": from, "secret": hex::encode(s.raw())})).collect();
+        serde_json::to_vec_pretty(&chain).expect("json")
+    }
+
+    /// Parses what [`NodeCore::secrets_json`] wrote.
+    pub fn parse_secrets_json(bytes: &[u8]) -> Result<Vec<(u64, Arc<LedgerSecret>)>, String> {
+        let v: Vec<serde_json::Value> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for (i, item) in v.iter().enumerate() {
+            let from = item["from"].as_u64().ok_or(format!("[{i}].from: expected a seqno"))?;
+            let raw = item["secret"]
+                .as_str()
+                .and_then(|h| hex::decode(h).ok())
+                .ok_or(format!("[{i}].secret: expected hex"))?;
+            let secret = LedgerSecret::from_slice(&raw).ok_or(format!("[{i}].secret: expected 32 bytes"))?;
+            if out.last().is_some_and(|(prev, _)| *prev >= from) {
+                return Err(format!("[{i}].from: seqnos must increase"));
+            }
+            out.push((from, Arc::new(secret)));
+        }
+        if out.is_empty() {
+            return Err("no ledger secret".into());
+        }
+        Ok(out)
+    }
+
+    fn persist_secrets(&mut self) {
+        let json = self.secrets_json();
+        self.out.push(Action::PersistLedgerSecrets { json });
+    }
+
+    // ----- writing -----
+
+    /// Appends one transaction with write set `ws`; returns its id.
+    fn execute(&mut self, ws: WriteSet, flags: EntryFlags, claims: Sha256) -> TxId {
+        let seqno = self.history.last().seqno + 1;
+        self.store.apply(&ws, seqno).expect("the core's own writes apply in order");
+        let entry = self.history.append_tx_with_claims(self.view, &ws, flags, claims);
+        if claims != Sha256::ZERO {
+            self.facts.claims.insert(seqno, claims);
+        }
+        self.policy.record_tx(self.now_ms);
+        let tx = entry.tx_id;
+        self.push_entry(entry);
+        if self.policy.due(self.now_ms) {
+            self.sign();
+        }
+        tx
+    }
+
+    fn push_entry(&mut self, entry: EncodedEntry) {
+        if entry.flags.chunk_before() {
+            self.open_chunk_bytes = 0;
+        }
+        if self.open_chunk_bytes == 0 {
+            self.open_chunk_bytes = CHUNK_HEADER_BYTES;
+        }
+        self.open_chunk_bytes += entry.bytes.len() as u64;
+        if entry.flags.chunk_after() {
+            self.open_chunk_bytes = 0;
+        }
+        self.facts.write_set_digests.push(entry.digest());
+        self.views.record(entry.tx_id.view, entry.tx_id.seqno);
+        self.out.push(Action::Append(entry));
+    }
+
+    /// Appends a signature over everything so far and asks for a sync.
+    fn sign(&mut self) {
+        let chunk_after = self.open_chunk_bytes >= self.config.chunk_size_bytes;
+        let entry = self.history.append_signature(self.view, self.commit, chunk_after);
+        let seqno = entry.tx_id.seqno;
+        let (_, ws) = EntryView::parse(&entry.bytes).and_then(|e| e.decode_public()).expect("own signature decodes");
+        self.store.apply(&ws, seqno).expect("signature applies in order");
+        let record = ws.get(tables::SIGNATURES, &tables::SINGLETON_KEY).cloned().flatten().expect("signature row");
+        let record: SignatureRecord = serde_json::from_slice(&record).expect("own signature record");
+        self.facts.signatures.insert(seqno, SignatureRecord { cert: String::new(), ..record });
+        self.push_entry(entry);
+        self.policy.record_signature();
+        self.out.push(Action::Sync);
+        let due = seqno - self.last_snapshot_seqno >= self.config.snapshot_tx_count;
+        if due || self.snapshot_requested {
+            self.snapshot_requested = false;
+            self.take_snapshot(seqno);
+        }
+    }
+
+    fn take_snapshot(&mut self, seqno: u64) {
+        let tx = TxId::new(self.view, seqno);
+        let secret = self.secrets.last().expect("secret").1.clone();
+        let leaf = self.history.tree().leaf(seqno).expect("the snapshot seqno is in the tree");
+        let views = cairn_ledger::snapshot::view_history_from_starts(self.views.starts());
+        let bytes = cairn_ledger::snapshot::encode_snapshot(&self.store.snapshot_view(), tx, &secret, &leaf, &views);
+        let digest = sha256(&bytes);
+        let evidence = cairn_ledger::snapshot::snapshot_evidence_write_set(&digest, seqno);
+        let e = self.execute(evidence, EntryFlags::default(), digest);
+        let name = SnapshotName::new(seqno, e.seqno);
+        self.last_snapshot_seqno = seqno;
+        self.pending_snapshots.push(PendingSnapshot { name, evidence_seqno: e.seqno });
+        self.out.push(Action::WriteSnapshot { name, bytes });
+    }
+
+    fn on_durable(&mut self, seqno: u64) {
+        assert!(seqno <= self.history.last().seqno, "durable {seqno} beyond the last entry");
+        self.durable_seqno = self.durable_seqno.max(seqno);
+        let Some((&sig, _)) = self.facts.signatures.range(..=self.durable_seqno).next_back() else { return };
+        if sig <= self.commit.seqno {
+            return;
+        }
+        self.commit = TxId::new(self.views.view_of(sig).expect("known seqno"), sig);
+        self.out.push(Action::CommitLedger { seqno: sig });
+        let ready: Vec<PendingSnapshot> =
+            self.pending_snapshots.iter().filter(|p| p.evidence_seqno < sig).cloned().collect();
+        self.pending_snapshots.retain(|p| p.evidence_seqno >= sig);
+        for p in ready {
+            let tx = TxId::new(self.views.view_of(p.evidence_seqno).expect("known"), p.evidence_seqno);
+            let receipt = self.receipt_for(tx).expect("a committed evidence tx has a receipt");
+            let bytes = serde_json::to_vec(&receipt).expect("json");
+            self.out.push(Action::CommitSnapshot { name: p.name, receipt: bytes });
+        }
+    }
+
+    // ----- requests -----
+
+    fn on_request(&mut self, caller: &Caller, request: Request) -> Result<Response, ApiError> {
+        match request {
+            Request::LogWrite { table, id, msg } => self.log_write(caller, table, id, msg),
+            Request::LogRead { table, id } => self.log_read(caller, table, id),
+            Request::NodeState => Ok(self.node_state()),
+            Request::Network => Ok(self.network()),
+            Request::NetworkNodes => Ok(self.network_nodes()),
+            Request::Primary => Ok(Response::ok(json!({ "node_id": self.identity.node_id() }))),
+            Request::Commit => Ok(Response::ok(json!({ "transaction_id": self.commit.to_string() }))),
+            Request::TxStatus { tx } => self.tx_status(&tx),
+            Request::Receipt { tx } => {
+                let tx = parse_tx_id(&tx)?;
+                Ok(Response::ok(serde_json::to_value(self.receipt_for(tx)?).expect("json")))
+            }
+            Request::ServiceInfo => Ok(self.gov_service_info()),
+            Request::PreviousIdentity => self.previous_identity(),
+            Request::Propose { body } => self.gov_propose(&body),
+            Request::Ballot { proposal_id, member_id, body } => self.gov_ballot(&proposal_id, &member_id, &body),
+            Request::Withdraw { proposal_id, body } => self.gov_withdraw(&proposal_id, &body),
+            Request::Proposal { proposal_id } => self.gov_proposal(&proposal_id),
+            Request::Proposals => self.gov_proposals(),
+            Request::EncryptedShare { member_id } => self.gov_encrypted_share(&member_id),
+            Request::SubmitShare { member_id, body } => self.gov_submit_share(&member_id, &body),
+        }
+    }
+
+    fn service_info(&self) -> ServiceInfo {
+        let raw =
+            self.store.get(tables::SERVICE_INFO, &tables::SINGLETON_KEY).expect("service info written at genesis");
+        serde_json::from_slice(raw).expect("service info is valid JSON")
+    }
+
+    /// The caller must present a registered user certificate, and the service must be open.
+    fn require_user(&self, caller: &Caller) -> Result<(), ApiError> {
+        let Some(id) = &caller.cert_id else {
+            return Err(ApiError::unauthenticated("no TLS client certificate: user endpoints need a user certificate"));
+        };
+        if self.store.get(tables::USERS_CERTS, id.as_bytes()).is_none() {
+            return Err(ApiError::unauthenticated(format!("client certificate {id} is not a registered user")));
+        }
+        if self.service_info().status != ServiceStatus::Open {
+            return Err(ApiError::unavailable("FrontendNotOpen", "the service is not open yet"));
+        }
+        Ok(())
+    }
+
+    fn log_write(&mut self, caller: &Caller, table: LogTable, id: u64, msg: String) -> Result<Response, ApiError> {
+        self.require_user(caller)?;
+        if msg.len() > app_log::MAX_MSG_BYTES {
+            return Err(ApiError::bad_request(
+                "InvalidInput",
+                format!("msg: {} bytes exceeds {}", msg.len(), app_log::MAX_MSG_BYTES),
+            ));
+        }
+        let mut ws = WriteSet::new();
+        ws.put(table.table_name(), LogTable::key(id).to_vec(), msg.into_bytes());
+        let tx = self.execute(ws, EntryFlags::default(), Sha256::ZERO);
+        Ok(Response::ok(json!({})).with_header(TX_ID_HEADER, tx.to_string()))
+    }
+
+    fn log_read(&mut self, caller: &Caller, table: LogTable, id: u64) -> Result<Response, ApiError> {
+        self.require_user(caller)?;
+        match self.store.get(table.table_name(), &LogTable::key(id)) {
+            Some(v) => Ok(Response::ok(json!({ "msg": String::from_utf8_lossy(v) }))),
+            None => Err(ApiError::not_found("ResourceNotFound", format!("no record with id {id}"))),
+        }
+    }
+
+    fn last_signed_seqno(&self) -> u64 {
+        self.facts.signatures.keys().next_back().copied().unwrap_or(0)
+    }
+
+    fn node_state(&self) -> Response {
+        Response::ok(json!({
+            "node_id": self.identity.node_id(),
+            "state": self.state,
+            "last_signed_seqno": self.last_signed_seqno(),
+            "startup_seqno": self.startup_seqno,
+        }))
+    }
+
+    fn network(&self) -> Response {
+        let info = self.service_info();
+        Response::ok(json!({
+            "service_status": info.status,
+            "service_certificate": info.cert,
+            "current_view": self.view,
+            "primary_id": self.identity.node_id(),
+            "recovery_count": info.recovery_count,
+            "current_service_create_txid": info.create_txid,
+        }))
+    }
+
+    fn network_nodes(&self) -> Response {
+        let nodes: Vec<_> = self
+            .store
+            .iter_table(tables::NODES_INFO)
+            .map(|(id, v)| {
+                let id = String::from_utf8_lossy(id).into_owned();
+                let info: serde_json::Value = serde_json::from_slice(&v.value).unwrap_or(json!({}));
+                let primary = id == self.identity.node_id();
+                let addresses = if primary { json!(self.identity.rpc_addresses) } else { json!([]) };
+                json!({ "node_id": id, "status": info["status"], "primary": primary, "rpc_addresses": addresses })
+            })
+            .collect();
+        Response::ok(json!({ "nodes": nodes }))
+    }
+
+    fn tx_status(&self, tx: &str) -> Result<Response, ApiError> {
+        let id = parse_tx_id(tx)?;
+        let status = TxStatus::of(id, &self.views, self.history.last(), self.commit, self.view);
+        Ok(Response::ok(json!({ "transaction_id": id.to_string(), "status": status })))
+    }
+
+    fn previous_identity(&self) -> Result<Response, ApiError> {
+        match self.store.get(tables::PREVIOUS_SERVICE_IDENTITY, &tables::SINGLETON_KEY) {
+            Some(v) => Ok(Response::ok(json!({ "previous_service_identity": String::from_utf8_lossy(v) }))),
+            None => Err(ApiError::not_found("ResourceNotFound", "this service has no previous identity")),
+        }
+    }
+
+    /// A receipt for committed transaction `tx`: the Merkle path to the root signed by the
+    /// first signature after it.
+    fn receipt_for(&self, tx: TxId) -> Result<Receipt, ApiError> {
+        let status = TxStatus::of(tx, &self.views, self.history.last(), self.commit, self.view);
+        if status != TxStatus::Committed {
+            return Err(ApiError::not_found(
+                "TransactionNotCommitted",
+                format!("transaction {tx} is {status:?}; receipts exist for committed transactions"),
+            ));
+        }
+        let (_, sig) =
+            self.facts.signatures.range(tx.seqno..).next().expect("a committed tx is covered by a signature");
+        let cert = &self.identity.signer.cert_pem;
+        if sig.seqno == tx.seqno {
+            return Ok(Receipt::for_signature(sig, cert));
+        }
+        let secret = self.secret_for(tx.seqno);
+        let claims = self.facts.claims.get(&tx.seqno).copied().unwrap_or(Sha256::ZERO);
+        let digest = self.facts.write_set_digests[tx.seqno as usize];
+        Ok(Receipt::build(self.history.tree(), tx, digest, secret.commit_evidence(tx), claims, sig, cert))
+    }
+
+    fn secret_for(&self, seqno: u64) -> &Arc<LedgerSecret> {
+        &self.secrets.iter().rev().find(|(from, _)| *from <= seqno).expect("a secret covers every seqno").1
+    }
+
+    pub fn check_invariants(&self) {
+        let last = self.history.last();
+        assert!(self.commit.seqno <= self.durable_seqno || self.commit.seqno == self.startup_seqno);
+        assert!(self.durable_seqno <= last.seqno, "durable beyond the last entry");
+        assert!(
+            self.commit.seqno == 0 || self.facts.signatures.contains_key(&self.commit.seqno),
+            "commit is a signature"
+        );
+        assert_eq!(self.store.version(), last.seqno, "store version follows the ledger");
+        assert_eq!(self.history.tree().leaf_count(), last.seqno + 1, "tree covers every seqno");
+        assert_eq!(self.facts.write_set_digests.len() as u64, last.seqno + 1, "one digest per seqno");
+        self.policy.check_invariants();
+        self.views.check_invariants();
+    }
+}
+
+fn parse_tx_id(text: &str) -> Result<TxId, ApiError> {
+    text.parse()
+        .map_err(|e: String| ApiError::bad_request("InvalidQueryParameterValue", format!("transaction_id: {e}")))
+}

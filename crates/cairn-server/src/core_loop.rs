@@ -1,0 +1,136 @@
+//! The core thread: owns the [`NodeCore`], the ledger writer and the snapshot directory, takes
+//! requests from a bounded channel in batches, and performs the core's actions in order.
+//! Batching is what makes group commit: every write that arrives while the ledger is being
+//! fsynced is appended in the next batch and covered by the next signature's single fsync.
+//!
+//! Any I/O failure is fatal: the loop stops and the node exits (after a failed fsync the kernel
+//! may have dropped dirty pages, so nothing written since can be trusted as durable).
+use crate::node_files::{LEDGER_SECRETS_FILE, NodeFiles};
+use anyhow::Context;
+use cairn_fs::{FsStorage, SnapshotDirectory};
+use cairn_ledger::LedgerWriter;
+use cairn_node::{Action, Caller, Event, NodeCore, Request, RequestId, Response};
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most requests taken into one batch.
+const MAX_BATCH: usize = 4096;
+
+/// A request for the core and where to send its answer.
+pub struct CoreMsg {
+    pub caller: Caller,
+    pub request: Request,
+    pub reply: oneshot::Sender<Response>,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+pub struct CoreLoop {
+    pub core: NodeCore,
+    pub writer: LedgerWriter<FsStorage>,
+    pub snapshots: SnapshotDirectory,
+    pub files: NodeFiles,
+    pending: HashMap<RequestId, oneshot::Sender<Response>>,
+    next_id: RequestId,
+}
+
+impl CoreLoop {
+    pub fn new(
+        core: NodeCore,
+        writer: LedgerWriter<FsStorage>,
+        snapshots: SnapshotDirectory,
+        files: NodeFiles,
+    ) -> Self {
+        CoreLoop { core, writer, snapshots, files, pending: HashMap::new(), next_id: 0 }
+    }
+
+    /// Runs until every request sender is dropped (shutdown) or an I/O error (returned).
+    pub fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>) -> anyhow::Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().context("core runtime")?;
+        self.perform()?;
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        loop {
+            let wait = self.core.next_deadline_ms().map(|d| Duration::from_millis(d.saturating_sub(now_ms())));
+            let first = rt.block_on(async {
+                match wait {
+                    Some(w) => match tokio::time::timeout(w, rx.recv()).await {
+                        Ok(msg) => msg.map(Some),
+                        Err(_) => Some(None),
+                    },
+                    None => rx.recv().await.map(Some),
+                }
+            });
+            match first {
+                None => break,
+                Some(None) => {}
+                Some(Some(msg)) => {
+                    batch.push(msg);
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(m) => batch.push(m),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            for msg in batch.drain(..) {
+                let id = self.next_id;
+                self.next_id += 1;
+                self.pending.insert(id, msg.reply);
+                self.core.handle(Event::Request { id, caller: msg.caller, request: msg.request });
+            }
+            self.core.handle(Event::Tick { now_ms: now_ms() });
+            self.perform()?;
+        }
+        tracing::info!("core loop stopping: syncing the ledger");
+        self.writer.sync().context("final ledger sync")?;
+        Ok(())
+    }
+
+    /// Performs the core's actions, feeding back durability, until it has nothing more to do.
+    fn perform(&mut self) -> anyhow::Result<()> {
+        loop {
+            let actions = self.core.take_actions();
+            if actions.is_empty() {
+                return Ok(());
+            }
+            for action in actions {
+                self.perform_one(action)?;
+            }
+        }
+    }
+
+    fn perform_one(&mut self, action: Action) -> anyhow::Result<()> {
+        match action {
+            Action::Append(entry) => {
+                self.writer.append(&entry).with_context(|| format!("appending {} to the ledger", entry.tx_id))?
+            }
+            Action::Sync => {
+                let seqno = self.writer.sync().context("syncing the ledger")?;
+                self.core.handle(Event::Durable { seqno });
+            }
+            Action::CommitLedger { seqno } => {
+                self.writer.commit(seqno).with_context(|| format!("committing the ledger up to {seqno}"))?
+            }
+            Action::Reply { id, response } => {
+                if let Some(reply) = self.pending.remove(&id) {
+                    // The client may have gone away; that is not the node's problem.
+                    let _ = reply.send(response);
+                }
+            }
+            Action::WriteSnapshot { name, bytes } => {
+                self.snapshots.write(&name, &bytes).with_context(|| format!("writing snapshot {name}"))?;
+                tracing::info!(snapshot = %name, bytes = bytes.len(), "snapshot written");
+            }
+            Action::CommitSnapshot { name, receipt } => {
+                self.snapshots.commit(&name, &receipt).with_context(|| format!("committing snapshot {name}"))?;
+                tracing::info!(snapshot = %name, "snapshot committed");
+            }
+            Action::PersistLedgerSecrets { json } => self.files.write(LEDGER_SECRETS_FILE, &json, true)?,
+        }
+        Ok(())
+    }
+}

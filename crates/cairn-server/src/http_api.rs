@@ -1,0 +1,267 @@
+//! The HTTP API (SPEC §6): parses each request into a core [`Request`] (400 naming the field
+//! when it is malformed), sends it to the core thread and turns the core's [`Response`] back
+//! into HTTP. Bodies are read with a size bound (413 beyond it). Errors are CCF's JSON shape.
+use crate::core_loop::CoreMsg;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::{get, post};
+use cairn_node::{ApiError, Caller, LogTable, Request, Response};
+use std::collections::HashMap;
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub core: mpsc::Sender<CoreMsg>,
+    pub max_body_bytes: usize,
+}
+
+fn to_http(r: Response) -> HttpResponse {
+    let mut out = (StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(r.body))
+        .into_response();
+    for (name, value) in r.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            out.headers_mut().insert(name, v);
+        }
+    }
+    out
+}
+
+fn error(e: ApiError) -> HttpResponse {
+    to_http(Response::from(e))
+}
+
+async fn ask(state: &ApiState, caller: Caller, request: Request) -> HttpResponse {
+    let (reply, answer) = oneshot::channel();
+    if state.core.send(CoreMsg { caller, request, reply }).await.is_err() {
+        return error(ApiError::unavailable("NodeStopping", "the node is shutting down"));
+    }
+    match answer.await {
+        Ok(r) => to_http(r),
+        Err(_) => error(ApiError::unavailable("NodeStopping", "the node stopped before answering")),
+    }
+}
+
+async fn read_body(state: &ApiState, body: Body) -> Result<Vec<u8>, ApiError> {
+    match axum::body::to_bytes(body, state.max_body_bytes).await {
+        Ok(b) => Ok(b.to_vec()),
+        Err(_) => Err(ApiError::new(
+            413,
+            "RequestBodyTooLarge",
+            format!("request body exceeds {} bytes (http_configuration.max_body_size)", state.max_body_bytes),
+        )),
+    }
+}
+
+fn bad(field: &str, what: &str) -> ApiError {
+    ApiError::bad_request("InvalidInput", format!("{field}: {what}"))
+}
+
+/// A malformed body: the field and what is wrong with it.
+type FieldError = (String, &'static str);
+
+/// `{"id": u64, "msg": string}`.
+fn parse_log_write(body: &[u8]) -> Result<(u64, String), FieldError> {
+    let field = |f: &str, what| (f.to_string(), what);
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| field("body", "not valid JSON"))?;
+    let obj = v.as_object().ok_or_else(|| field("body", "expected a JSON object {\"id\", \"msg\"}"))?;
+    let id = obj.get("id").ok_or_else(|| field("id", "missing"))?;
+    let id = id.as_u64().ok_or_else(|| field("id", "expected an unsigned integer"))?;
+    let msg = obj.get("msg").ok_or_else(|| field("msg", "missing"))?;
+    let msg = msg.as_str().ok_or_else(|| field("msg", "expected a string"))?.to_string();
+    if let Some(extra) = obj.keys().find(|k| *k != "id" && *k != "msg") {
+        return Err(field(extra, "unknown field"));
+    }
+    Ok((id, msg))
+}
+
+fn query_param<'a>(q: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    q.get(name).map(String::as_str).ok_or_else(|| bad(name, "missing query parameter"))
+}
+
+async fn log_write(state: ApiState, caller: Caller, table: LogTable, body: Body) -> HttpResponse {
+    let body = match read_body(&state, body).await {
+        Ok(b) => b,
+        Err(e) => return error(e),
+    };
+    match parse_log_write(&body) {
+        Ok((id, msg)) => ask(&state, caller, Request::LogWrite { table, id, msg }).await,
+        Err((field, what)) => error(bad(&field, what)),
+    }
+}
+
+async fn log_read(state: ApiState, caller: Caller, table: LogTable, q: HashMap<String, String>) -> HttpResponse {
+    let id = match query_param(&q, "id") {
+        Ok(id) => id,
+        Err(e) => return error(e),
+    };
+    match id.parse() {
+        Ok(id) => ask(&state, caller, Request::LogRead { table, id }).await,
+        Err(_) => error(bad("id", "expected an unsigned integer")),
+    }
+}
+
+type Q = Query<HashMap<String, String>>;
+
+/// Splits `"{id}:{action}"` path segments (CCF's custom-method style).
+fn split_action<'a>(segment: &'a str, action: &str) -> Option<&'a str> {
+    segment.strip_suffix(action).and_then(|s| s.strip_suffix(':')).filter(|s| !s.is_empty())
+}
+
+pub fn router(state: ApiState) -> Router {
+    use LogTable::{Private, Public};
+    let simple = |request: fn() -> Request| {
+        move |State(s): State<ApiState>, Extension(c): Extension<Caller>| async move { ask(&s, c, request()).await }
+    };
+    let with_tx = |make: fn(String) -> Request| {
+        move |State(s): State<ApiState>, Extension(c): Extension<Caller>, Query(q): Q| async move {
+            match query_param(&q, "transaction_id") {
+                Ok(tx) => ask(&s, c, make(tx.to_string())).await,
+                Err(e) => error(e),
+            }
+        }
+    };
+    Router::new()
+        .route(
+            "/app/log/private",
+            post(|State(s): State<ApiState>, Extension(c): Extension<Caller>, b: Body| log_write(s, c, Private, b))
+                .get(|State(s): State<ApiState>, Extension(c): Extension<Caller>, Query(q): Q| {
+                    log_read(s, c, Private, q)
+                }),
+        )
+        .route(
+            "/app/log/public",
+            post(|State(s): State<ApiState>, Extension(c): Extension<Caller>, b: Body| log_write(s, c, Public, b)).get(
+                |State(s): State<ApiState>, Extension(c): Extension<Caller>, Query(q): Q| log_read(s, c, Public, q),
+            ),
+        )
+        .route("/node/state", get(simple(|| Request::NodeState)))
+        .route("/node/network", get(simple(|| Request::Network)))
+        .route("/node/network/nodes", get(simple(|| Request::NetworkNodes)))
+        .route("/node/primary", get(simple(|| Request::Primary)))
+        .route("/node/commit", get(simple(|| Request::Commit)))
+        .route("/node/service/previous_identity", get(simple(|| Request::PreviousIdentity)))
+        .route("/node/tx", get(with_tx(|tx| Request::TxStatus { tx })))
+        .route("/node/receipt", get(with_tx(|tx| Request::Receipt { tx })))
+        .route("/gov/service/info", get(simple(|| Request::ServiceInfo)))
+        .route("/gov/members/proposals", get(simple(|| Request::Proposals)))
+        .route("/gov/members/proposals:create", post(gov_propose))
+        .route("/gov/members/proposals/{segment}", get(gov_proposal_get).post(gov_proposal_post))
+        .route("/gov/members/proposals/{id}/ballots/{segment}", post(gov_ballot))
+        .route("/gov/recovery/encrypted-shares/{member}", get(gov_encrypted_share))
+        .route("/gov/recovery/members/{segment}", post(gov_recover))
+        .fallback(|| async { error(ApiError::not_found("ResourceNotFound", "no such endpoint")) })
+        .with_state(state)
+}
+
+async fn gov_propose(State(s): State<ApiState>, Extension(c): Extension<Caller>, b: Body) -> HttpResponse {
+    match read_body(&s, b).await {
+        Ok(body) => ask(&s, c, Request::Propose { body }).await,
+        Err(e) => error(e),
+    }
+}
+
+async fn gov_proposal_get(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(segment): Path<String>,
+) -> HttpResponse {
+    ask(&s, c, Request::Proposal { proposal_id: segment }).await
+}
+
+async fn gov_proposal_post(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(segment): Path<String>,
+    b: Body,
+) -> HttpResponse {
+    let Some(id) = split_action(&segment, "withdraw") else {
+        return error(ApiError::not_found(
+            "ResourceNotFound",
+            format!("no action in {segment:?}; expected {{id}}:withdraw"),
+        ));
+    };
+    match read_body(&s, b).await {
+        Ok(body) => ask(&s, c, Request::Withdraw { proposal_id: id.to_string(), body }).await,
+        Err(e) => error(e),
+    }
+}
+
+async fn gov_ballot(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path((id, segment)): Path<(String, String)>,
+    b: Body,
+) -> HttpResponse {
+    let Some(member) = split_action(&segment, "submit") else {
+        return error(ApiError::not_found(
+            "ResourceNotFound",
+            format!("expected ballots/{{member_id}}:submit, got {segment:?}"),
+        ));
+    };
+    match read_body(&s, b).await {
+        Ok(body) => ask(&s, c, Request::Ballot { proposal_id: id, member_id: member.to_string(), body }).await,
+        Err(e) => error(e),
+    }
+}
+
+async fn gov_encrypted_share(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(member): Path<String>,
+) -> HttpResponse {
+    ask(&s, c, Request::EncryptedShare { member_id: member }).await
+}
+
+async fn gov_recover(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    Path(segment): Path<String>,
+    b: Body,
+) -> HttpResponse {
+    let Some(member) = split_action(&segment, "recover") else {
+        return error(ApiError::not_found(
+            "ResourceNotFound",
+            format!("expected members/{{member_id}}:recover, got {segment:?}"),
+        ));
+    };
+    match read_body(&s, b).await {
+        Ok(body) => ask(&s, c, Request::SubmitShare { member_id: member.to_string(), body }).await,
+        Err(e) => error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_write_body_errors_name_the_field() {
+        type Parsed<'a> = Result<(u64, &'a str), (&'a str, &'a str)>;
+        let table: [(&str, Parsed); 8] = [
+            (r#"{"id": 1, "msg": "hi"}"#, Ok((1, "hi"))),
+            (r#"{"msg": "hi"}"#, Err(("id", "missing"))),
+            (r#"{"id": -1, "msg": "hi"}"#, Err(("id", "expected an unsigned integer"))),
+            (r#"{"id": 1}"#, Err(("msg", "missing"))),
+            (r#"{"id": 1, "msg": 5}"#, Err(("msg", "expected a string"))),
+            (r#"{"id": 1, "msg": "x", "mgs": 1}"#, Err(("mgs", "unknown field"))),
+            ("[1,2]", Err(("body", "expected a JSON object {\"id\", \"msg\"}"))),
+            ("{not json", Err(("body", "not valid JSON"))),
+        ];
+        for (body, want) in table {
+            let got = parse_log_write(body.as_bytes());
+            let got = got.as_ref().map(|(id, m)| (*id, m.as_str())).map_err(|(f, w)| (f.as_str(), *w));
+            assert_eq!(got, want, "{body}");
+        }
+    }
+
+    #[test]
+    fn custom_method_segments_split() {
+        assert_eq!(split_action("abc:withdraw", "withdraw"), Some("abc"));
+        assert_eq!(split_action(":withdraw", "withdraw"), None);
+        assert_eq!(split_action("abc", "withdraw"), None);
+        assert_eq!(split_action("abc:submit", "withdraw"), None);
+    }
+}

@@ -1,0 +1,75 @@
+//! The node's own files in `node_data_directory`: its identity key and certificate, the service
+//! key (needed to endorse node certificates), and the ledger-secret chain a restart decrypts the
+//! ledger with. Private files are mode 0600; every file is written temp → fsync → rename →
+//! directory fsync, so a crash leaves either the old or the new version.
+use anyhow::{Context, bail};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+pub const NODE_KEY_FILE: &str = "node_privk.pem";
+pub const NODE_CERT_FILE: &str = "node_cert.pem";
+pub const SERVICE_KEY_FILE: &str = "service_privk.pem";
+pub const SERVICE_CERT_FILE: &str = "service_cert.pem";
+pub const LEDGER_SECRETS_FILE: &str = "ledger_secrets.json";
+
+#[derive(Debug, Clone)]
+pub struct NodeFiles {
+    dir: PathBuf,
+}
+
+impl NodeFiles {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        NodeFiles { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Whether this node has an identity already (a previous start got that far).
+    pub fn has_identity(&self) -> bool {
+        [NODE_KEY_FILE, NODE_CERT_FILE, SERVICE_KEY_FILE, SERVICE_CERT_FILE, LEDGER_SECRETS_FILE]
+            .iter()
+            .all(|f| self.path(f).exists())
+    }
+
+    pub fn read(&self, name: &str) -> anyhow::Result<Vec<u8>> {
+        let p = self.path(name);
+        fs::read(&p).with_context(|| format!("reading {}", p.display()))
+    }
+
+    pub fn read_string(&self, name: &str) -> anyhow::Result<String> {
+        let p = self.path(name);
+        fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8], private: bool) -> anyhow::Result<()> {
+        fs::create_dir_all(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
+        write_atomically(&self.path(name), bytes, private)
+    }
+}
+
+/// Writes `path` via a temp file, fsync, rename and directory fsync.
+pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> anyhow::Result<()> {
+    let Some(name) = path.file_name() else { bail!("{} is not a file path", path.display()) };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(if private { 0o600 } else { 0o644 })
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing directory {}", dir.display()))?;
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! Running a node: start or restart it from its directories, bind the RPC interface, accept TLS
+//! connections (bounded in number), and serve the API until shutdown or a fatal error.
+use crate::core_loop::{CoreLoop, CoreMsg};
+use crate::http_api::{ApiState, router};
+use crate::shell_config::ShellConfig;
+use crate::startup::start_or_restart;
+use crate::tls_config::server_config;
+use anyhow::Context;
+use axum::Extension;
+use cairn_crypto::sha256;
+use cairn_node::Caller;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio_rustls::TlsAcceptor;
+
+/// Requests waiting for the core thread; senders wait (backpressure) beyond it.
+const CORE_QUEUE: usize = 8192;
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A node serving on `rpc_address` until [`RunningNode::stop`] or a fatal error.
+pub struct RunningNode {
+    pub rpc_address: SocketAddr,
+    pub service_cert_pem: String,
+    stop: watch::Sender<bool>,
+    core_thread: std::thread::JoinHandle<anyhow::Result<()>>,
+    failed: watch::Receiver<bool>,
+}
+
+impl RunningNode {
+    /// Stops accepting, lets the core finish its queue, and waits for it.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        tokio::task::spawn_blocking(move || self.core_thread.join())
+            .await
+            .context("joining the core thread")?
+            .map_err(|_| anyhow::anyhow!("the core thread panicked"))?
+    }
+
+    /// Resolves when the core thread stopped on its own (a fatal error).
+    pub async fn failed(&mut self) {
+        let _ = self.failed.wait_for(|f| *f).await;
+    }
+}
+
+/// Starts the node and returns once it is serving.
+pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
+    let listener = TcpListener::bind(cfg.rpc_bind)
+        .await
+        .with_context(|| format!("binding the RPC interface to {}", cfg.rpc_bind))?;
+    let rpc_address = listener.local_addr()?;
+    let started = {
+        let cfg = cfg.clone();
+        tokio::task::spawn_blocking(move || start_or_restart(&cfg)).await.context("start task")??
+    };
+    let tls = server_config(&[&started.node_cert_pem, &started.service_cert_pem], &started.node_key_pem)?;
+    let service_cert_pem = started.service_cert_pem.clone();
+    let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(CORE_QUEUE);
+    let (failed_tx, failed) = watch::channel(false);
+    let core_loop = CoreLoop::new(started.core, started.writer, started.snapshots, started.files);
+    let core_thread = std::thread::Builder::new()
+        .name("cairn-core".into())
+        .spawn(move || {
+            let result = core_loop.run(core_rx);
+            if let Err(e) = &result {
+                tracing::error!("core loop failed, the node stops: {e:#}");
+            }
+            let _ = failed_tx.send(true);
+            result
+        })
+        .context("spawning the core thread")?;
+    let (stop, stop_rx) = watch::channel(false);
+    let state = ApiState { core: core_tx, max_body_bytes: cfg.max_body_bytes };
+    tokio::spawn(accept_loop(listener, TlsAcceptor::from(tls), router(state), cfg.max_connections, stop_rx));
+    tracing::info!(%rpc_address, "node serving");
+    Ok(RunningNode { rpc_address, service_cert_pem, stop, core_thread, failed })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    app: axum::Router,
+    max_connections: usize,
+    mut stop: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(max_connections));
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.changed() => break,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, max_connections, "connection refused: too many open connections");
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => return tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+            };
+            let cert_id = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| sha256(c).to_hex());
+            let service = TowerToHyperService::new(app.layer(Extension(Caller { cert_id })));
+            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => if let Err(e) = r { tracing::debug!(%peer, "connection ended: {e}") },
+                _ = stop.changed() => conn.as_mut().graceful_shutdown(),
+            }
+        });
+    }
+}
+
+/// Runs a node until SIGINT/SIGTERM or a fatal error (`cairn node`).
+pub fn run_node(cfg: ShellConfig) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    rt.block_on(async move {
+        let mut node = start_node(cfg).await?;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
+            _ = term.recv() => tracing::info!("terminated: stopping"),
+            _ = node.failed() => return node.stop().await.and(Err(anyhow::anyhow!("the node stopped after a fatal error"))),
+        }
+        node.stop().await
+    })
+}

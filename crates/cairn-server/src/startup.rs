@@ -1,0 +1,281 @@
+//! Bringing a node up from its directories: a first start creates the service and node
+//! identities and the genesis transaction; a restart (same config, same directories; not a
+//! disaster recovery) opens the ledger (running the local-restart scan), replays it from the
+//! newest verified committed snapshot or from the start, drops the unsigned tail, and resumes
+//! the same service under a new view.
+use crate::core_loop::now_ms;
+use crate::node_files::{
+    LEDGER_SECRETS_FILE, NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, SERVICE_CERT_FILE, SERVICE_KEY_FILE,
+    write_atomically,
+};
+use crate::shell_config::ShellConfig;
+use anyhow::{Context, bail};
+use cairn_crypto::{Certificate, CertificateRequest, Sha256, SigningKey, sha256};
+use cairn_fs::{FsStorage, SnapshotDirectory};
+use cairn_ledger::snapshot::{SnapshotName, decode_snapshot, verify_committed_snapshot};
+use cairn_ledger::storage::Storage;
+use cairn_ledger::{LedgerConfig, LedgerSecret, LedgerWriter, NodeSigner};
+use cairn_node::{FillRandom, NodeCore, NodeIdentity, Replayer, StartParams};
+use rand::RngCore;
+use std::sync::Arc;
+
+/// Node certificates are renewed by re-endorsement in CCF; Cairn issues them for a year.
+const NODE_CERT_VALIDITY_DAYS: u32 = 365;
+
+pub struct Started {
+    pub core: NodeCore,
+    pub writer: LedgerWriter<FsStorage>,
+    pub snapshots: SnapshotDirectory,
+    pub files: NodeFiles,
+    pub node_cert_pem: String,
+    pub node_key_pem: String,
+    pub service_cert_pem: String,
+}
+
+pub fn fill_random() -> FillRandom {
+    Box::new(|buf: &mut [u8]| rand::rng().fill_bytes(buf))
+}
+
+fn now_s() -> i64 {
+    (now_ms() / 1000) as i64
+}
+
+/// Host part of `host:port` addresses, for certificate names.
+fn host_of(address: &str) -> String {
+    match address.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host.trim_matches(['[', ']']).to_string(),
+        _ => address.to_string(),
+    }
+}
+
+/// Creates the service identity and this node's identity (endorsed by the service key) and the
+/// first ledger secret.
+fn create_identity(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<()> {
+    let not_before = now_s() - 60;
+    let service_key = SigningKey::generate()?;
+    let service_req = CertificateRequest {
+        common_name: "CCF Service".into(),
+        subject_alt_names: vec![],
+        not_before_unix_s: not_before,
+        validity_days: cfg.start.service_cert_validity_days,
+        is_ca: true,
+    };
+    let service_cert = Certificate::self_signed(&service_key, &service_req)?;
+    let node_key = SigningKey::generate()?;
+    let mut names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+    for a in cfg.rpc_published.iter().chain([&cfg.rpc_bind.to_string()]) {
+        let h = host_of(a);
+        if h != "0.0.0.0" && h != "::" && !names.contains(&h) {
+            names.push(h);
+        }
+    }
+    let node_req = CertificateRequest {
+        common_name: "CCF Node".into(),
+        subject_alt_names: names,
+        not_before_unix_s: not_before,
+        validity_days: NODE_CERT_VALIDITY_DAYS,
+        is_ca: false,
+    };
+    let node_cert = Certificate::endorsed(&node_key.public_key_der(), &node_req, &service_cert, &service_key)?;
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    files.write(SERVICE_KEY_FILE, service_key.to_pem().as_bytes(), true)?;
+    files.write(SERVICE_CERT_FILE, service_cert.pem().as_bytes(), false)?;
+    files.write(NODE_KEY_FILE, node_key.to_pem().as_bytes(), true)?;
+    files.write(NODE_CERT_FILE, node_cert.pem().as_bytes(), false)?;
+    // Written last: its presence means the identity is complete.
+    let chain = serde_json::json!([{ "from": 1, "secret": hex::encode(secret) }]);
+    files.write(LEDGER_SECRETS_FILE, &serde_json::to_vec_pretty(&chain)?, true)?;
+    Ok(())
+}
+
+fn open_ledger(cfg: &ShellConfig) -> anyhow::Result<LedgerWriter<FsStorage>> {
+    let storage = FsStorage::open(&cfg.ledger_directory, cfg.durability, false)
+        .with_context(|| format!("opening ledger.directory {}", cfg.ledger_directory.display()))?;
+    let mut read_only: Vec<Box<dyn Storage>> = Vec::new();
+    for d in &cfg.ledger_read_only_directories {
+        let s = FsStorage::open(d, cfg.durability, true)
+            .with_context(|| format!("opening ledger.read_only_directories entry {}", d.display()))?;
+        read_only.push(Box::new(s));
+    }
+    let config = LedgerConfig { chunk_size_bytes: cfg.core.chunk_size_bytes, recovery: false };
+    let (writer, found) = LedgerWriter::open_with_read_only(storage, read_only, config)
+        .with_context(|| format!("scanning ledger.directory {}", cfg.ledger_directory.display()))?;
+    for repair in &found.repairs {
+        tracing::warn!(?repair, "ledger repaired at start");
+    }
+    for (file, why) in &found.not_read {
+        tracing::warn!(file, why, "ledger file not read");
+    }
+    Ok(writer)
+}
+
+pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
+    let files = NodeFiles::new(&cfg.node_data_directory);
+    let mut writer = open_ledger(cfg)?;
+    if !files.has_identity() {
+        if writer.last().seqno > 0 {
+            bail!(
+                "ledger.directory {} holds a ledger (up to {}) but node_data_directory {} has no node identity: \
+                 this node did not write it. To continue a service from someone else's ledger files, start a \
+                 disaster recovery (command.type = Recover)",
+                cfg.ledger_directory.display(),
+                writer.last(),
+                cfg.node_data_directory.display()
+            );
+        }
+        create_identity(cfg, &files)?;
+    }
+    let service_cert_pem = files.read_string(SERVICE_CERT_FILE)?;
+    let node_cert_pem = files.read_string(NODE_CERT_FILE)?;
+    let node_key_pem = files.read_string(NODE_KEY_FILE)?;
+    let node_key = SigningKey::from_pem(&node_key_pem).context("node_privk.pem")?;
+    let node_id = node_key.verifying_key().key_id();
+    let secrets = NodeCore::parse_secrets_json(&files.read(LEDGER_SECRETS_FILE)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", files.path(LEDGER_SECRETS_FILE).display()))?;
+    write_atomically(&cfg.service_certificate_file, service_cert_pem.as_bytes(), false)?;
+    write_atomically(&cfg.node_certificate_file, node_cert_pem.as_bytes(), false)?;
+    let signer = Arc::new(NodeSigner { key: node_key, node_id, cert_pem: node_cert_pem.clone() });
+    let mut rpc_addresses = cfg.rpc_published.clone();
+    if rpc_addresses.is_empty() {
+        rpc_addresses.push(cfg.rpc_bind.to_string());
+    }
+    let identity = NodeIdentity { signer, service_cert_pem: service_cert_pem.clone(), rpc_addresses };
+    let mut snapshots = SnapshotDirectory::open(&cfg.snapshots_directory, cfg.snapshots_read_only_directory.clone())
+        .with_context(|| format!("opening snapshots.directory {}", cfg.snapshots_directory.display()))?;
+
+    let core = if writer.last().seqno == 0 {
+        let mut members = Vec::new();
+        for (cert_pem, enc) in &cfg.start.members {
+            members.push(cairn_gov::InitialMember {
+                cert_pem: cert_pem.clone(),
+                encryption_public_key_pem: enc.clone(),
+                member_data: None,
+            });
+        }
+        let ledger_secret = *secrets[0].1.raw();
+        tracing::info!("starting a new service");
+        NodeCore::start(StartParams {
+            identity,
+            config: cfg.core.clone(),
+            members,
+            recovery_threshold: cfg.start.recovery_threshold,
+            ledger_secret,
+            now_ms: now_ms(),
+            fill_random: fill_random(),
+        })
+        .map_err(|e| anyhow::anyhow!("command.start: {}", e.message))?
+    } else {
+        let replayer = replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?;
+        tracing::info!(last = %replayer.last, "restarting: resuming the service");
+        let open = writer.open_chunk_bytes();
+        NodeCore::resume(replayer, identity, cfg.core.clone(), secrets, open, now_ms(), fill_random())
+    };
+    Ok(Started { core, writer, snapshots, files, node_cert_pem, node_key_pem, service_cert_pem })
+}
+
+/// Rebuilds the state from the newest committed snapshot that verifies (falling back to older
+/// ones) plus the ledger after it, and drops the unsigned tail from the ledger.
+fn replay(
+    writer: &mut LedgerWriter<FsStorage>,
+    snapshots: &mut SnapshotDirectory,
+    secrets: &[(u64, Arc<LedgerSecret>)],
+    service_cert_pem: &str,
+) -> anyhow::Result<Replayer> {
+    let started = std::time::Instant::now();
+    let mut replayer = Replayer::new(secrets.to_vec());
+    let snapshot = newest_snapshot(writer, snapshots, secrets, service_cert_pem)?;
+    let snapshot_leaf = snapshot.as_ref().map(|s| (s.seqno, s.leaf));
+    if let Some(s) = snapshot {
+        tracing::info!(snapshot = %s.name, seqno = s.seqno, "restarting from snapshot");
+        replayer = replayer.with_snapshot_store(s.store, s.seqno);
+    }
+    let last = writer.last().seqno;
+    for seqno in 1..=last {
+        let bytes = writer
+            .read_entry(seqno)
+            .with_context(|| format!("reading entry {seqno}"))?
+            .with_context(|| format!("entry {seqno} is missing from the ledger"))?;
+        replayer.push(bytes).context("replaying the ledger")?;
+    }
+    if let Some((seqno, leaf)) = snapshot_leaf {
+        anyhow::ensure!(
+            replayer.tree.leaf(seqno) == Some(leaf),
+            "the snapshot at {seqno} records a Merkle leaf the ledger does not have"
+        );
+    }
+    let tail = replayer.unsigned_tail();
+    if tail > 0 {
+        tracing::warn!(dropped = tail, after = %replayer.last, "dropping transactions after the last signature (never committed)");
+        writer.truncate(replayer.last.seqno).context("dropping the unsigned tail")?;
+    }
+    tracing::info!(entries = last, elapsed_ms = started.elapsed().as_millis() as u64, "ledger replayed");
+    Ok(replayer)
+}
+
+/// A snapshot the restart starts from.
+pub struct LoadedSnapshot {
+    pub name: SnapshotName,
+    pub store: cairn_kv::Store,
+    pub seqno: u64,
+    /// The Merkle leaf of `seqno` as the snapshot records it; the replayed ledger must agree.
+    pub leaf: Sha256,
+}
+
+/// The newest committed snapshot that verifies against the service certificate and whose
+/// evidence transaction is the one in this node's ledger; older ones are tried when it does not
+/// (CCF picks by name alone). A snapshot that fails verification is set aside (renamed), never
+/// deleted.
+pub fn newest_snapshot(
+    writer: &LedgerWriter<FsStorage>,
+    snapshots: &mut SnapshotDirectory,
+    secrets: &[(u64, Arc<LedgerSecret>)],
+    service_cert_pem: &str,
+) -> anyhow::Result<Option<LoadedSnapshot>> {
+    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
+    for name in snapshots.committed_newest_first().context("listing snapshots")? {
+        if name.evidence_seqno > writer.last().seqno {
+            tracing::warn!(snapshot = %name, "snapshot evidence is beyond the ledger; trying an older one");
+            continue;
+        }
+        match load_snapshot(writer, snapshots, name, secrets, &cert) {
+            Ok(loaded) => return Ok(Some(loaded)),
+            Err(e) => {
+                let reason = format!("{e:#}");
+                tracing::warn!(snapshot = %name, "snapshot does not verify, trying an older one: {reason}");
+                let aside = snapshots.set_aside(&name, &reason).context("setting a bad snapshot aside")?;
+                tracing::warn!(snapshot = %name, renamed_to = %aside, "bad snapshot set aside");
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn load_snapshot(
+    writer: &LedgerWriter<FsStorage>,
+    snapshots: &SnapshotDirectory,
+    name: SnapshotName,
+    secrets: &[(u64, Arc<LedgerSecret>)],
+    cert: &Certificate,
+) -> anyhow::Result<LoadedSnapshot> {
+    let file = snapshots.read(&name)?;
+    let committed = verify_committed_snapshot(&name, &file, cert)?;
+    let evidence = writer
+        .read_entry(name.evidence_seqno)?
+        .with_context(|| format!("evidence transaction {} is not in the ledger", name.evidence_seqno))?;
+    let proven = committed.receipt.leaf_components.as_ref().map(|l| l.write_set_digest);
+    anyhow::ensure!(
+        proven == Some(sha256(&evidence)),
+        "the receipt proves an evidence transaction other than seqno {} of this ledger",
+        name.evidence_seqno
+    );
+    let secret = secrets
+        .iter()
+        .rev()
+        .find(|(from, _)| *from <= name.seqno)
+        .with_context(|| format!("no ledger secret covers seqno {}", name.seqno))?;
+    let decoded = decode_snapshot(committed.entry(&file), &secret.1)?;
+    decoded.check_invariants().map_err(|e| anyhow::anyhow!(e))?;
+    let leaf = decoded.hash_at_snapshot.context("the snapshot records no Merkle leaf at its seqno")?;
+    Ok(LoadedSnapshot { name, seqno: decoded.tx.seqno, store: decoded.into_store(), leaf })
+}

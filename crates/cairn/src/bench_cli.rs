@@ -1,0 +1,94 @@
+//! `cairn bench write`: closed-loop write load against one node. C clients each write a record
+//! (their own ids), wait until `/node/tx` reports it Committed, and repeat; the summary gives
+//! committed tx/s, exact p50/p90/p99/max of write→committed and of write→acknowledged latency,
+//! and errors by kind. The load itself is `cairn_client::bench`.
+//!
+//! Exit codes: 0 when at least one write committed in the measured window, 1 when none did,
+//! 2 for bad input (files, URL).
+use anyhow::Context;
+use cairn_client::bench::{LogWriter, WriteBenchConfig, run_write_bench};
+use cairn_client::{CairnClient, ClientIdentity, LogTable, parse_duration};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Largest `--value-bytes` (the node bounds request bodies; 1 MiB is far above any sane record).
+const MAX_VALUE_BYTES: usize = 1 << 20;
+
+#[derive(Args, Debug)]
+pub struct BenchWriteArgs {
+    /// Node URL, e.g. https://127.0.0.1:8000.
+    #[arg(long)]
+    url: String,
+    /// The service certificate (the only trust root).
+    #[arg(long)]
+    service_cert: PathBuf,
+    /// User certificate (NAME_cert.pem from `cairn keygen user`).
+    #[arg(long)]
+    user_cert: PathBuf,
+    /// User private key (NAME_privk.pem).
+    #[arg(long)]
+    user_key: PathBuf,
+    /// Concurrent clients (each one write in flight at a time).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    clients: u16,
+    /// Measured duration, e.g. 10s, 500ms, 2m.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Warm-up before measuring (writes made but not counted).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Table to write: private (encrypted in the ledger) or public.
+    #[arg(long, default_value = "private")]
+    table: LogTable,
+    /// Size of each record's message in bytes.
+    #[arg(long, default_value_t = 64)]
+    value_bytes: usize,
+    /// Give up waiting for one write's commit after this long (counted as an error).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    commit_timeout: Duration,
+    /// Print the result as one JSON object instead of a line of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn read(path: &Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))
+}
+
+pub fn run(args: BenchWriteArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.value_bytes <= MAX_VALUE_BYTES,
+        "--value-bytes {}: at most {MAX_VALUE_BYTES}",
+        args.value_bytes
+    );
+    anyhow::ensure!(!args.duration.is_zero(), "--duration must be more than 0");
+    let service_cert = read(&args.service_cert, "service certificate")?;
+    let identity = ClientIdentity {
+        cert_pem: read(&args.user_cert, "user certificate")?,
+        key_pem: read(&args.user_key, "user key")?,
+    };
+    let client = CairnClient::new(&args.url, &service_cert, Some(identity))?;
+    let config = WriteBenchConfig {
+        clients: usize::from(args.clients),
+        duration: args.duration,
+        warmup: args.warmup,
+        value_bytes: args.value_bytes,
+        commit_timeout: args.commit_timeout,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let report = runtime.block_on(run_write_bench(LogWriter { client, table: args.table }, &config));
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        value["url"] = serde_json::json!(args.url);
+        value["table"] = serde_json::json!(match args.table {
+            LogTable::Private => "private",
+            LogTable::Public => "public",
+        });
+        println!("{value}");
+    } else {
+        println!("{} [{}]", report.summary_line(), args.url);
+    }
+    Ok(if report.committed_tx > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,117 @@
+//! `cairn node --config node.json`: runs a node (CCF's `cchost`). A bad configuration exits 2
+//! naming the key; a node that stops on a fatal error exits 1.
+use anyhow::Context;
+use cairn_config::{CommandKind, NodeConfig};
+use cairn_node::CoreConfig;
+use cairn_server::{ShellConfig, StartSpec};
+use clap::Args;
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct NodeArgs {
+    /// The node configuration file (CCF's JSON format; see docs/operations/configuration.md).
+    #[arg(long)]
+    config: PathBuf,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
+    let (name, rpc) =
+        c.network.rpc_interfaces.iter().next().context("network.rpc_interfaces: at least one interface")?;
+    let rpc_bind = rpc
+        .bind_address
+        .to_socket_addrs()
+        .with_context(|| format!("network.rpc_interfaces.{name}.bind_address: {:?}", rpc.bind_address))?
+        .next()
+        .with_context(|| {
+            format!("network.rpc_interfaces.{name}.bind_address: {:?} resolves to nothing", rpc.bind_address)
+        })?;
+    let mut members = Vec::new();
+    let mut recovery_threshold = 1;
+    let mut validity_days = 1;
+    if let Some(start) = &c.command.start {
+        for (i, m) in start.members.iter().enumerate() {
+            let cert = std::fs::read_to_string(&m.certificate_file).with_context(|| {
+                format!("command.start.members[{i}].certificate_file: {}", m.certificate_file.display())
+            })?;
+            let enc = match &m.encryption_public_key_file {
+                Some(p) => Some(std::fs::read_to_string(p).with_context(|| {
+                    format!("command.start.members[{i}].encryption_public_key_file: {}", p.display())
+                })?),
+                None => None,
+            };
+            members.push((cert, enc));
+        }
+        recovery_threshold = start.recovery_threshold;
+        validity_days = start.initial_service_certificate_validity_days;
+    }
+    Ok(ShellConfig {
+        rpc_bind,
+        rpc_published: rpc.published_address.iter().cloned().collect(),
+        service_certificate_file: c.command.service_certificate_file.clone(),
+        node_certificate_file: c.node_certificate_file.clone(),
+        node_data_directory: c.node_data_directory.clone(),
+        ledger_directory: c.ledger.directory.clone(),
+        ledger_read_only_directories: c.ledger.read_only_directories.clone(),
+        snapshots_directory: c.snapshots.directory.clone(),
+        snapshots_read_only_directory: c.snapshots.read_only_directory.clone(),
+        durability: match c.ledger.durability {
+            cairn_config::Durability::Fsync => cairn_fs::Durability::Fsync,
+            cairn_config::Durability::Flush => cairn_fs::Durability::Flush,
+        },
+        core: CoreConfig {
+            signature_tx_count: c.ledger_signatures.tx_count,
+            signature_delay_ms: c.ledger_signatures.delay_ms,
+            snapshot_tx_count: c.snapshots.tx_count,
+            chunk_size_bytes: c.ledger.chunk_size_bytes,
+        },
+        start: StartSpec { members, recovery_threshold, service_cert_validity_days: validity_days as u32 },
+        max_body_bytes: rpc.max_body_size_bytes as usize,
+        max_connections: rpc.max_open_sessions_hard as usize,
+    })
+}
+
+pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let loaded = match NodeConfig::load(&a.config) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {}: {e}", a.config.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    for w in &loaded.warnings {
+        tracing::warn!("{}: {w}", a.config.display());
+    }
+    let config = loaded.config;
+    if config.command.kind != CommandKind::Start {
+        eprintln!(
+            "error: {}: command.type {:?} is not implemented yet (Start, and restart of a started node, are)",
+            a.config.display(),
+            config.command.kind
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let shell = match shell_config(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}: {e:#}", a.config.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    match cairn_server::run_node(shell) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
