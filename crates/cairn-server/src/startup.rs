@@ -144,7 +144,18 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     let mut snapshots = SnapshotDirectory::open(&cfg.snapshots_directory, cfg.snapshots_read_only_directory.clone())
         .with_context(|| format!("opening snapshots.directory {}", cfg.snapshots_directory.display()))?;
 
-    let core = if writer.last().seqno == 0 {
+    // A crash before the first signature leaves an unsigned genesis: the replay drops it and
+    // the service is created again with the same identity.
+    let replayed = if writer.last().seqno > 0 {
+        Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
+    } else {
+        None
+    };
+    let core = if let Some(replayer) = replayed.filter(|r| r.last.seqno > 0) {
+        tracing::info!(last = %replayer.last, "restarting: resuming the service");
+        let open = writer.open_chunk_bytes();
+        NodeCore::resume(replayer, identity, cfg.core.clone(), secrets, open, now_ms(), fill_random())
+    } else {
         let mut members = Vec::new();
         for (cert_pem, enc) in &cfg.start.members {
             members.push(cairn_gov::InitialMember {
@@ -165,11 +176,6 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
             fill_random: fill_random(),
         })
         .map_err(|e| anyhow::anyhow!("command.start: {}", e.message))?
-    } else {
-        let replayer = replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?;
-        tracing::info!(last = %replayer.last, "restarting: resuming the service");
-        let open = writer.open_chunk_bytes();
-        NodeCore::resume(replayer, identity, cfg.core.clone(), secrets, open, now_ms(), fill_random())
     };
     Ok(Started { core, writer, snapshots, files, node_cert_pem, node_key_pem, service_cert_pem })
 }

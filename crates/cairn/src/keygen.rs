@@ -43,6 +43,15 @@ fn write_new(path: &Path, content: &str, private: bool) -> anyhow::Result<()> {
 }
 
 pub fn run(a: KeygenArgs) -> anyhow::Result<ExitCode> {
+    for p in write_identity(a.role, &a.name, &a.out, a.validity_days)? {
+        println!("{}", p.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the identity files of `name` into `out`; returns their paths.
+pub fn write_identity(role: Role, name: &str, out: &Path, validity_days: u32) -> anyhow::Result<Vec<PathBuf>> {
+    let a = KeygenArgs { role, name: name.to_string(), out: out.to_path_buf(), validity_days };
     if a.name.is_empty() || !a.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         bail!("--name {:?}: use letters, digits, '_' or '-'", a.name);
     }
@@ -73,8 +82,5 @@ pub fn run(a: KeygenArgs) -> anyhow::Result<ExitCode> {
         write_new(&written[2], &enc.to_pem(), true)?;
         write_new(&written[3], &enc.public_key().to_pem(), false)?;
     }
-    for p in &written {
-        println!("{}", p.display());
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(written)
 }

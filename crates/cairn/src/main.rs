@@ -5,6 +5,7 @@ mod keygen;
 mod ledger_cli;
 mod member_cli;
 mod node_cli;
+mod sandbox_cli;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -27,6 +28,8 @@ enum Command {
     Node(node_cli::NodeArgs),
     /// A member's client: proposals, ballots, recovery shares.
     Member(member_cli::MemberArgs),
+    /// A local service with a member, a user and a sample workload.
+    Sandbox(sandbox_cli::SandboxArgs),
     /// Load drivers against a running service.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Node(args) => node_cli::run(args),
         Command::Member(args) => member_cli::run(args),
+        Command::Sandbox(args) => sandbox_cli::run(args),
         Command::Bench(BenchCommand::Write(args)) => bench_cli::run(args),
     };
     match result {

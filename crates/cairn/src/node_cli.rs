@@ -22,7 +22,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
 }
 
-fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
+pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
     let (name, rpc) =
         c.network.rpc_interfaces.iter().next().context("network.rpc_interfaces: at least one interface")?;
     let rpc_bind = rpc
