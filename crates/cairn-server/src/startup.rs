@@ -84,7 +84,7 @@ fn create_identity(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<()> {
     files.write(NODE_KEY_FILE, node_key.to_pem().as_bytes(), true)?;
     files.write(NODE_CERT_FILE, node_cert.pem().as_bytes(), false)?;
     // Written last: its presence means the identity is complete.
-    let chain = serde_json::json!([{ "from": 1, "secret": hex::encode(secret) }]);
+    let chain = cairn_gov::LedgerSecretChain::new(1, secret);
     files.write(LEDGER_SECRETS_FILE, &serde_json::to_vec_pretty(&chain)?, true)?;
     Ok(())
 }

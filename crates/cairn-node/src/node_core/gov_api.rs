@@ -16,7 +16,7 @@ fn gov_error(e: GovError) -> ApiError {
 }
 
 impl NodeCore {
-    fn secret_chain(&self) -> LedgerSecretChain {
+    pub(super) fn secret_chain(&self) -> LedgerSecretChain {
         let (first_from, first) = &self.secrets[0];
         let mut chain = LedgerSecretChain::new(*first_from, *first.raw());
         for (from, s) in &self.secrets[1..] {

@@ -9,6 +9,11 @@
 //! - `store.version() == last.seqno`, the Merkle tree covers exactly seqnos `0..=last.seqno`,
 //!   and `facts.write_set_digests` has one entry per seqno.
 //! - The first entry the node appends in a view is a signature (a new primary signs first).
+//!
+//! A signature due by count or delay is appended between events (after a request is handled,
+//! or on a tick), never in the middle of one: a rekey must switch the secret before the next
+//! entry, and a snapshot's evidence transaction must not itself trigger the next signature
+//! (which could take the next snapshot, and so on).
 use crate::replay::{Replayer, TxFacts};
 use crate::{
     Action, ApiError, Caller, CoreConfig, Event, FillRandom, LogTable, NodeIdentity, NodeState, Request, Response,
@@ -128,8 +133,10 @@ impl NodeCore {
         Ok(core)
     }
 
-    /// Resumes after a restart from the state rebuilt from the ledger (and snapshot). The
-    /// shell has already dropped the unsigned tail. The node starts a new view with a signature.
+    /// Resumes after a restart from the state rebuilt from the ledger (and snapshot). Entries
+    /// after the last signature (`replayed.unsigned_tail()`) were never applied and are
+    /// discarded: the shell must have truncated them from the ledger. The node starts a new view
+    /// with a signature.
     pub fn resume(
         replayed: Replayer,
         identity: NodeIdentity,
@@ -140,7 +147,6 @@ impl NodeCore {
         fill_random: FillRandom,
     ) -> NodeCore {
         replayed.check_invariants();
-        assert_eq!(replayed.unsigned_tail(), 0, "the shell truncates the unsigned tail before resuming");
         let last = replayed.last;
         let latest = secrets.last().expect("a node has a ledger secret").1.clone();
         let history = History::resume(latest, identity.signer.clone(), last, replayed.tree);
@@ -189,6 +195,9 @@ impl NodeCore {
             Event::Durable { seqno } => self.on_durable(seqno),
             Event::Request { id, caller, request } => {
                 let response = self.on_request(&caller, request).unwrap_or_else(Response::from);
+                if self.policy.due(self.now_ms) {
+                    self.sign();
+                }
                 self.out.push(Action::Reply { id, response });
             }
         }
@@ -219,33 +228,16 @@ impl NodeCore {
         &self.secrets
     }
 
-    /// Serialised ledger-secret chain, as the shell persists it.
+    /// Serialised ledger-secret chain (`cairn_gov::LedgerSecretChain` JSON), as the shell
+    /// persists it in `node_data/ledger_secrets.json`.
     pub fn secrets_json(&self) -> Vec<u8> {
-        let chain: Vec<_> =
-            self.secrets.iter().map(|(from, s)| json!({"from": from, "secret": hex::encode(s.raw())})).collect();
-        serde_json::to_vec_pretty(&chain).expect("json")
+        serde_json::to_vec_pretty(&self.secret_chain()).expect("json")
     }
 
-    /// Parses what [`NodeCore::secrets_json`] wrote.
+    /// Parses what [`NodeCore::secrets_json`] wrote (the chain's invariants are checked).
     pub fn parse_secrets_json(bytes: &[u8]) -> Result<Vec<(u64, Arc<LedgerSecret>)>, String> {
-        let v: Vec<serde_json::Value> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        for (i, item) in v.iter().enumerate() {
-            let from = item["from"].as_u64().ok_or(format!("[{i}].from: expected a seqno"))?;
-            let raw = item["secret"]
-                .as_str()
-                .and_then(|h| hex::decode(h).ok())
-                .ok_or(format!("[{i}].secret: expected hex"))?;
-            let secret = LedgerSecret::from_slice(&raw).ok_or(format!("[{i}].secret: expected 32 bytes"))?;
-            if out.last().is_some_and(|(prev, _)| *prev >= from) {
-                return Err(format!("[{i}].from: seqnos must increase"));
-            }
-            out.push((from, Arc::new(secret)));
-        }
-        if out.is_empty() {
-            return Err("no ledger secret".into());
-        }
-        Ok(out)
+        let chain: cairn_gov::LedgerSecretChain = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        Ok(chain.iter().map(|s| (s.valid_from_seqno, Arc::new(LedgerSecret::new(s.secret)))).collect())
     }
 
     fn persist_secrets(&mut self) {
@@ -255,7 +247,8 @@ impl NodeCore {
 
     // ----- writing -----
 
-    /// Appends one transaction with write set `ws`; returns its id.
+    /// Appends one transaction with write set `ws`; returns its id. Never signs: a signature
+    /// it makes due is appended once the event is handled (see the module documentation).
     fn execute(&mut self, ws: WriteSet, flags: EntryFlags, claims: Sha256) -> TxId {
         let seqno = self.history.last().seqno + 1;
         self.store.apply(&ws, seqno).expect("the core's own writes apply in order");
@@ -266,9 +259,6 @@ impl NodeCore {
         self.policy.record_tx(self.now_ms);
         let tx = entry.tx_id;
         self.push_entry(entry);
-        if self.policy.due(self.now_ms) {
-            self.sign();
-        }
         tx
     }
 
