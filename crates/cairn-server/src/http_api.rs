@@ -156,19 +156,30 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-async fn gov_propose(State(s): State<ApiState>, Extension(c): Extension<Caller>, b: Body) -> HttpResponse {
-    match read_body(&s, b).await {
-        Ok(body) => ask(&s, c, Request::Propose { body }).await,
+/// Reads the (bounded) body and asks the core `make(body)`.
+async fn with_body(s: &ApiState, c: Caller, b: Body, make: impl FnOnce(Vec<u8>) -> Request) -> HttpResponse {
+    match read_body(s, b).await {
+        Ok(body) => ask(s, c, make(body)).await,
         Err(e) => error(e),
     }
+}
+
+/// `{id}:{action}` segments; 404 naming the expected form otherwise.
+fn action_target<'a>(segment: &'a str, action: &str, form: &str) -> Result<&'a str, ApiError> {
+    split_action(segment, action)
+        .ok_or_else(|| ApiError::not_found("ResourceNotFound", format!("expected {form}, got {segment:?}")))
+}
+
+async fn gov_propose(State(s): State<ApiState>, Extension(c): Extension<Caller>, b: Body) -> HttpResponse {
+    with_body(&s, c, b, |body| Request::Propose { body }).await
 }
 
 async fn gov_proposal_get(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,
-    Path(segment): Path<String>,
+    Path(id): Path<String>,
 ) -> HttpResponse {
-    ask(&s, c, Request::Proposal { proposal_id: segment }).await
+    ask(&s, c, Request::Proposal { proposal_id: id }).await
 }
 
 async fn gov_proposal_post(
@@ -177,14 +188,8 @@ async fn gov_proposal_post(
     Path(segment): Path<String>,
     b: Body,
 ) -> HttpResponse {
-    let Some(id) = split_action(&segment, "withdraw") else {
-        return error(ApiError::not_found(
-            "ResourceNotFound",
-            format!("no action in {segment:?}; expected {{id}}:withdraw"),
-        ));
-    };
-    match read_body(&s, b).await {
-        Ok(body) => ask(&s, c, Request::Withdraw { proposal_id: id.to_string(), body }).await,
+    match action_target(&segment, "withdraw", "proposals/{id}:withdraw") {
+        Ok(id) => with_body(&s, c, b, |body| Request::Withdraw { proposal_id: id.to_string(), body }).await,
         Err(e) => error(e),
     }
 }
@@ -195,14 +200,8 @@ async fn gov_ballot(
     Path((id, segment)): Path<(String, String)>,
     b: Body,
 ) -> HttpResponse {
-    let Some(member) = split_action(&segment, "submit") else {
-        return error(ApiError::not_found(
-            "ResourceNotFound",
-            format!("expected ballots/{{member_id}}:submit, got {segment:?}"),
-        ));
-    };
-    match read_body(&s, b).await {
-        Ok(body) => ask(&s, c, Request::Ballot { proposal_id: id, member_id: member.to_string(), body }).await,
+    match action_target(&segment, "submit", "ballots/{member_id}:submit") {
+        Ok(m) => with_body(&s, c, b, |body| Request::Ballot { proposal_id: id, member_id: m.to_string(), body }).await,
         Err(e) => error(e),
     }
 }
@@ -221,14 +220,8 @@ async fn gov_recover(
     Path(segment): Path<String>,
     b: Body,
 ) -> HttpResponse {
-    let Some(member) = split_action(&segment, "recover") else {
-        return error(ApiError::not_found(
-            "ResourceNotFound",
-            format!("expected members/{{member_id}}:recover, got {segment:?}"),
-        ));
-    };
-    match read_body(&s, b).await {
-        Ok(body) => ask(&s, c, Request::SubmitShare { member_id: member.to_string(), body }).await,
+    match action_target(&segment, "recover", "members/{member_id}:recover") {
+        Ok(m) => with_body(&s, c, b, |body| Request::SubmitShare { member_id: m.to_string(), body }).await,
         Err(e) => error(e),
     }
 }
