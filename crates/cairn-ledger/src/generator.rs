@@ -5,8 +5,8 @@ use crate::format::{EntryFlags, TxId};
 use crate::genesis::{GenesisRecord, service_status_write_set};
 use crate::storage::Storage;
 use crate::tables::{ServiceInfo, ServiceStatus};
-use crate::{History, LedgerConfig, LedgerSecret, LedgerWriter, NodeSigner, WriteError};
-use cairn_crypto::{Certificate, CertificateRequest, CryptoError, SigningKey};
+use crate::{History, LedgerConfig, LedgerSecret, LedgerWriter, ServiceIdentity, WriteError};
+use cairn_crypto::{Certificate, CryptoError, SigningKey};
 use cairn_kv::WriteSet;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -92,29 +92,18 @@ pub fn generate_ledger<S: Storage>(
         return Err(GenerateError::NotEmpty);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let req = |cn: &str, ca| CertificateRequest {
-        common_name: cn.into(),
-        subject_alt_names: vec!["127.0.0.1".into()],
-        not_before_unix_s: opts.now_unix_s,
-        validity_days: 365,
-        is_ca: ca,
-    };
-    let service_key = SigningKey::generate()?;
-    let service_cert = Certificate::self_signed(&service_key, &req("CCF Service", true))?;
-    let node_key = SigningKey::generate()?;
-    let node_cert =
-        Certificate::endorsed(&node_key.public_key_der(), &req("CCF Node", false), &service_cert, &service_key)?;
-    let node_id = node_key.verifying_key().key_id();
+    let service = ServiceIdentity::create(opts.now_unix_s, 365)?;
+    let signer = Arc::new(service.new_local_node(opts.now_unix_s, 365)?);
+    let node_cert = Certificate::from_pem(&signer.cert_pem)?;
+    let node_id = signer.node_id.clone();
     let mut secret_raw = [0u8; 32];
     rng.fill_bytes(&mut secret_raw);
     let secret = Arc::new(LedgerSecret::new(secret_raw));
-    let signer =
-        Arc::new(NodeSigner { key: node_key, node_id: node_id.clone(), cert_pem: node_cert.pem().to_string() });
     let mut history = History::new(secret, signer);
     let view = opts.view;
 
     let genesis = GenesisRecord {
-        service_cert_pem: service_cert.pem(),
+        service_cert_pem: service.cert.pem(),
         node_id: &node_id,
         node_cert_pem: node_cert.pem(),
         node_public_key_pem: None,
@@ -137,7 +126,7 @@ pub fn generate_ledger<S: Storage>(
     writer.append(&history.append_tx(view, &genesis.write_set(), EntryFlags(EntryFlags::FORCE_LEDGER_CHUNK_BEFORE)))?;
     sign(&mut history, &mut writer, &mut last_sig, false)?;
     let info = ServiceInfo {
-        cert: service_cert.pem().to_string(),
+        cert: service.cert.pem().to_string(),
         status: ServiceStatus::Opening,
         recovery_count: 0,
         previous_service_identity_version: None,
@@ -174,8 +163,8 @@ pub fn generate_ledger<S: Storage>(
     writer.sync()?;
     writer.check_invariants();
     let generated = GeneratedLedger {
-        service_cert,
-        service_key,
+        service_cert: service.cert,
+        service_key: service.key,
         node_cert,
         ledger_secret: secret_raw,
         last: history.last(),

@@ -13,6 +13,14 @@ pub struct NodeSigner {
     pub cert_pem: String,
 }
 
+impl NodeSigner {
+    /// The signer for `key`; its node id is derived from the key (CCF's rule).
+    pub fn new(key: SigningKey, cert_pem: String) -> Self {
+        let node_id = key.verifying_key().key_id();
+        NodeSigner { key, node_id, cert_pem }
+    }
+}
+
 /// Turns write sets into ledger entries in seqno order: encrypts private tables, records commit
 /// evidence, extends the Merkle tree, and produces signature transactions. What CCF calls the
 /// "history" of the primary.

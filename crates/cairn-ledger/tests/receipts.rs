@@ -1,29 +1,22 @@
 //! Receipts built from a generated history verify for every transaction and against every later
 //! signature; each kind of tampering fails the check that names it.
-use cairn_crypto::{Certificate, CertificateRequest, Sha256, SigningKey, sha256};
+use cairn_crypto::{Certificate, Sha256, SigningKey, sha256};
 use cairn_kv::WriteSet;
 use cairn_ledger::format::{EntryFlags, EntryView, TxId};
 use cairn_ledger::merkle::ProofStep;
 use cairn_ledger::receipt::{Receipt, ReceiptError};
-use cairn_ledger::{History, LedgerSecret, NodeSigner, SignatureRecord, tables};
+use cairn_ledger::{History, LedgerSecret, NodeSigner, ServiceIdentity, SignatureRecord, tables};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const VIEW: u64 = 2;
 
-fn request(cn: &str, is_ca: bool) -> CertificateRequest {
-    CertificateRequest {
-        common_name: cn.into(),
-        subject_alt_names: vec!["127.0.0.1".into()],
-        not_before_unix_s: 1_767_225_600,
-        validity_days: 30,
-        is_ca,
-    }
-}
+/// Certificates are valid from 2026-01-01.
+const NOT_BEFORE: i64 = 1_767_225_600;
 
 /// A service identity and a node it endorsed.
 struct Identity {
-    service_key: SigningKey,
+    service: ServiceIdentity,
     service_cert: Certificate,
     node_key: SigningKey,
     node_cert: Certificate,
@@ -31,13 +24,10 @@ struct Identity {
 
 impl Identity {
     fn new() -> Self {
-        let service_key = SigningKey::generate().unwrap();
-        let service_cert = Certificate::self_signed(&service_key, &request("CCF Service", true)).unwrap();
+        let service = ServiceIdentity::create(NOT_BEFORE, 30).unwrap();
         let node_key = SigningKey::generate().unwrap();
-        let node_cert =
-            Certificate::endorsed(&node_key.public_key_der(), &request("CCF Node", false), &service_cert, &service_key)
-                .unwrap();
-        Identity { service_key, service_cert, node_key, node_cert }
+        let node_cert = service.endorse_node(&node_key, vec!["127.0.0.1".into()], NOT_BEFORE, 30).unwrap();
+        Identity { service_cert: service.cert.clone(), service, node_key, node_cert }
     }
 }
 
@@ -59,11 +49,8 @@ struct Ledger {
 
 fn generate(id: &Identity, transactions: u64, every: u64) -> Ledger {
     let secret = Arc::new(LedgerSecret::new([9; 32]));
-    let signer = Arc::new(NodeSigner {
-        key: SigningKey::from_pem(&id.node_key.to_pem()).unwrap(),
-        node_id: id.node_key.verifying_key().key_id(),
-        cert_pem: id.node_cert.pem().to_string(),
-    });
+    let key = SigningKey::from_pem(&id.node_key.to_pem()).unwrap();
+    let signer = Arc::new(NodeSigner::new(key, id.node_cert.pem().to_string()));
     let mut ledger = Ledger {
         history: History::new(secret.clone(), signer),
         secret,
@@ -173,13 +160,7 @@ fn each_kind_of_tampering_fails_the_check_that_names_it() {
     assert!(good.proof.len() >= 3, "a proof long enough to tamper with: {:?}", good.proof);
     let other_node_cert = other.node_cert.pem().to_string();
     // Same node key, but endorsed by another service: a valid signature, a foreign endorsement.
-    let foreign_endorsement = Certificate::endorsed(
-        &id.node_key.public_key_der(),
-        &request("CCF Node", false),
-        &other.service_cert,
-        &other.service_key,
-    )
-    .unwrap();
+    let foreign_endorsement = other.service.endorse_node(&id.node_key, vec![], NOT_BEFORE, 30).unwrap();
 
     type Tamper = Box<dyn Fn(&mut Receipt)>;
     type Expected = fn(&ReceiptError) -> bool;

@@ -1,7 +1,7 @@
 //! Snapshots: encode → decode rebuilds the store exactly; a committed snapshot file (entry and
 //! the receipt of its evidence) verifies by itself; tampering is refused with the offset or the
 //! check that failed.
-use cairn_crypto::{Certificate, CertificateRequest, Sha256, SigningKey, sha256};
+use cairn_crypto::{Certificate, Sha256, sha256};
 use cairn_kv::{Store, WriteSet, is_public_table};
 use cairn_ledger::format::{EntryFlags, EntryView, FormatError, TxId};
 use cairn_ledger::receipt::{Receipt, ReceiptError};
@@ -9,9 +9,12 @@ use cairn_ledger::snapshot::{
     SnapshotError, SnapshotEvidence, SnapshotName, decode_snapshot, decode_snapshot_public, encode_snapshot,
     snapshot_entry_len, snapshot_evidence_write_set, verify_committed_snapshot, view_history_from_starts,
 };
-use cairn_ledger::{History, LedgerSecret, NodeSigner, SignatureRecord, tables};
+use cairn_ledger::{History, LedgerSecret, ServiceIdentity, SignatureRecord, tables};
 use proptest::prelude::*;
 use std::sync::Arc;
+
+/// Certificates are valid from 2026-01-01.
+const NOT_BEFORE: i64 = 1_767_225_600;
 
 const VIEW: u64 = 2;
 
@@ -159,16 +162,6 @@ fn malformed_snapshots_are_refused_with_the_offset_of_the_fault() {
 
 // ----- committed snapshots in a running history -----
 
-fn request(cn: &str, is_ca: bool) -> CertificateRequest {
-    CertificateRequest {
-        common_name: cn.into(),
-        subject_alt_names: vec!["127.0.0.1".into()],
-        not_before_unix_s: 1_767_225_600,
-        validity_days: 30,
-        is_ca,
-    }
-}
-
 /// A primary's history and store, kept in step.
 struct Primary {
     history: History,
@@ -178,13 +171,9 @@ struct Primary {
 }
 
 impl Primary {
-    fn new(service_cert: &Certificate, service_key: &SigningKey) -> Self {
-        let node_key = SigningKey::generate().unwrap();
-        let node_cert =
-            Certificate::endorsed(&node_key.public_key_der(), &request("CCF Node", false), service_cert, service_key)
-                .unwrap();
-        let node_id = node_key.verifying_key().key_id();
-        let signer = Arc::new(NodeSigner { key: node_key, node_id, cert_pem: node_cert.pem().to_string() });
+    fn new(service: &ServiceIdentity) -> Self {
+        let signer = Arc::new(service.new_local_node(NOT_BEFORE, 30).unwrap());
+        let node_cert = Certificate::from_pem(&signer.cert_pem).unwrap();
         let secret = Arc::new(secret());
         Primary { history: History::new(secret.clone(), signer), store: Store::new(), secret, node_cert }
     }
@@ -215,9 +204,9 @@ struct Committed {
 /// Writes, signs, snapshots at the signature, commits the evidence, signs again, and appends
 /// the evidence's receipt to the snapshot entry.
 fn committed_snapshot() -> Committed {
-    let service_key = SigningKey::generate().unwrap();
-    let service_cert = Certificate::self_signed(&service_key, &request("CCF Service", true)).unwrap();
-    let mut p = Primary::new(&service_cert, &service_key);
+    let service = ServiceIdentity::create(NOT_BEFORE, 30).unwrap();
+    let mut p = Primary::new(&service);
+    let service_cert = service.cert;
     for i in 0..7u32 {
         let mut ws = WriteSet::new();
         ws.put(if i % 2 == 0 { "records" } else { "public:records" }, i.to_be_bytes(), format!("value {i}"));
@@ -271,8 +260,7 @@ fn a_committed_snapshot_verifies_by_itself_and_decodes_to_the_store_at_its_seqno
 fn a_tampered_committed_snapshot_fails_the_check_that_names_it() {
     let c = committed_snapshot();
     let entry_len = snapshot_entry_len(&c.file).unwrap();
-    let other_service =
-        Certificate::self_signed(&SigningKey::generate().unwrap(), &request("CCF Service", true)).unwrap();
+    let other_service = ServiceIdentity::create(NOT_BEFORE, 30).unwrap().cert;
     type Case = (&'static str, SnapshotName, Vec<u8>, Certificate, fn(&SnapshotError) -> bool);
     let flip = |at: usize| {
         let mut f = c.file.clone();

@@ -10,11 +10,11 @@ use crate::node_files::{
 };
 use crate::shell_config::ShellConfig;
 use anyhow::{Context, bail};
-use cairn_crypto::{Certificate, CertificateRequest, Sha256, SigningKey, sha256};
+use cairn_crypto::{Certificate, Sha256, SigningKey, sha256};
 use cairn_fs::{FsStorage, SnapshotDirectory};
 use cairn_ledger::snapshot::{SnapshotName, decode_snapshot, verify_committed_snapshot};
 use cairn_ledger::storage::Storage;
-use cairn_ledger::{LedgerConfig, LedgerSecret, LedgerWriter, NodeSigner};
+use cairn_ledger::{LedgerConfig, LedgerSecret, LedgerWriter, NodeSigner, ServiceIdentity};
 use cairn_node::{FillRandom, NodeCore, NodeIdentity, Replayer, StartParams};
 use rand::RngCore;
 use std::sync::Arc;
@@ -52,15 +52,7 @@ fn host_of(address: &str) -> String {
 /// first ledger secret.
 fn create_identity(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<()> {
     let not_before = now_s() - 60;
-    let service_key = SigningKey::generate()?;
-    let service_req = CertificateRequest {
-        common_name: "CCF Service".into(),
-        subject_alt_names: vec![],
-        not_before_unix_s: not_before,
-        validity_days: cfg.start.service_cert_validity_days,
-        is_ca: true,
-    };
-    let service_cert = Certificate::self_signed(&service_key, &service_req)?;
+    let service = ServiceIdentity::create(not_before, cfg.start.service_cert_validity_days)?;
     let node_key = SigningKey::generate()?;
     let mut names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
     for a in cfg.rpc_published.iter().chain([&cfg.rpc_bind.to_string()]) {
@@ -69,14 +61,8 @@ fn create_identity(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<()> {
             names.push(h);
         }
     }
-    let node_req = CertificateRequest {
-        common_name: "CCF Node".into(),
-        subject_alt_names: names,
-        not_before_unix_s: not_before,
-        validity_days: NODE_CERT_VALIDITY_DAYS,
-        is_ca: false,
-    };
-    let node_cert = Certificate::endorsed(&node_key.public_key_der(), &node_req, &service_cert, &service_key)?;
+    let node_cert = service.endorse_node(&node_key, names, not_before, NODE_CERT_VALIDITY_DAYS)?;
+    let (service_key, service_cert) = (service.key, service.cert);
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
     files.write(SERVICE_KEY_FILE, service_key.to_pem().as_bytes(), true)?;
@@ -130,12 +116,11 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     let node_cert_pem = files.read_string(NODE_CERT_FILE)?;
     let node_key_pem = files.read_string(NODE_KEY_FILE)?;
     let node_key = SigningKey::from_pem(&node_key_pem).context("node_privk.pem")?;
-    let node_id = node_key.verifying_key().key_id();
     let secrets = NodeCore::parse_secrets_json(&files.read(LEDGER_SECRETS_FILE)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", files.path(LEDGER_SECRETS_FILE).display()))?;
     write_atomically(&cfg.service_certificate_file, service_cert_pem.as_bytes(), false)?;
     write_atomically(&cfg.node_certificate_file, node_cert_pem.as_bytes(), false)?;
-    let signer = Arc::new(NodeSigner { key: node_key, node_id, cert_pem: node_cert_pem.clone() });
+    let signer = Arc::new(NodeSigner::new(node_key, node_cert_pem.clone()));
     let mut rpc_addresses = cfg.rpc_published.clone();
     if rpc_addresses.is_empty() {
         rpc_addresses.push(cfg.rpc_bind.to_string());

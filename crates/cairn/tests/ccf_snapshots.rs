@@ -3,7 +3,7 @@
 //! the ledger holding the snapshot evidence (a transaction with a claims digest), and
 //! `ccf.receipt` verifies a transaction receipt against the service certificate. The
 //! virtualenv is created by `scripts/ccf-venv.sh` on first use (as in `ccf_compatibility.rs`).
-use cairn_crypto::{Certificate, CertificateRequest, Sha256, SigningKey, sha256};
+use cairn_crypto::{Certificate, Sha256, sha256};
 use cairn_fs::{Durability, FsStorage, SnapshotDirectory};
 use cairn_kv::{Store, WriteSet};
 use cairn_ledger::format::{EntryFlags, EntryView, TxId};
@@ -14,7 +14,7 @@ use cairn_ledger::snapshot::{
     view_history_from_starts,
 };
 use cairn_ledger::tables::{ServiceInfo, ServiceStatus};
-use cairn_ledger::{History, LedgerConfig, LedgerSecret, LedgerWriter, NodeSigner, SignatureRecord, tables};
+use cairn_ledger::{History, LedgerConfig, LedgerSecret, LedgerWriter, ServiceIdentity, SignatureRecord, tables};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -37,16 +37,6 @@ fn read_ledger_py(venv: &Path, args: &[&str]) -> Output {
     Command::new(venv.join("bin/python")).arg(venv.join("bin/read_ledger.py")).args(args).output().unwrap()
 }
 
-fn request(cn: &str, is_ca: bool) -> CertificateRequest {
-    CertificateRequest {
-        common_name: cn.into(),
-        subject_alt_names: vec!["127.0.0.1".into()],
-        not_before_unix_s: 1_767_225_600,
-        validity_days: 365,
-        is_ca,
-    }
-}
-
 /// A one-node service writing a real ledger directory, as a primary does.
 struct Service {
     writer: LedgerWriter<FsStorage>,
@@ -63,14 +53,10 @@ struct Service {
 impl Service {
     /// Creates the service (genesis, opening) in `dir`.
     fn start(dir: &Path) -> Self {
-        let service_key = SigningKey::generate().unwrap();
-        let service_cert = Certificate::self_signed(&service_key, &request("CCF Service", true)).unwrap();
-        let node_key = SigningKey::generate().unwrap();
-        let node_cert =
-            Certificate::endorsed(&node_key.public_key_der(), &request("CCF Node", false), &service_cert, &service_key)
-                .unwrap();
-        let node_id = node_key.verifying_key().key_id();
-        let signer = Arc::new(NodeSigner { key: node_key, node_id: node_id.clone(), cert_pem: node_cert.pem().into() });
+        let service = ServiceIdentity::create(1_767_225_600, 365).unwrap();
+        let signer = Arc::new(service.new_local_node(1_767_225_600, 365).unwrap());
+        let (service_cert, node_cert) = (service.cert, Certificate::from_pem(&signer.cert_pem).unwrap());
+        let node_id = signer.node_id.clone();
         let secret = Arc::new(LedgerSecret::new([3; 32]));
         let storage = FsStorage::open(dir, Durability::Fsync, false).unwrap();
         let (writer, _) = LedgerWriter::open(storage, LedgerConfig::default()).unwrap();

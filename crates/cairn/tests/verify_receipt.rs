@@ -1,38 +1,22 @@
 //! `cairn ledger verify-receipt` as an operator runs it: exit 0 and the transaction when the
 //! receipt verifies, 1 naming the failed check, 2 for unreadable or malformed input.
-use cairn_crypto::{Certificate, CertificateRequest, SigningKey};
+use cairn_crypto::Certificate;
 use cairn_kv::WriteSet;
 use cairn_ledger::format::{EntryFlags, EntryView, TxId};
 use cairn_ledger::receipt::Receipt;
-use cairn_ledger::{History, LedgerSecret, NodeSigner, SignatureRecord, tables};
+use cairn_ledger::{History, LedgerSecret, ServiceIdentity, SignatureRecord, tables};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-fn request(cn: &str, is_ca: bool) -> CertificateRequest {
-    CertificateRequest {
-        common_name: cn.into(),
-        subject_alt_names: vec!["127.0.0.1".into()],
-        not_before_unix_s: 1_767_225_600,
-        validity_days: 30,
-        is_ca,
-    }
-}
-
-fn service() -> (SigningKey, Certificate) {
-    let key = SigningKey::generate().unwrap();
-    let cert = Certificate::self_signed(&key, &request("CCF Service", true)).unwrap();
-    (key, cert)
+fn service() -> ServiceIdentity {
+    ServiceIdentity::create(1_767_225_600, 30).unwrap()
 }
 
 /// Three writes and a signature; the receipts of write 2 and of the signature.
-fn receipts(service_key: &SigningKey, service_cert: &Certificate) -> (Receipt, Receipt) {
-    let node_key = SigningKey::generate().unwrap();
-    let node_cert =
-        Certificate::endorsed(&node_key.public_key_der(), &request("CCF Node", false), service_cert, service_key)
-            .unwrap();
-    let node_id = node_key.verifying_key().key_id();
-    let signer = Arc::new(NodeSigner { key: node_key, node_id, cert_pem: node_cert.pem().into() });
+fn receipts(service: &ServiceIdentity) -> (Receipt, Receipt) {
+    let signer = Arc::new(service.new_local_node(1_767_225_600, 30).unwrap());
+    let node_cert = Certificate::from_pem(&signer.cert_pem).unwrap();
     let secret = Arc::new(LedgerSecret::new([4; 32]));
     let mut history = History::new(secret.clone(), signer);
     let mut entries = Vec::new();
@@ -73,9 +57,9 @@ fn text(out: &Output) -> String {
 #[test]
 fn verify_receipt_exit_codes_follow_the_cli_convention() {
     let tmp = tempfile::tempdir().unwrap();
-    let (service_key, service_cert) = service();
-    let (_, other_cert) = service();
-    let (receipt, signature_receipt) = receipts(&service_key, &service_cert);
+    let service = service();
+    let (service_cert, other_cert) = (service.cert.clone(), self::service().cert);
+    let (receipt, signature_receipt) = receipts(&service);
     let write = |name: &str, bytes: &[u8]| {
         let path = tmp.path().join(name);
         std::fs::write(&path, bytes).unwrap();

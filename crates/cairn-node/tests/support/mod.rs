@@ -11,7 +11,7 @@ use cairn_crypto::{Certificate, CertificateRequest, EncryptionKeyPair, SigningKe
 use cairn_gov::{GovRequestHeader, InitialMember, identity_id, sign_request};
 use cairn_ledger::format::{EncodedEntry, EntryView, TxId};
 use cairn_ledger::snapshot::SnapshotName;
-use cairn_ledger::{LedgerSecret, NodeSigner, tables};
+use cairn_ledger::{LedgerSecret, NodeSigner, ServiceIdentity, tables};
 use cairn_node::{
     Action, Caller, CoreConfig, Event, FillRandom, LogTable, NodeCore, NodeIdentity, Replayer, Request, RequestId,
     Response, StartParams,
@@ -63,14 +63,9 @@ pub fn identities() -> &'static Identities {
     static IDENTITIES: OnceLock<Identities> = OnceLock::new();
     IDENTITIES.get_or_init(|| {
         // As cairn-server's `create_identity`: a CA service certificate endorsing the node's.
-        let service_key = SigningKey::generate().expect("service key");
-        let service_cert = Certificate::self_signed(&service_key, &request("CCF Service", true)).expect("cert");
-        let node_key = SigningKey::generate().expect("node key");
-        let node_cert =
-            Certificate::endorsed(&node_key.public_key_der(), &request("CCF Node", false), &service_cert, &service_key)
-                .expect("node cert");
-        let node_id = node_key.verifying_key().key_id();
-        let signer = Arc::new(NodeSigner { key: node_key, node_id, cert_pem: node_cert.pem().to_string() });
+        let service = ServiceIdentity::create((START_MS / 1000) as i64 - 60, 365).expect("service identity");
+        let signer = Arc::new(service.new_local_node((START_MS / 1000) as i64 - 60, 365).expect("node identity"));
+        let service_cert = service.cert;
         // As `cairn keygen member` / `cairn keygen user`.
         let (member_key, member_cert) = self_signed("m0");
         let encryption = EncryptionKeyPair::generate().expect("member encryption key");
