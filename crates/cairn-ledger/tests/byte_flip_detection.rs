@@ -50,7 +50,7 @@ proptest! {
         storage.read_at(file, offset, &mut byte).unwrap();
         storage.write_at(file, offset, &[byte[0] ^ mask]).unwrap();
 
-        let opts = VerifyOptions { level: VerifyLevel::Private, ledger_secret: Some(LedgerSecret::new(*secret)), threads: 1, ..Default::default() };
+        let opts = VerifyOptions { level: VerifyLevel::Private, ledger_secrets: vec![(1, LedgerSecret::new(*secret))], threads: 1, ..Default::default() };
         let outcome = verify_ledger(&[&storage as &dyn Storage], &opts, &mut |_| {});
         let failure = outcome.failure.unwrap_or_else(|| panic!("flip of byte {offset} of {file} (mask {mask:#04x}) went unnoticed"));
         prop_assert_eq!(failure.file.as_deref(), Some(file.as_str()), "{}", failure);
@@ -63,7 +63,7 @@ fn clean_ledger_passes_so_the_flip_test_can_fail() {
     let (clean, secret, _) = ledger();
     let opts = VerifyOptions {
         level: VerifyLevel::Private,
-        ledger_secret: Some(LedgerSecret::new(*secret)),
+        ledger_secrets: vec![(1, LedgerSecret::new(*secret))],
         ..Default::default()
     };
     assert_eq!(verify_ledger(&[clean as &dyn Storage], &opts, &mut |_| {}).failure, None);

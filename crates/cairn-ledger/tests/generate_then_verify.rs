@@ -10,7 +10,12 @@ fn generated(opts: &GenerateOptions) -> (MemStorage, [u8; 32], u64) {
 }
 
 fn verify(storage: &MemStorage, level: VerifyLevel, secret: Option<[u8; 32]>) -> cairn_ledger::verify::VerifyOutcome {
-    let opts = VerifyOptions { level, ledger_secret: secret.map(LedgerSecret::new), threads: 2, ..Default::default() };
+    let opts = VerifyOptions {
+        level,
+        ledger_secrets: secret.map(|s| (1, LedgerSecret::new(s))).into_iter().collect(),
+        threads: 2,
+        ..Default::default()
+    };
     verify_ledger(&[storage as &dyn Storage], &opts, &mut |_| {})
 }
 

@@ -296,12 +296,23 @@ fn a_rekey_survives_sigkill_and_restart_and_the_ledger_still_verifies() {
     let older = SealedSecret::from_bytes(historical.encrypted_data).unwrap().open(&latest).unwrap();
     assert!(older == first_secret, "the historical record seals the first secret under the second");
 
+    // Every private domain decrypts under the secret of its seqno (the node's secret chain).
     let out = Command::new(cairn_bin())
-        .args(["ledger", "verify", "ledger", "--level", "signatures"])
+        .args(["ledger", "verify", "ledger", "--level", "private", "--ledger-secret", "node_data/ledger_secrets.json"])
         .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(out.status.success(), "ledger verify: {}", text(&out));
+    // With only the first secret, the entries after the rekey do not decrypt.
+    let chain: cairn_gov::LedgerSecretChain =
+        serde_json::from_slice(&std::fs::read(dir.path().join("node_data/ledger_secrets.json")).unwrap()).unwrap();
+    std::fs::write(dir.path().join("first_secret.bin"), chain.iter().next().unwrap().secret).unwrap();
+    let out = Command::new(cairn_bin())
+        .args(["ledger", "verify", "ledger", "--level", "private", "--ledger-secret", "first_secret.bin"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "verify with the old secret only: {}", text(&out));
 }
 
 #[test]

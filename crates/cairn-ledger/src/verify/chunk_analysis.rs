@@ -163,8 +163,14 @@ fn entry_work(
         out.events.push(TableEvent { index, tx, offset, tables: ws });
     }
     if opts.level >= VerifyLevel::Private {
-        let secret = opts.ledger_secret.as_ref().expect("checked by verify_ledger");
         let private_at = (view.public_offset() + view.public.len()) as u64;
+        let Some(secret) = opts.secret_for(tx.seqno) else {
+            return Err(fail(
+                VerifyLevel::Private,
+                private_at,
+                format!("no ledger secret given for seqno {}", tx.seqno),
+            ));
+        };
         view.decrypt_private(secret.key())
             .map_err(|e| fail(VerifyLevel::Private, private_at, format!("private domain: {e}")))?;
         if header.commit_evidence_digest != secret.commit_evidence_digest(tx) {

@@ -35,7 +35,8 @@ use std::sync::{Condvar, Mutex, mpsc};
 #[derive(Debug)]
 pub struct VerifyOptions {
     pub level: VerifyLevel,
-    pub ledger_secret: Option<LedgerSecret>,
+    /// Ledger secrets with the first seqno each encrypts, ascending (one, or a rekey chain).
+    pub ledger_secrets: Vec<(u64, LedgerSecret)>,
     /// Only `.committed` chunks (what CCF's `read_ledger.py` reads by default).
     pub committed_only: bool,
     /// Also read `.recovery` chunks.
@@ -44,11 +45,18 @@ pub struct VerifyOptions {
     pub threads: usize,
 }
 
+impl VerifyOptions {
+    /// The secret that encrypts `seqno` (the newest starting at or before it).
+    pub fn secret_for(&self, seqno: u64) -> Option<&LedgerSecret> {
+        self.ledger_secrets.iter().rev().find(|(from, _)| *from <= seqno).map(|(_, s)| s)
+    }
+}
+
 impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
             level: VerifyLevel::Signatures,
-            ledger_secret: None,
+            ledger_secrets: Vec::new(),
             committed_only: false,
             include_recovery: false,
             threads: 0,
@@ -100,7 +108,7 @@ pub fn verify_ledger(
         Err(failure) => return VerifyOutcome { report, failure: Some(failure) },
     };
     report.holes = holes(&files);
-    if opts.level >= VerifyLevel::Private && opts.ledger_secret.is_none() {
+    if opts.level >= VerifyLevel::Private && opts.ledger_secrets.is_empty() {
         let failure =
             VerifyFailure::at(VerifyLevel::Private, None, None, None, "level private needs --ledger-secret".into());
         return VerifyOutcome { report, failure: Some(failure) };

@@ -1,7 +1,6 @@
 use anyhow::Context;
 use cairn_fs::{Durability, FsStorage};
 use cairn_kv::WriteSet;
-use cairn_ledger::LedgerSecret;
 use cairn_ledger::chunk::{ChunkName, frame_chunk};
 use cairn_ledger::format::{EntryView, TxId};
 use cairn_ledger::storage::Storage;
@@ -17,7 +16,7 @@ pub struct ShowArgs {
     /// Show only this transaction (VIEW.SEQNO), with its keys and values.
     #[arg(long)]
     tx: Option<TxId>,
-    /// Decrypt private tables with this 32-byte ledger secret file.
+    /// Decrypt private tables: a 32-byte ledger secret file or a node's `ledger_secrets.json`.
     #[arg(long)]
     ledger_secret: Option<PathBuf>,
     /// JSON lines instead of text.
@@ -56,12 +55,9 @@ fn tables_json(ws: &WriteSet, with_values: bool) -> serde_json::Value {
 }
 
 pub fn run(a: ShowArgs) -> anyhow::Result<ExitCode> {
-    let secret = match &a.ledger_secret {
-        Some(p) => Some(
-            LedgerSecret::from_slice(&std::fs::read(p).with_context(|| format!("reading {}", p.display()))?)
-                .context("ledger secret must be 32 bytes")?,
-        ),
-        None => None,
+    let secrets = match &a.ledger_secret {
+        Some(p) => super::verify::read_ledger_secrets(p)?,
+        None => Vec::new(),
     };
     let storage =
         FsStorage::open(&a.dir, Durability::Flush, true).with_context(|| format!("opening {}", a.dir.display()))?;
@@ -91,7 +87,8 @@ pub fn run(a: ShowArgs) -> anyhow::Result<ExitCode> {
             }
             found = true;
             let (_, public) = view.decode_public().with_context(|| format!("{file} at offset {offset}"))?;
-            let private = match &secret {
+            let secret = secrets.iter().rev().find(|(from, _)| *from <= tx.seqno).map(|(_, s)| s);
+            let private = match secret {
                 Some(s) => Some(
                     view.decrypt_private(s.key())
                         .with_context(|| format!("{file} at offset {offset}: private domain"))?,

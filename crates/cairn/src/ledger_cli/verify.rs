@@ -18,7 +18,8 @@ pub struct VerifyArgs {
     /// parse | offsets | headers | merkle | signatures | private (each includes the previous).
     #[arg(long, default_value = "signatures", value_parser = parse_level)]
     level: VerifyLevel,
-    /// 32-byte raw ledger secret file; needed for `--level private`.
+    /// Ledger secret(s), needed for `--level private`: a 32-byte raw file, or a node's
+    /// `node_data/ledger_secrets.json` (the chain of secrets across rekeys).
     #[arg(long)]
     ledger_secret: Option<PathBuf>,
     /// Only `.committed` chunks.
@@ -42,16 +43,11 @@ fn parse_level(text: &str) -> Result<VerifyLevel, String> {
 }
 
 pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let secret = match &a.ledger_secret {
-        Some(path) => {
-            let raw = std::fs::read(path).with_context(|| format!("reading ledger secret {}", path.display()))?;
-            Some(LedgerSecret::from_slice(&raw).with_context(|| {
-                format!("{}: a ledger secret is 32 raw bytes, file has {}", path.display(), raw.len())
-            })?)
-        }
-        None => None,
+    let secrets = match &a.ledger_secret {
+        Some(path) => read_ledger_secrets(path)?,
+        None => Vec::new(),
     };
-    if a.level == VerifyLevel::Private && secret.is_none() {
+    if a.level == VerifyLevel::Private && secrets.is_empty() {
         anyhow::bail!("--level private needs --ledger-secret FILE");
     }
     let storages: Vec<FsStorage> = a
@@ -62,7 +58,7 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let dirs: Vec<&dyn Storage> = storages.iter().map(|s| s as &dyn Storage).collect();
     let opts = VerifyOptions {
         level: a.level,
-        ledger_secret: secret,
+        ledger_secrets: secrets,
         committed_only: a.committed_only,
         include_recovery: a.recovery,
         threads: a.threads,
@@ -144,4 +140,16 @@ fn print_summary(r: &VerifyReport, secs: f64, json: bool, failure: Option<String
         None => println!("result:           OK"),
         Some(f) => println!("result:           FAILED {f}"),
     }
+}
+
+/// A raw 32-byte secret (valid from seqno 1) or a `LedgerSecretChain` JSON file.
+pub fn read_ledger_secrets(path: &std::path::Path) -> anyhow::Result<Vec<(u64, LedgerSecret)>> {
+    let raw = std::fs::read(path).with_context(|| format!("reading ledger secret {}", path.display()))?;
+    if let Some(secret) = LedgerSecret::from_slice(&raw) {
+        return Ok(vec![(1, secret)]);
+    }
+    let chain: cairn_gov::LedgerSecretChain = serde_json::from_slice(&raw).with_context(|| {
+        format!("{}: neither 32 raw bytes nor a ledger-secret chain (ledger_secrets.json)", path.display())
+    })?;
+    Ok(chain.iter().map(|s| (s.valid_from_seqno, LedgerSecret::new(s.secret))).collect())
 }
