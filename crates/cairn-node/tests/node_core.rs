@@ -578,3 +578,20 @@ fn rekey_persists_new_secret_before_appending_under_it_whatever_the_signature_co
         assert_receipt_verifies(&node.receipt(t), t);
     }
 }
+
+#[test]
+fn a_graceful_stop_signs_every_acknowledged_write() {
+    let (mut node, _) = Node::start(config(100, 60_000, NO_SNAPSHOTS), 11);
+    node.open_service();
+    node.settle();
+    let base = node.last_seqno();
+    let w = node.write_tx(1, "acknowledged, not yet signed");
+    assert_eq!(node.tx_status(w), "Pending");
+    node.core.sign_pending();
+    let actions = node.core.take_actions();
+    assert_eq!(steps(&actions), vec![sig(2, base + 2), Step::Sync]);
+    node.core.sign_pending();
+    assert!(node.core.take_actions().is_empty(), "nothing unsigned: no second signature");
+    node.durable(base + 2);
+    assert_eq!(node.tx_status(w), "Committed");
+}

@@ -85,7 +85,9 @@ impl CoreLoop {
             self.core.handle(Event::Tick { now_ms: now_ms() });
             self.perform()?;
         }
-        tracing::info!("core loop stopping: syncing the ledger");
+        tracing::info!("core loop stopping: signing and syncing what was acknowledged");
+        self.core.sign_pending();
+        self.perform()?;
         self.writer.sync().context("final ledger sync")?;
         Ok(())
     }

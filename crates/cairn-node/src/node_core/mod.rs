@@ -203,6 +203,14 @@ impl NodeCore {
         }
     }
 
+    /// Signs every unsigned transaction now (a graceful stop: what was acknowledged becomes
+    /// committed once the shell performs the resulting `Sync`).
+    pub fn sign_pending(&mut self) {
+        if self.policy.unsigned() > 0 {
+            self.sign();
+        }
+    }
+
     /// When the shell should tick next, if a signature is waiting on the delay.
     pub fn next_deadline_ms(&self) -> Option<u64> {
         self.policy.deadline_ms()
