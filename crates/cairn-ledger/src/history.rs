@@ -104,6 +104,17 @@ impl History {
     /// Encodes a signature transaction over every transaction so far. `chunk_after` ends the
     /// ledger chunk after it (the primary sets it once the chunk reached `chunk_size`).
     pub fn append_signature(&mut self, view: u64, commit: TxId, chunk_after: bool) -> EncodedEntry {
+        self.append_signature_record(view, commit, chunk_after).0
+    }
+
+    /// [`History::append_signature`], also returning the signature record and the write set
+    /// the entry carries (for a primary that applies it to its store).
+    pub fn append_signature_record(
+        &mut self,
+        view: u64,
+        commit: TxId,
+        chunk_after: bool,
+    ) -> (EncodedEntry, SignatureRecord, WriteSet) {
         let tx = self.next_id(view);
         let root = self.tree.root().expect("tree has the zero leaf");
         let hashed_nonce = sha256(self.secret.commit_nonce(tx).as_bytes());
@@ -113,6 +124,7 @@ impl History {
         ws.put(tables::SIGNATURES, tables::SINGLETON_KEY.to_vec(), serde_json::to_vec(&record).expect("serialisable"));
         ws.put(tables::TREE, tables::SINGLETON_KEY.to_vec(), self.tree.encode_frontier());
         let flags = if chunk_after { EntryFlags(EntryFlags::FORCE_LEDGER_CHUNK_AFTER) } else { EntryFlags::default() };
-        self.seal(tx, &ws, flags, Sha256::ZERO)
+        let entry = self.seal(tx, &ws, flags, Sha256::ZERO);
+        (entry, record, ws)
     }
 }

@@ -21,7 +21,7 @@ use crate::{
 };
 use cairn_crypto::{Sha256, sha256};
 use cairn_kv::{Store, WriteSet};
-use cairn_ledger::format::{EncodedEntry, EntryFlags, EntryView, TxId};
+use cairn_ledger::format::{EncodedEntry, EntryFlags, TxId};
 use cairn_ledger::genesis::GenesisRecord;
 use cairn_ledger::receipt::Receipt;
 use cairn_ledger::snapshot::SnapshotName;
@@ -83,32 +83,11 @@ const CHUNK_HEADER_BYTES: u64 = 8;
 impl NodeCore {
     /// Creates a new service: the genesis ("create") transaction, then a signature.
     pub fn start(p: StartParams) -> Result<NodeCore, ApiError> {
-        let secret = Arc::new(LedgerSecret::new(p.ledger_secret));
-        let history = History::new(secret.clone(), p.identity.signer.clone());
-        let mut core = NodeCore {
-            policy: SignaturePolicy::new(p.config.signature_tx_count, p.config.signature_delay_ms),
-            config: p.config,
-            identity: p.identity,
-            store: Store::new(),
-            history,
-            secrets: vec![(1, secret)],
-            views: ViewHistory::default(),
-            facts: TxFacts { write_set_digests: vec![Sha256::ZERO], ..TxFacts::default() },
-            view: 2,
-            durable_seqno: 0,
-            commit: TxId::default(),
-            startup_seqno: 0,
-            open_chunk_bytes: 0,
-            now_ms: p.now_ms,
-            state: NodeState::PartOfNetwork,
-            last_snapshot_seqno: 0,
-            snapshot_requested: false,
-            pending_snapshots: Vec::new(),
-            fill_random: p.fill_random,
-            out: Vec::new(),
-        };
+        let secrets = vec![(1, Arc::new(LedgerSecret::new(p.ledger_secret)))];
+        let empty = Replayer::new(secrets.clone());
+        let mut core = NodeCore::assemble(empty, p.identity, p.config, secrets, 0, p.now_ms, p.fill_random);
+        core.view = 2;
         core.persist_secrets();
-        let create_txid = TxId::new(core.view, 1).to_string();
         let genesis = GenesisRecord {
             service_cert_pem: &core.identity.service_cert_pem,
             node_id: &core.identity.signer.node_id,
@@ -116,17 +95,12 @@ impl NodeCore {
             node_public_key_pem: None,
             recovery_count: 0,
             status: ServiceStatus::Opening,
-            create_txid,
+            create_txid: TxId::new(core.view, 1).to_string(),
         };
         let mut tx = core.store.begin();
-        for (table, writes) in &genesis.write_set().maps {
-            for (k, v) in &writes.writes {
-                tx.put(table, k.clone(), v.clone().expect("genesis only writes"));
-            }
-        }
         cairn_gov::initial_governance(&mut tx, &p.members, p.recovery_threshold)
             .map_err(|e| ApiError::bad_request("InvalidConfiguration", e.to_string()))?;
-        let ws = tx.into_parts().1;
+        let ws = genesis.write_set().merged(tx.into_parts().1);
         core.execute(ws, EntryFlags(EntryFlags::FORCE_LEDGER_CHUNK_BEFORE), Sha256::ZERO);
         core.sign();
         core.check_invariants();
@@ -146,13 +120,29 @@ impl NodeCore {
         now_ms: u64,
         fill_random: FillRandom,
     ) -> NodeCore {
+        let mut core = NodeCore::assemble(replayed, identity, config, secrets, open_chunk_bytes, now_ms, fill_random);
+        core.sign();
+        core.check_invariants();
+        core
+    }
+
+    /// A core holding the `replayed` state (empty for a new service), writing in the next view;
+    /// everything replayed counts as durable and committed (it ends at a signature).
+    fn assemble(
+        replayed: Replayer,
+        identity: NodeIdentity,
+        config: CoreConfig,
+        secrets: Vec<(u64, Arc<LedgerSecret>)>,
+        open_chunk_bytes: u64,
+        now_ms: u64,
+        fill_random: FillRandom,
+    ) -> NodeCore {
         replayed.check_invariants();
         let last = replayed.last;
         let latest = secrets.last().expect("a node has a ledger secret").1.clone();
         let history = History::resume(latest, identity.signer.clone(), last, replayed.tree);
-        let store_version = replayed.store.version();
-        assert_eq!(store_version, last.seqno, "store must be at the last replayed seqno");
-        let mut core = NodeCore {
+        assert_eq!(replayed.store.version(), last.seqno, "store must be at the last replayed seqno");
+        NodeCore {
             policy: SignaturePolicy::new(config.signature_tx_count, config.signature_delay_ms),
             last_snapshot_seqno: last.seqno,
             config,
@@ -173,10 +163,7 @@ impl NodeCore {
             pending_snapshots: Vec::new(),
             fill_random,
             out: Vec::new(),
-        };
-        core.sign();
-        core.check_invariants();
-        core
+        }
     }
 
     /// Actions produced since the last call, in order.
@@ -289,12 +276,9 @@ impl NodeCore {
     /// Appends a signature over everything so far and asks for a sync.
     fn sign(&mut self) {
         let chunk_after = self.open_chunk_bytes >= self.config.chunk_size_bytes;
-        let entry = self.history.append_signature(self.view, self.commit, chunk_after);
+        let (entry, record, ws) = self.history.append_signature_record(self.view, self.commit, chunk_after);
         let seqno = entry.tx_id.seqno;
-        let (_, ws) = EntryView::parse(&entry.bytes).and_then(|e| e.decode_public()).expect("own signature decodes");
         self.store.apply(&ws, seqno).expect("signature applies in order");
-        let record = ws.get(tables::SIGNATURES, &tables::SINGLETON_KEY).cloned().flatten().expect("signature row");
-        let record: SignatureRecord = serde_json::from_slice(&record).expect("own signature record");
         self.facts.signatures.insert(seqno, SignatureRecord { cert: String::new(), ..record });
         self.push_entry(entry);
         self.policy.record_signature();
