@@ -49,7 +49,9 @@ impl std::fmt::Debug for CairnClient {
 /// Refuses path segments that would need escaping: every id the API uses (member, proposal,
 /// node ids) is hex or a plain name.
 fn path_segment<'a>(what: &'static str, id: &'a str) -> Result<&'a str, ClientError> {
-    if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+    // `.` and `..` would be resolved away by URL normalisation, reaching another path.
+    let dots_only = id.chars().all(|c| c == '.');
+    if !id.is_empty() && !dots_only && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
         Ok(id)
     } else {
         Err(ClientError::Config { what, reason: format!("{id:?} is not a plain identifier") })
@@ -367,6 +369,8 @@ mod tests {
             ("member_0", true),
             ("p-1.2", true),
             ("", false),
+            ("..", false),
+            (".", false),
             ("a/b", false),
             ("a?b", false),
             ("a b", false),

@@ -106,8 +106,11 @@ impl StartConfig {
 
         let recovery_members = start.recovery_member_count() as u64;
         if recovery_members == 0 {
-            warnings.push(format!(
-                "{members_key}: no member has an encryption_public_key_file, so the service cannot be recovered after a disaster"
+            // Governance refuses a service nobody could recover (recovery shares need at least
+            // one member with an encryption key); refuse it here, naming the key.
+            return Err(ConfigError::bad_value(
+                members_key,
+                "no member has an encryption_public_key_file: at least one recovery member is needed to hold recovery shares".to_string(),
             ));
         } else if recovery_threshold > recovery_members {
             return Err(ConfigError::bad_value(

@@ -144,12 +144,11 @@ fn explicit_null_reads_as_absent_where_ccf_allows_null() {
 }
 
 #[test]
-fn members_without_encryption_keys_warn_that_the_service_cannot_be_recovered() {
+fn members_without_encryption_keys_are_refused_as_nobody_could_hold_recovery_shares() {
     let mut v = minimal_start();
     set(&mut v, "command.start.members", json!([{"certificate_file": "m0.pem"}, {"certificate_file": "m1.pem"}]));
-    let loaded = NodeConfig::parse(&v.to_string()).unwrap();
-    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
-    assert!(loaded.warnings[0].starts_with("command.start.members: no member has an encryption_public_key_file"));
+    let err = NodeConfig::parse(&v.to_string()).unwrap_err().to_string();
+    assert!(err.starts_with("command.start.members: no member has an encryption_public_key_file"), "{err}");
 }
 
 #[test]

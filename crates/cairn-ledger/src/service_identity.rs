@@ -39,8 +39,21 @@ impl ServiceIdentity {
         not_before_unix_s: i64,
         validity_days: u32,
     ) -> Result<Certificate, CryptoError> {
+        self.endorse_node_named(node_key, NODE_COMMON_NAME, subject_alt_names, not_before_unix_s, validity_days)
+    }
+
+    /// [`ServiceIdentity::endorse_node`] with the subject's common name given
+    /// (`node_certificate.subject_name`).
+    pub fn endorse_node_named(
+        &self,
+        node_key: &SigningKey,
+        common_name: &str,
+        subject_alt_names: Vec<String>,
+        not_before_unix_s: i64,
+        validity_days: u32,
+    ) -> Result<Certificate, CryptoError> {
         let req = CertificateRequest {
-            common_name: NODE_COMMON_NAME.into(),
+            common_name: common_name.into(),
             subject_alt_names,
             not_before_unix_s,
             validity_days,

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 /// `command.start`: the service to create when the node has no state yet.
 #[derive(Debug, Clone)]
 pub struct StartSpec {
-    /// (certificate PEM, encryption public key PEM) per member.
-    pub members: Vec<(String, Option<String>)>,
+    /// (certificate PEM, encryption public key PEM, member data JSON) per member.
+    pub members: Vec<(String, Option<String>, Option<serde_json::Value>)>,
     pub recovery_threshold: u64,
     pub service_cert_validity_days: u32,
 }
@@ -16,8 +16,13 @@ pub struct StartSpec {
 #[derive(Debug, Clone)]
 pub struct ShellConfig {
     pub rpc_bind: SocketAddr,
-    /// Host names/IPs the RPC certificate is valid for (besides 127.0.0.1 and localhost).
+    /// `host:port` addresses clients reach the RPC interface at (published addresses).
     pub rpc_published: Vec<String>,
+    /// `node_certificate.subject_name` without its `CN=` (CCF: "CN=CCF Node").
+    pub node_cert_common_name: String,
+    /// `node_certificate.subject_alt_names` as host names/IPs; empty = 127.0.0.1, localhost and
+    /// the hosts of the published and bind addresses.
+    pub node_cert_subject_alt_names: Vec<String>,
     pub service_certificate_file: PathBuf,
     pub node_certificate_file: PathBuf,
     pub node_data_directory: PathBuf,

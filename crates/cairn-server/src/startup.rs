@@ -54,14 +54,23 @@ fn create_identity(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<()> {
     let not_before = now_s() - 60;
     let service = ServiceIdentity::create(not_before, cfg.start.service_cert_validity_days)?;
     let node_key = SigningKey::generate()?;
-    let mut names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
-    for a in cfg.rpc_published.iter().chain([&cfg.rpc_bind.to_string()]) {
-        let h = host_of(a);
-        if h != "0.0.0.0" && h != "::" && !names.contains(&h) {
-            names.push(h);
+    let mut names = cfg.node_cert_subject_alt_names.clone();
+    if names.is_empty() {
+        names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+        for a in cfg.rpc_published.iter().chain([&cfg.rpc_bind.to_string()]) {
+            let h = host_of(a);
+            if h != "0.0.0.0" && h != "::" && !names.contains(&h) {
+                names.push(h);
+            }
         }
     }
-    let node_cert = service.endorse_node(&node_key, names, not_before, NODE_CERT_VALIDITY_DAYS)?;
+    let node_cert = service.endorse_node_named(
+        &node_key,
+        &cfg.node_cert_common_name,
+        names,
+        not_before,
+        NODE_CERT_VALIDITY_DAYS,
+    )?;
     let (service_key, service_cert) = (service.key, service.cert);
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
@@ -142,11 +151,11 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
         NodeCore::resume(replayer, identity, cfg.core.clone(), secrets, open, now_ms(), fill_random())
     } else {
         let mut members = Vec::new();
-        for (cert_pem, enc) in &cfg.start.members {
+        for (cert_pem, enc, data) in &cfg.start.members {
             members.push(cairn_gov::InitialMember {
                 cert_pem: cert_pem.clone(),
                 encryption_public_key_pem: enc.clone(),
-                member_data: None,
+                member_data: data.clone(),
             });
         }
         let ledger_secret = *secrets[0].1.raw();
@@ -234,8 +243,11 @@ pub fn newest_snapshot(
             Err(e) => {
                 let reason = format!("{e:#}");
                 tracing::warn!(snapshot = %name, "snapshot does not verify, trying an older one: {reason}");
-                let aside = snapshots.set_aside(&name, &reason).context("setting a bad snapshot aside")?;
-                tracing::warn!(snapshot = %name, renamed_to = %aside, "bad snapshot set aside");
+                // A snapshot in the read-only directory cannot be renamed: it is only skipped.
+                match snapshots.set_aside(&name, &reason) {
+                    Ok(aside) => tracing::warn!(snapshot = %name, renamed_to = %aside, "bad snapshot set aside"),
+                    Err(e) => tracing::warn!(snapshot = %name, "bad snapshot skipped, not renamed: {e}"),
+                }
             }
         }
     }

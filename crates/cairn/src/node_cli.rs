@@ -47,7 +47,17 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
                 })?),
                 None => None,
             };
-            members.push((cert, enc));
+            let data = match &m.data_json_file {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p)
+                        .with_context(|| format!("command.start.members[{i}].data_json_file: {}", p.display()))?;
+                    Some(serde_json::from_str(&text).with_context(|| {
+                        format!("command.start.members[{i}].data_json_file: {} is not JSON", p.display())
+                    })?)
+                }
+                None => None,
+            };
+            members.push((cert, enc, data));
         }
         recovery_threshold = start.recovery_threshold;
         validity_days = start.initial_service_certificate_validity_days;
@@ -55,6 +65,13 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
     Ok(ShellConfig {
         rpc_bind,
         rpc_published: rpc.published_address.iter().cloned().collect(),
+        node_cert_common_name: cert_common_name(&c.node_certificate.subject_name)?,
+        node_cert_subject_alt_names: c
+            .node_certificate
+            .subject_alt_names
+            .iter()
+            .map(|san| san.split_once(':').map_or(san.clone(), |(_, v)| v.to_string()))
+            .collect(),
         service_certificate_file: c.command.service_certificate_file.clone(),
         node_certificate_file: c.node_certificate_file.clone(),
         node_data_directory: c.node_data_directory.clone(),
@@ -72,10 +89,37 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
             snapshot_tx_count: c.snapshots.tx_count,
             chunk_size_bytes: c.ledger.chunk_size_bytes,
         },
-        start: StartSpec { members, recovery_threshold, service_cert_validity_days: validity_days as u32 },
-        max_body_bytes: rpc.max_body_size_bytes as usize,
-        max_connections: rpc.max_open_sessions_hard as usize,
+        start: StartSpec {
+            members,
+            recovery_threshold,
+            service_cert_validity_days: u32::try_from(validity_days)
+                .context("command.start.initial_service_certificate_validity_days: too large")?,
+        },
+        max_body_bytes: usize::try_from(rpc.max_body_size_bytes)
+            .with_context(|| format!("network.rpc_interfaces.{name}.http_configuration.max_body_size: too large"))?,
+        max_connections: usize::try_from(rpc.max_open_sessions_hard)
+            .with_context(|| format!("network.rpc_interfaces.{name}.max_open_sessions_hard: too large"))?,
     })
+}
+
+/// `CN=NAME` (CCF's subject-name form) → `NAME`; other attributes are refused.
+fn cert_common_name(subject: &str) -> anyhow::Result<String> {
+    match subject.strip_prefix("CN=") {
+        Some(cn) if !cn.is_empty() && !cn.contains(',') => Ok(cn.to_string()),
+        _ => anyhow::bail!("node_certificate.subject_name: {subject:?}: Cairn supports \"CN=<name>\" only"),
+    }
+}
+
+/// Settings read and checked but not applied by a single node yet, said once at start.
+fn warn_unapplied(c: &NodeConfig) {
+    if c.consensus != cairn_config::ConsensusSection::default() {
+        tracing::warn!("consensus.*: a node runs alone until replication lands; the timeouts are not used yet");
+    }
+    if c.node_certificate.initial_validity_days != 1 {
+        tracing::warn!(
+            "node_certificate.initial_validity_days: node certificates are issued for 365 days (no renewal proposal yet)"
+        );
+    }
 }
 
 pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
@@ -91,6 +135,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!("{}: {w}", a.config.display());
     }
     let config = loaded.config;
+    warn_unapplied(&config);
     if config.command.kind != CommandKind::Start {
         eprintln!(
             "error: {}: command.type {:?} is not implemented yet (Start, and restart of a started node, are)",
@@ -112,6 +157,25 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
             tracing::error!("{e:#}");
             eprintln!("error: {e:#}");
             Ok(ExitCode::from(1))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_names_are_cn_only() {
+        let table = [
+            ("CN=CCF Node", Some("CCF Node")),
+            ("CN=node-1.example", Some("node-1.example")),
+            ("CN=", None),
+            ("O=Contoso", None),
+            ("CN=a,O=b", None),
+        ];
+        for (subject, want) in table {
+            assert_eq!(cert_common_name(subject).ok().as_deref(), want, "{subject}");
         }
     }
 }

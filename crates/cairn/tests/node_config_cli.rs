@@ -17,8 +17,9 @@ fn bad_configurations_exit_2_naming_the_key_and_create_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let base = r#"{"network":{"node_to_node_interface":{"bind_address":"127.0.0.1:0"},
         "rpc_interfaces":{"primary":{"bind_address":"127.0.0.1:0"}}},
-        "command":{"type":"Start","start":{"members":[{"certificate_file":"m0_cert.pem"}]}} LEDGER}"#;
+        "command":{"type":"Start","start":{"members":[{"certificate_file":"m0_cert.pem","encryption_public_key_file":"m0_enc_pubk.pem"}]}} LEDGER}"#;
     std::fs::write(dir.path().join("m0_cert.pem"), "not used before the checks").unwrap();
+    std::fs::write(dir.path().join("m0_enc_pubk.pem"), "not used before the checks").unwrap();
     let table = [
         (r#","ledger":{"chunk_size":"5XB"}"#, "ledger.chunk_size"),
         (r#","ledger_signatures":{"delay":"10 parsecs"}"#, "ledger_signatures.delay"),
@@ -31,6 +32,11 @@ fn bad_configurations_exit_2_naming_the_key_and_create_nothing() {
         assert_eq!(code, 2, "{extra}: {stderr}");
         assert!(stderr.contains(key), "{extra}: stderr does not name {key}: {stderr}");
     }
+    let no_recovery_member =
+        base.replace(r#","encryption_public_key_file":"m0_enc_pubk.pem""#, "").replace("LEDGER", "");
+    let (code, stderr) = run_node(dir.path(), &no_recovery_member);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("command.start.members: no member has an encryption_public_key_file"), "{stderr}");
     let missing = base.replace("m0_cert.pem", "nobody_cert.pem").replace("LEDGER", "");
     let (code, stderr) = run_node(dir.path(), &missing);
     assert_eq!(code, 2, "{stderr}");

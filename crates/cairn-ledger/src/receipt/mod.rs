@@ -68,8 +68,8 @@ pub struct Receipt {
 /// What a verified receipt proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifiedReceipt {
-    /// The transaction, from the commit evidence; for a signature receipt, its
-    /// `transaction_id` (which the signature does not cover: the root is all it proves).
+    /// The transaction, from the commit evidence. `None` for a signature receipt: its
+    /// `transaction_id` field is not covered by the signature (the root is all it proves).
     pub tx_id: Option<TxId>,
     /// The Merkle root the node signed.
     pub root: Sha256,
@@ -147,7 +147,7 @@ impl Receipt {
                     return Err(malformed("proof", "a signature receipt (with `leaf`) has no proof"));
                 }
                 let root = Sha256::from_hex(leaf).ok_or_else(|| malformed("leaf", "not a hex SHA-256 digest"))?;
-                Ok((root, self.transaction_id))
+                Ok((root, None))
             }
             (None, Some(components)) => {
                 let actual = components

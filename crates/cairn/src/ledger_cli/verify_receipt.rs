@@ -32,9 +32,14 @@ pub fn run(a: VerifyReceiptArgs) -> anyhow::Result<ExitCode> {
     );
     match receipt.verify(&service_cert) {
         Ok(verified) => {
-            let tx = verified.tx_id.map_or_else(|| "an unnamed transaction".to_string(), |tx| tx.to_string());
-            let kind = if receipt.is_signature_transaction() { "signature transaction " } else { "" };
-            println!("receipt for {kind}{tx} verifies against {identity}: signed root {}", verified.root);
+            let what = match (verified.tx_id, receipt.transaction_id) {
+                (Some(tx), _) => tx.to_string(),
+                (None, Some(claimed)) => {
+                    format!("signature transaction (said to be {claimed}, which it does not prove)")
+                }
+                (None, None) => "a signature transaction".to_string(),
+            };
+            println!("receipt for {what} verifies against {identity}: signed root {}", verified.root);
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
