@@ -6,6 +6,7 @@ pub mod generator;
 pub mod genesis;
 mod history;
 mod ledger_secret;
+mod ledger_secrets;
 mod ledger_writer;
 pub mod merkle;
 pub mod receipt;
@@ -19,6 +20,7 @@ pub mod verify;
 
 pub use history::{History, NodeSigner};
 pub use ledger_secret::LedgerSecret;
+pub use ledger_secrets::LedgerSecrets;
 pub use ledger_writer::{LedgerConfig, LedgerWriter, MAX_CHUNK_BYTES, WriteError};
 pub use service_identity::{NODE_COMMON_NAME, SERVICE_COMMON_NAME, ServiceIdentity};
 pub use signature_record::SignatureRecord;

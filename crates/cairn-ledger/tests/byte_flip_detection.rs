@@ -1,9 +1,9 @@
 //! Flipping any single byte of any committed chunk is reported by `verify --level private`,
 //! naming the damaged file and an offset.
-use cairn_ledger::LedgerSecret;
 use cairn_ledger::generator::{GenerateOptions, generate_ledger};
 use cairn_ledger::storage::{MemStorage, Storage};
 use cairn_ledger::verify::{VerifyLevel, VerifyOptions, verify_ledger};
+use cairn_ledger::{LedgerSecret, LedgerSecrets};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -50,7 +50,7 @@ proptest! {
         storage.read_at(file, offset, &mut byte).unwrap();
         storage.write_at(file, offset, &[byte[0] ^ mask]).unwrap();
 
-        let opts = VerifyOptions { level: VerifyLevel::Private, ledger_secrets: vec![(1, LedgerSecret::new(*secret))], threads: 1, ..Default::default() };
+        let opts = VerifyOptions { level: VerifyLevel::Private, ledger_secrets: LedgerSecrets::single(LedgerSecret::new(*secret)), threads: 1, ..Default::default() };
         let outcome = verify_ledger(&[&storage as &dyn Storage], &opts, &mut |_| {});
         let failure = outcome.failure.unwrap_or_else(|| panic!("flip of byte {offset} of {file} (mask {mask:#04x}) went unnoticed"));
         prop_assert_eq!(failure.file.as_deref(), Some(file.as_str()), "{}", failure);
@@ -63,7 +63,7 @@ fn clean_ledger_passes_so_the_flip_test_can_fail() {
     let (clean, secret, _) = ledger();
     let opts = VerifyOptions {
         level: VerifyLevel::Private,
-        ledger_secrets: vec![(1, LedgerSecret::new(*secret))],
+        ledger_secrets: LedgerSecrets::single(LedgerSecret::new(*secret)),
         ..Default::default()
     };
     assert_eq!(verify_ledger(&[clean as &dyn Storage], &opts, &mut |_| {}).failure, None);

@@ -1,8 +1,8 @@
 //! A generated ledger verifies at every level; each kind of damage is caught at its level.
-use cairn_ledger::LedgerSecret;
 use cairn_ledger::generator::{GenerateOptions, generate_ledger};
 use cairn_ledger::storage::{MemStorage, Storage};
 use cairn_ledger::verify::{VerifyLevel, VerifyOptions, verify_ledger};
+use cairn_ledger::{LedgerSecret, LedgerSecrets};
 
 fn generated(opts: &GenerateOptions) -> (MemStorage, [u8; 32], u64) {
     let (g, storage) = generate_ledger(MemStorage::new(), opts, |_, _, _, _| {}).unwrap();
@@ -12,7 +12,7 @@ fn generated(opts: &GenerateOptions) -> (MemStorage, [u8; 32], u64) {
 fn verify(storage: &MemStorage, level: VerifyLevel, secret: Option<[u8; 32]>) -> cairn_ledger::verify::VerifyOutcome {
     let opts = VerifyOptions {
         level,
-        ledger_secrets: secret.map(|s| (1, LedgerSecret::new(s))).into_iter().collect(),
+        ledger_secrets: secret.map(|s| LedgerSecrets::single(LedgerSecret::new(s))).unwrap_or_default(),
         threads: 2,
         ..Default::default()
     };

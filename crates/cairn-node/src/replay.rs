@@ -9,9 +9,8 @@ use cairn_crypto::{Sha256, sha256};
 use cairn_kv::Store;
 use cairn_ledger::format::{EntryView, TxId};
 use cairn_ledger::merkle::{MerkleTree, leaf_digest};
-use cairn_ledger::{LedgerSecret, SignatureRecord, tables};
+use cairn_ledger::{LedgerSecrets, SignatureRecord, tables};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use thiserror::Error;
 
 use crate::ViewHistory;
@@ -50,7 +49,7 @@ pub struct Replayer {
     pub last: TxId,
     /// Seqnos up to here are already in `store` (from a snapshot).
     pub store_seqno: u64,
-    secrets: Vec<(u64, Arc<LedgerSecret>)>,
+    secrets: LedgerSecrets,
     /// Entries after the last signature: applied when a signature covers them, dropped by a
     /// restart otherwise (they were never committed).
     tail: Vec<Vec<u8>>,
@@ -58,7 +57,7 @@ pub struct Replayer {
 
 impl Replayer {
     /// `secrets`: (first seqno it encrypts, secret), ascending.
-    pub fn new(secrets: Vec<(u64, Arc<LedgerSecret>)>) -> Self {
+    pub fn new(secrets: LedgerSecrets) -> Self {
         Replayer {
             store: Store::new(),
             tree: MerkleTree::new(),
@@ -76,10 +75,6 @@ impl Replayer {
         self.store = store;
         self.store_seqno = seqno;
         self
-    }
-
-    fn secret_for(&self, seqno: u64) -> Option<&Arc<LedgerSecret>> {
-        self.secrets.iter().rev().find(|(from, _)| *from <= seqno).map(|(_, s)| s)
     }
 
     /// Takes the next entry from the ledger. Entries are applied once a signature covers them.
@@ -115,7 +110,7 @@ impl Replayer {
             return Err(ReplayError::OutOfOrder { seqno: tx.seqno, expected: self.last.seqno + 1 });
         }
         let err = |reason: String| ReplayError::Entry { seqno: tx.seqno, reason };
-        let secret = self.secret_for(tx.seqno).ok_or(ReplayError::NoSecret { seqno: tx.seqno })?.clone();
+        let secret = self.secrets.secret_for(tx.seqno).ok_or(ReplayError::NoSecret { seqno: tx.seqno })?.clone();
         let (header, public) = entry.decode_public().map_err(|e| err(e.to_string()))?;
         if header.commit_evidence_digest != secret.commit_evidence_digest(tx) {
             return Err(err("commit evidence digest does not match the ledger secret".into()));

@@ -16,7 +16,7 @@ mod support;
 use cairn_ledger::format::{EntryFlags, EntryView, TxId};
 use cairn_ledger::receipt::Receipt;
 use cairn_ledger::snapshot::{SnapshotName, decode_snapshot, verify_committed_snapshot};
-use cairn_ledger::{LedgerSecret, tables};
+use cairn_ledger::{LedgerSecret, LedgerSecrets, tables};
 use cairn_node::{Action, Caller, LogTable, NodeCore, ReplayError, Replayer, Request};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -39,7 +39,12 @@ fn assert_receipt_verifies(r: &cairn_node::Response, tx: TxId) -> Receipt {
     assert_eq!(r.status, 200, "receipt for {tx}: {:?}", r.body);
     let receipt: Receipt = serde_json::from_value(r.body.clone()).expect("a receipt's JSON");
     let verified = receipt.verify(&identities().service_cert).unwrap_or_else(|e| panic!("receipt for {tx}: {e}"));
-    assert_eq!(verified.tx_id, Some(tx), "the receipt proves the transaction it was asked for");
+    if receipt.is_signature_transaction() {
+        // A signature receipt proves its signed root; the tx id it names is not signed.
+        assert_eq!((verified.tx_id, receipt.transaction_id), (None, Some(tx)), "signature receipt for {tx}");
+    } else {
+        assert_eq!(verified.tx_id, Some(tx), "the receipt proves the transaction it was asked for");
+    }
     receipt
 }
 
@@ -60,7 +65,7 @@ fn start_emits_genesis_then_one_signature_and_commits_nothing_before_durable() {
         assert_eq!(genesis.flags, EntryFlags(EntryFlags::FORCE_LEDGER_CHUNK_BEFORE), "genesis starts a chunk");
         let chain = NodeCore::parse_secrets_json(&node.persisted_secrets).expect("chain");
         assert_eq!(chain.len(), 1);
-        assert_eq!((chain[0].0, *chain[0].1.raw()), (1, FIRST_SECRET));
+        assert_eq!((chain.entries()[0].0, *chain.entries()[0].1.raw()), (1, FIRST_SECRET));
 
         assert_eq!(node.core.commit(), TxId::default());
         assert_eq!(node.tx_status(TxId::new(2, 1)), "Pending");
@@ -386,7 +391,7 @@ fn snapshot_written_at_signature_is_committed_only_after_a_later_signature_is_du
     let decoded = decode_snapshot(committed.entry(file), &secret).expect("decodes");
     assert_eq!(decoded.tx.seqno, s);
     let from_snapshot = decoded.into_store();
-    let secrets = vec![(1, Arc::new(LedgerSecret::new(FIRST_SECRET)))];
+    let secrets = LedgerSecrets::single(LedgerSecret::new(FIRST_SECRET));
     let from_ledger = replay(&node.ledger[..s as usize], secrets).store;
     for table in [LogTable::Private, LogTable::Public] {
         assert_eq!(records(&from_snapshot, table), records(&from_ledger, table), "{table:?}");
@@ -523,22 +528,23 @@ fn rekey_persists_new_secret_before_appending_under_it_and_replay_decrypts_all()
         "the ballot, the rekey transaction, then the new chain"
     );
     let chain = NodeCore::parse_secrets_json(&node.persisted_secrets).unwrap();
-    assert_eq!(chain[1].0, b + 2, "the new secret encrypts everything after the rekey transaction");
+    assert_eq!(chain.entries()[1].0, b + 2, "the new secret encrypts everything after the rekey transaction");
     let after: Vec<TxId> = (10..13).map(|id| node.write_tx(id, "after rekey")).collect();
     node.settle();
 
     for e in &node.ledger {
-        let want = usize::from(e.tx_id.seqno >= chain[1].0);
-        assert_eq!(secret_index(e, &chain), want, "{}", e.tx_id);
+        let want = usize::from(e.tx_id.seqno >= chain.entries()[1].0);
+        assert_eq!(secret_index(e, chain.entries()), want, "{}", e.tx_id);
     }
     let replayed = replay(&node.ledger, chain.clone());
     for table in [LogTable::Private, LogTable::Public] {
         assert_eq!(records(&replayed.store, table), records(node.core.store(), table), "{table:?}");
     }
-    let mut old_only = Replayer::new(chain[..1].to_vec());
+    let mut old_only =
+        Replayer::new(LedgerSecrets::from_entries([(1, LedgerSecret::new(*chain.entries()[0].1.raw()))]).unwrap());
     let err =
         node.ledger.iter().find_map(|e| old_only.push(e.bytes.clone()).err()).expect("the old secret alone fails");
-    assert!(matches!(err, ReplayError::Entry { seqno, .. } if seqno == chain[1].0), "{err}");
+    assert!(matches!(err, ReplayError::Entry { seqno, .. } if seqno == chain.entries()[1].0), "{err}");
     for t in after {
         assert_receipt_verifies(&node.receipt(t), t);
     }
@@ -557,7 +563,7 @@ fn rekey_persists_new_secret_before_appending_under_it_whatever_the_signature_co
         node.settle();
         let chain = NodeCore::parse_secrets_json(&node.persisted_secrets).unwrap();
         assert_eq!(chain.len(), 2, "tx_count {count}");
-        let from = chain[1].0;
+        let from = chain.entries()[1].0;
         let persisted_at = node.journal[journal_start..]
             .iter()
             .position(|s| *s == Step::PersistLedgerSecrets(2))
@@ -569,7 +575,12 @@ fn rekey_persists_new_secret_before_appending_under_it_whatever_the_signature_co
         assert!(persisted_at < first_new, "tx_count {count}: persisted before the first entry it encrypts");
         for e in &node.ledger {
             let want = usize::from(e.tx_id.seqno >= from);
-            assert_eq!(secret_index(e, &chain), want, "tx_count {count}: {} (new secret from {from})", e.tx_id);
+            assert_eq!(
+                secret_index(e, chain.entries()),
+                want,
+                "tx_count {count}: {} (new secret from {from})",
+                e.tx_id
+            );
         }
         replay(&node.ledger, chain);
         let commit = node.core.commit();

@@ -14,7 +14,7 @@ use cairn_crypto::{Certificate, Sha256, SigningKey, sha256};
 use cairn_fs::{FsStorage, SnapshotDirectory};
 use cairn_ledger::snapshot::{SnapshotName, decode_snapshot, verify_committed_snapshot};
 use cairn_ledger::storage::Storage;
-use cairn_ledger::{LedgerConfig, LedgerSecret, LedgerWriter, NodeSigner, ServiceIdentity};
+use cairn_ledger::{LedgerConfig, LedgerSecrets, LedgerWriter, NodeSigner, ServiceIdentity};
 use cairn_node::{FillRandom, NodeCore, NodeIdentity, Replayer, StartParams};
 use rand::RngCore;
 use std::sync::Arc;
@@ -158,7 +158,7 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
                 member_data: data.clone(),
             });
         }
-        let ledger_secret = *secrets[0].1.raw();
+        let ledger_secret = *secrets.latest().expect("a node has a ledger secret").raw();
         tracing::info!("starting a new service");
         NodeCore::start(StartParams {
             identity,
@@ -179,11 +179,11 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
 fn replay(
     writer: &mut LedgerWriter<FsStorage>,
     snapshots: &mut SnapshotDirectory,
-    secrets: &[(u64, Arc<LedgerSecret>)],
+    secrets: &LedgerSecrets,
     service_cert_pem: &str,
 ) -> anyhow::Result<Replayer> {
     let started = std::time::Instant::now();
-    let mut replayer = Replayer::new(secrets.to_vec());
+    let mut replayer = Replayer::new(secrets.clone());
     let snapshot = newest_snapshot(writer, snapshots, secrets, service_cert_pem)?;
     let snapshot_leaf = snapshot.as_ref().map(|s| (s.seqno, s.leaf));
     if let Some(s) = snapshot {
@@ -229,7 +229,7 @@ pub struct LoadedSnapshot {
 pub fn newest_snapshot(
     writer: &LedgerWriter<FsStorage>,
     snapshots: &mut SnapshotDirectory,
-    secrets: &[(u64, Arc<LedgerSecret>)],
+    secrets: &LedgerSecrets,
     service_cert_pem: &str,
 ) -> anyhow::Result<Option<LoadedSnapshot>> {
     let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
@@ -258,7 +258,7 @@ fn load_snapshot(
     writer: &LedgerWriter<FsStorage>,
     snapshots: &SnapshotDirectory,
     name: SnapshotName,
-    secrets: &[(u64, Arc<LedgerSecret>)],
+    secrets: &LedgerSecrets,
     cert: &Certificate,
 ) -> anyhow::Result<LoadedSnapshot> {
     let file = snapshots.read(&name)?;
@@ -272,12 +272,9 @@ fn load_snapshot(
         "the receipt proves an evidence transaction other than seqno {} of this ledger",
         name.evidence_seqno
     );
-    let secret = secrets
-        .iter()
-        .rev()
-        .find(|(from, _)| *from <= name.seqno)
-        .with_context(|| format!("no ledger secret covers seqno {}", name.seqno))?;
-    let decoded = decode_snapshot(committed.entry(&file), &secret.1)?;
+    let secret =
+        secrets.secret_for(name.seqno).with_context(|| format!("no ledger secret covers seqno {}", name.seqno))?;
+    let decoded = decode_snapshot(committed.entry(&file), secret)?;
     decoded.check_invariants().map_err(|e| anyhow::anyhow!(e))?;
     let leaf = decoded.hash_at_snapshot.context("the snapshot records no Merkle leaf at its seqno")?;
     Ok(LoadedSnapshot { name, seqno: decoded.tx.seqno, store: decoded.into_store(), leaf })

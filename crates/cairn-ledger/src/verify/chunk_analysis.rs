@@ -164,7 +164,7 @@ fn entry_work(
     }
     if opts.level >= VerifyLevel::Private {
         let private_at = (view.public_offset() + view.public.len()) as u64;
-        let Some(secret) = opts.secret_for(tx.seqno) else {
+        let Some(secret) = opts.ledger_secrets.secret_for(tx.seqno) else {
             return Err(fail(
                 VerifyLevel::Private,
                 private_at,

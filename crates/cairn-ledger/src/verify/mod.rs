@@ -22,7 +22,7 @@ mod verify_report;
 
 pub use verify_report::{VerifyFailure, VerifyLevel, VerifyOutcome, VerifyProgress, VerifyReport};
 
-use crate::LedgerSecret;
+use crate::LedgerSecrets;
 use crate::chunk::ChunkName;
 use crate::storage::Storage;
 use chunk_analysis::{ChunkAnalysis, analyse_chunk};
@@ -35,8 +35,8 @@ use std::sync::{Condvar, Mutex, mpsc};
 #[derive(Debug)]
 pub struct VerifyOptions {
     pub level: VerifyLevel,
-    /// Ledger secrets with the first seqno each encrypts, ascending (one, or a rekey chain).
-    pub ledger_secrets: Vec<(u64, LedgerSecret)>,
+    /// Ledger secrets with the first seqno each encrypts (one, or a rekey chain).
+    pub ledger_secrets: LedgerSecrets,
     /// Only `.committed` chunks (what CCF's `read_ledger.py` reads by default).
     pub committed_only: bool,
     /// Also read `.recovery` chunks.
@@ -45,18 +45,11 @@ pub struct VerifyOptions {
     pub threads: usize,
 }
 
-impl VerifyOptions {
-    /// The secret that encrypts `seqno` (the newest starting at or before it).
-    pub fn secret_for(&self, seqno: u64) -> Option<&LedgerSecret> {
-        self.ledger_secrets.iter().rev().find(|(from, _)| *from <= seqno).map(|(_, s)| s)
-    }
-}
-
 impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
             level: VerifyLevel::Signatures,
-            ledger_secrets: Vec::new(),
+            ledger_secrets: LedgerSecrets::default(),
             committed_only: false,
             include_recovery: false,
             threads: 0,

@@ -17,10 +17,11 @@ fn gov_error(e: GovError) -> ApiError {
 
 impl NodeCore {
     pub(super) fn secret_chain(&self) -> LedgerSecretChain {
-        let (first_from, first) = &self.secrets[0];
-        let mut chain = LedgerSecretChain::new(*first_from, *first.raw());
-        for (from, s) in &self.secrets[1..] {
-            chain.push(*from, *s.raw()).expect("the node's secrets are in seqno order");
+        let mut secrets = self.secrets.iter();
+        let (first_from, first) = secrets.next().expect("a node has a ledger secret");
+        let mut chain = LedgerSecretChain::new(first_from, *first.raw());
+        for (from, s) in secrets {
+            chain.push(from, *s.raw()).expect("the node's secrets are in seqno order");
         }
         chain
     }
@@ -71,7 +72,7 @@ impl NodeCore {
         let ws = tx.into_parts().1;
         self.execute(ws, EntryFlags::default(), Sha256::ZERO);
         let secret = Arc::new(LedgerSecret::new(raw));
-        self.secrets.push((from, secret.clone()));
+        self.secrets.push(from, secret.clone()).expect("a rekey comes after every existing secret");
         // Persisted before any entry it encrypts is appended.
         self.out.push(Action::PersistLedgerSecrets { json: self.secrets_json() });
         self.history.set_secret(secret);

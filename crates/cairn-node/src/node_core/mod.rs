@@ -26,7 +26,7 @@ use cairn_ledger::genesis::GenesisRecord;
 use cairn_ledger::receipt::Receipt;
 use cairn_ledger::snapshot::SnapshotName;
 use cairn_ledger::tables::{self, ServiceInfo, ServiceStatus};
-use cairn_ledger::{History, LedgerSecret, SignatureRecord};
+use cairn_ledger::{History, LedgerSecret, LedgerSecrets, SignatureRecord};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -59,7 +59,7 @@ pub struct NodeCore {
     store: Store,
     history: History,
     /// Ledger secrets with the first seqno each encrypts, ascending.
-    secrets: Vec<(u64, Arc<LedgerSecret>)>,
+    secrets: LedgerSecrets,
     views: ViewHistory,
     facts: TxFacts,
     view: u64,
@@ -83,7 +83,7 @@ const CHUNK_HEADER_BYTES: u64 = 8;
 impl NodeCore {
     /// Creates a new service: the genesis ("create") transaction, then a signature.
     pub fn start(p: StartParams) -> Result<NodeCore, ApiError> {
-        let secrets = vec![(1, Arc::new(LedgerSecret::new(p.ledger_secret)))];
+        let secrets = LedgerSecrets::single(LedgerSecret::new(p.ledger_secret));
         let empty = Replayer::new(secrets.clone());
         let mut core = NodeCore::assemble(empty, p.identity, p.config, secrets, 0, p.now_ms, p.fill_random);
         core.view = 2;
@@ -115,7 +115,7 @@ impl NodeCore {
         replayed: Replayer,
         identity: NodeIdentity,
         config: CoreConfig,
-        secrets: Vec<(u64, Arc<LedgerSecret>)>,
+        secrets: LedgerSecrets,
         open_chunk_bytes: u64,
         now_ms: u64,
         fill_random: FillRandom,
@@ -132,14 +132,14 @@ impl NodeCore {
         replayed: Replayer,
         identity: NodeIdentity,
         config: CoreConfig,
-        secrets: Vec<(u64, Arc<LedgerSecret>)>,
+        secrets: LedgerSecrets,
         open_chunk_bytes: u64,
         now_ms: u64,
         fill_random: FillRandom,
     ) -> NodeCore {
         replayed.check_invariants();
         let last = replayed.last;
-        let latest = secrets.last().expect("a node has a ledger secret").1.clone();
+        let latest = secrets.latest().expect("a node has a ledger secret").clone();
         let history = History::resume(latest, identity.signer.clone(), last, replayed.tree);
         assert_eq!(replayed.store.version(), last.seqno, "store must be at the last replayed seqno");
         NodeCore {
@@ -219,7 +219,7 @@ impl NodeCore {
         &self.store
     }
 
-    pub fn secrets(&self) -> &[(u64, Arc<LedgerSecret>)] {
+    pub fn secrets(&self) -> &LedgerSecrets {
         &self.secrets
     }
 
@@ -230,9 +230,9 @@ impl NodeCore {
     }
 
     /// Parses what [`NodeCore::secrets_json`] wrote (the chain's invariants are checked).
-    pub fn parse_secrets_json(bytes: &[u8]) -> Result<Vec<(u64, Arc<LedgerSecret>)>, String> {
+    pub fn parse_secrets_json(bytes: &[u8]) -> Result<LedgerSecrets, String> {
         let chain: cairn_gov::LedgerSecretChain = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        Ok(chain.iter().map(|s| (s.valid_from_seqno, Arc::new(LedgerSecret::new(s.secret)))).collect())
+        LedgerSecrets::from_entries(chain.iter().map(|s| (s.valid_from_seqno, LedgerSecret::new(s.secret))))
     }
 
     fn persist_secrets(&mut self) {
@@ -292,7 +292,7 @@ impl NodeCore {
 
     fn take_snapshot(&mut self, seqno: u64) {
         let tx = TxId::new(self.view, seqno);
-        let secret = self.secrets.last().expect("secret").1.clone();
+        let secret = self.secrets.latest().expect("a node has a ledger secret").clone();
         let leaf = self.history.tree().leaf(seqno).expect("the snapshot seqno is in the tree");
         let views = cairn_ledger::snapshot::view_history_from_starts(self.views.starts());
         let bytes = cairn_ledger::snapshot::encode_snapshot(&self.store.snapshot_view(), tx, &secret, &leaf, &views);
@@ -471,7 +471,7 @@ impl NodeCore {
     }
 
     fn secret_for(&self, seqno: u64) -> &Arc<LedgerSecret> {
-        &self.secrets.iter().rev().find(|(from, _)| *from <= seqno).expect("a secret covers every seqno").1
+        self.secrets.secret_for(seqno).expect("a secret covers every seqno")
     }
 
     pub fn check_invariants(&self) {

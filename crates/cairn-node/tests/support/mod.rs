@@ -11,7 +11,7 @@ use cairn_crypto::{Certificate, CertificateRequest, EncryptionKeyPair, SigningKe
 use cairn_gov::{GovRequestHeader, InitialMember, identity_id, sign_request};
 use cairn_ledger::format::{EncodedEntry, EntryView, TxId};
 use cairn_ledger::snapshot::SnapshotName;
-use cairn_ledger::{LedgerSecret, NodeSigner, ServiceIdentity, tables};
+use cairn_ledger::{LedgerSecrets, NodeSigner, ServiceIdentity, tables};
 use cairn_node::{
     Action, Caller, CoreConfig, Event, FillRandom, LogTable, NodeCore, NodeIdentity, Replayer, Request, RequestId,
     Response, StartParams,
@@ -404,7 +404,7 @@ impl Node {
 }
 
 /// Replays `ledger` into a fresh [`Replayer`] with `secrets`.
-pub fn replay(ledger: &[EncodedEntry], secrets: Vec<(u64, Arc<LedgerSecret>)>) -> Replayer {
+pub fn replay(ledger: &[EncodedEntry], secrets: LedgerSecrets) -> Replayer {
     let mut replayer = Replayer::new(secrets);
     for e in ledger {
         replayer.push(e.bytes.clone()).unwrap_or_else(|err| panic!("replaying {}: {err}", e.tx_id));

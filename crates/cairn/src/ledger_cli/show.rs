@@ -57,7 +57,7 @@ fn tables_json(ws: &WriteSet, with_values: bool) -> serde_json::Value {
 pub fn run(a: ShowArgs) -> anyhow::Result<ExitCode> {
     let secrets = match &a.ledger_secret {
         Some(p) => super::verify::read_ledger_secrets(p)?,
-        None => Vec::new(),
+        None => Default::default(),
     };
     let storage =
         FsStorage::open(&a.dir, Durability::Flush, true).with_context(|| format!("opening {}", a.dir.display()))?;
@@ -87,7 +87,7 @@ pub fn run(a: ShowArgs) -> anyhow::Result<ExitCode> {
             }
             found = true;
             let (_, public) = view.decode_public().with_context(|| format!("{file} at offset {offset}"))?;
-            let secret = secrets.iter().rev().find(|(from, _)| *from <= tx.seqno).map(|(_, s)| s);
+            let secret = secrets.secret_for(tx.seqno);
             let private = match secret {
                 Some(s) => Some(
                     view.decrypt_private(s.key())

@@ -1,8 +1,8 @@
 use anyhow::Context;
 use cairn_fs::{Durability, FsStorage};
-use cairn_ledger::LedgerSecret;
 use cairn_ledger::storage::Storage;
 use cairn_ledger::verify::{VerifyLevel, VerifyOptions, VerifyReport, verify_ledger};
+use cairn_ledger::{LedgerSecret, LedgerSecrets};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -45,7 +45,7 @@ fn parse_level(text: &str) -> Result<VerifyLevel, String> {
 pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let secrets = match &a.ledger_secret {
         Some(path) => read_ledger_secrets(path)?,
-        None => Vec::new(),
+        None => LedgerSecrets::default(),
     };
     if a.level == VerifyLevel::Private && secrets.is_empty() {
         anyhow::bail!("--level private needs --ledger-secret FILE");
@@ -143,13 +143,14 @@ fn print_summary(r: &VerifyReport, secs: f64, json: bool, failure: Option<String
 }
 
 /// A raw 32-byte secret (valid from seqno 1) or a `LedgerSecretChain` JSON file.
-pub fn read_ledger_secrets(path: &std::path::Path) -> anyhow::Result<Vec<(u64, LedgerSecret)>> {
+pub fn read_ledger_secrets(path: &std::path::Path) -> anyhow::Result<LedgerSecrets> {
     let raw = std::fs::read(path).with_context(|| format!("reading ledger secret {}", path.display()))?;
     if let Some(secret) = LedgerSecret::from_slice(&raw) {
-        return Ok(vec![(1, secret)]);
+        return Ok(LedgerSecrets::single(secret));
     }
     let chain: cairn_gov::LedgerSecretChain = serde_json::from_slice(&raw).with_context(|| {
         format!("{}: neither 32 raw bytes nor a ledger-secret chain (ledger_secrets.json)", path.display())
     })?;
-    Ok(chain.iter().map(|s| (s.valid_from_seqno, LedgerSecret::new(s.secret))).collect())
+    LedgerSecrets::from_entries(chain.iter().map(|s| (s.valid_from_seqno, LedgerSecret::new(s.secret))))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
