@@ -9,8 +9,10 @@
 //!
 //! Fsync points: `sync` (the open chunk's data, and the directory after a create or rename),
 //! and chunk completion (positions table and header synced before the rename, directory
-//! synced after). A crash between any two steps leaves a state the scan's decision table
-//! handles (see `scan.rs`).
+//! synced after), and truncation (chunks after the cut renamed to `.ignored` newest first, each
+//! rename dir-synced; a reopened chunk renamed before it is cut). A crash between any two steps
+//! leaves a state the scan's decision table handles (see `scan.rs`, and
+//! `docs/internals/ledger-format.md` §8.3–8.4).
 
 use crate::chunk::{CHUNK_HEADER_BYTES, ChunkName, positions_table};
 use crate::format::{EncodedEntry, EntryView, TxId};
@@ -305,8 +307,25 @@ impl<S: Storage> LedgerWriter<S> {
         rename_chunks(&mut self.storage, chunks, ChunkName::with_committed)
     }
 
-    /// Drops entries after `seqno` (uncommitted entries replaced by a new primary, or the
-    /// unsigned tail cut by a recovery). Only entries of the open chunk can be dropped.
+    /// Drops entries after `seqno`: uncommitted entries replaced by a new primary (Raft log
+    /// conflicts), or the unsigned tail cut by a recovery. Refused below the committed seqno
+    /// (entries of read-only directories are committed, so they are never dropped).
+    ///
+    /// Steps, in this order (crash analysis: `docs/internals/ledger-format.md` §8.4):
+    /// 1. `flush`, and read the view of entry `seqno` from its GCM header;
+    /// 2. every chunk that starts after `seqno` (the open chunk, then complete chunks newest
+    ///    first) is renamed to `<name>.ignored` (`<name>.<n>.ignored` if taken), with a
+    ///    directory sync after **each** rename, so a crash only ever sets aside a suffix of the
+    ///    chunks, never leaves a hole;
+    /// 3. if `seqno` falls inside a complete chunk `ledger_a-b` (a ≤ seqno < b): copy it whole
+    ///    to a free `.ignored` name (`write_file_atomic`), rename it back to the open name
+    ///    `ledger_a` (keeping `.recovery`), sync the directory, cut the file at the first
+    ///    dropped entry (entries and positions table), reset the header to 0, sync the file;
+    /// 4. if it falls inside the open chunk: cut the file there and sync it.
+    ///
+    /// Afterwards `last()` is the dropped-to entry with its own view and
+    /// `durable_seqno() <= seqno`. A storage error leaves the writer part-way; the node must
+    /// stop and reopen (the disk is then in a state the scan accepts).
     pub fn truncate(&mut self, seqno: u64) -> Result<(), WriteError> {
         if seqno >= self.last.seqno {
             return Ok(());
@@ -314,31 +333,100 @@ impl<S: Storage> LedgerWriter<S> {
         if seqno < self.committed_seqno {
             return Err(WriteError::Truncate { seqno, reason: format!("seqno {} is committed", self.committed_seqno) });
         }
-        self.flush()?;
-        let Some(chunk) = self.open.as_mut() else {
+        if seqno + 1 < self.first_seqno {
             return Err(WriteError::Truncate {
                 seqno,
-                reason: "no open chunk; complete chunks are not truncated".into(),
-            });
-        };
-        if seqno + 1 < chunk.name.start {
-            return Err(WriteError::Truncate {
-                seqno,
-                reason: format!("{} is complete", self.complete.last().map(|c| c.name.to_string()).unwrap_or_default()),
+                reason: format!("the ledger starts at seqno {}", self.first_seqno),
             });
         }
-        let keep = (seqno + 1 - chunk.name.start) as usize;
-        let cut = chunk.positions.get(keep).copied().unwrap_or(chunk.written_end);
-        self.storage.truncate(&chunk.name.to_string(), cut)?;
-        chunk.positions.truncate(keep);
-        chunk.written_end = cut;
-        // The view of the new last entry is unknown without reading it; callers that truncate
-        // pass on the view they know. Keep the old view: views only grow.
-        self.last = TxId::new(self.last.view, seqno);
+        if let Some(ro) = self.complete.iter().find(|c| c.dir != 0 && c.end_seqno() > seqno) {
+            return Err(WriteError::Truncate {
+                seqno,
+                reason: format!("{} is in a read-only directory (committed)", ro.name),
+            });
+        }
+        self.flush()?;
+        // Step 1: the view of the new last entry, from its GCM header.
+        let view = if seqno >= self.first_seqno {
+            let bytes = self.read_entry(seqno)?.expect("seqno is held");
+            let parsed = EntryView::parse(&bytes)
+                .map_err(|e| WriteError::Malformed { tx: TxId::new(self.last.view, seqno), reason: e.to_string() })?;
+            u64::from(parsed.gcm.view)
+        } else {
+            // Everything is dropped (the ledger starts after a snapshot at `seqno`): no entry
+            // to read; keep the view we know.
+            self.last.view
+        };
+
+        // Step 2, the open chunk first (it is the newest).
+        if self.open.as_ref().is_some_and(|c| c.name.start > seqno) {
+            let chunk = self.open.take().expect("checked above");
+            self.set_aside(&chunk)?;
+        }
+        if let Some(chunk) = self.open.as_mut() {
+            // Step 4: the cut is inside the open chunk, so no complete chunk follows it.
+            let keep = (seqno + 1 - chunk.name.start) as usize;
+            let cut = chunk.positions.get(keep).copied().unwrap_or(chunk.written_end);
+            let file = chunk.name.to_string();
+            self.storage.truncate(&file, cut)?;
+            chunk.positions.truncate(keep);
+            chunk.written_end = cut;
+            // A truncation that a crash could undo would resurrect dropped entries.
+            self.storage.sync(&file)?;
+        } else {
+            // Step 2, complete chunks newest first.
+            while self.complete.last().is_some_and(|c| c.name.start > seqno) {
+                let chunk = self.complete.pop().expect("checked above");
+                self.set_aside(&chunk)?;
+            }
+            // Step 3: reopen the complete chunk holding the cut.
+            if self.complete.last().is_some_and(|c| c.end_seqno() > seqno) {
+                let mut chunk = self.complete.pop().expect("checked above");
+                assert!(chunk.dir == 0 && !chunk.name.committed, "committed chunks end at or before the commit");
+                let file = chunk.name.to_string();
+                let bytes = self.storage.read_all(&file)?;
+                let copy = self.free_ignored_name(&file)?;
+                self.storage.write_file_atomic(&copy, &bytes)?;
+                let reopened = ChunkName { end: None, ..chunk.name };
+                self.storage.rename(&file, &reopened.to_string())?;
+                self.storage.sync_dir()?;
+                chunk.name = reopened;
+                let keep = (seqno + 1 - chunk.name.start) as usize;
+                let cut = chunk.positions[keep];
+                let file = reopened.to_string();
+                self.storage.truncate(&file, cut)?;
+                self.storage.write_at(&file, 0, &[0; CHUNK_HEADER_BYTES])?;
+                self.storage.sync(&file)?;
+                chunk.positions.truncate(keep);
+                chunk.written_end = cut;
+                self.open = Some(chunk);
+            }
+        }
+        self.last = TxId::new(view, seqno);
         self.durable_seqno = self.durable_seqno.min(seqno);
-        // A truncation that a crash could undo would resurrect dropped entries.
-        self.storage.sync(&self.open.as_ref().expect("checked above").name.to_string())?;
+        self.check_invariants();
         Ok(())
+    }
+
+    /// Renames `chunk` to a free `.ignored` name (the scan does not read those) and makes the
+    /// rename durable at once: one directory sync per rename, so a crash keeps a prefix.
+    fn set_aside(&mut self, chunk: &Chunk) -> Result<(), WriteError> {
+        let file = chunk.name.to_string();
+        let to = self.free_ignored_name(&file)?;
+        self.storage.rename(&file, &to)?;
+        self.storage.sync_dir()?;
+        self.dir_dirty = false;
+        Ok(())
+    }
+
+    /// `<file>.ignored`, or `<file>.<n>.ignored` with the first `n ≥ 1` not taken.
+    fn free_ignored_name(&self, file: &str) -> Result<String, WriteError> {
+        let names = self.storage.list()?;
+        let name = (0u64..)
+            .map(|n| if n == 0 { format!("{file}.ignored") } else { format!("{file}.{n}.ignored") })
+            .find(|n| !names.contains(n) && !names.contains(&format!("{n}.tmp")))
+            .expect("u64 names run out");
+        Ok(name)
     }
 
     /// The bytes of entry `seqno`.
