@@ -8,6 +8,7 @@
 mod action;
 mod api_error;
 mod app_log;
+pub mod consensus;
 mod core_config;
 mod event;
 mod node_core;
