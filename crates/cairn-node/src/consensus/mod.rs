@@ -8,12 +8,15 @@
 //!   the "new primary writes first" hook (§6) and the guarded [`RaftDriver::propose`].
 //! - [`RaftDriverConfig`] turns the node's timeouts into raft-rs ticks.
 //! - [`ProposeError`] says why a proposal was refused before it reached raft-rs.
+//! - [`wire`] encodes raft messages in our own versioned binary frames (§8).
 //!
 //! Step 1 of the implementation plan (§11): the driver still stores its log in
 //! `raft::storage::MemStorage`; the `RaftLog` storage over our ledger (§3) replaces it later.
 mod driver_config;
 mod propose_error;
 mod raft_driver;
+pub mod wire;
+mod wire_error;
 
 pub use driver_config::{DriverConfigError, RaftDriverConfig};
 pub use propose_error::ProposeError;
