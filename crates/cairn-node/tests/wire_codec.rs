@@ -2,30 +2,14 @@
 //! rejections, and messages from a real three-node `RaftDriver` exchange carried through it.
 use cairn_ledger::format::FormatError;
 use cairn_node::consensus::wire::{
-    self, MAX_CONTEXT_BYTES, MAX_ENTRIES, MAX_ENTRY_DATA_BYTES, MAX_FRAME_BYTES, MAX_SNAPSHOT_DATA_BYTES, WIRE_VERSION,
-    WireError,
+    self, MAX_CONTEXT_BYTES, MAX_ENTRIES, MAX_ENTRY_DATA_BYTES, MAX_FRAME_BYTES, MAX_SNAPSHOT_DATA_BYTES,
+    NETWORK_TYPES, WIRE_VERSION, WireError,
 };
 use cairn_node::consensus::{OpeningEntry, RaftDriver, RaftDriverConfig};
 use proptest::prelude::*;
 use raft::StateRole;
 use raft::eraftpb::{ConfState, Entry, EntryType, Message, MessageType, Snapshot, SnapshotMetadata};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-
-const NETWORK_TYPES: [MessageType; 13] = [
-    MessageType::MsgAppend,
-    MessageType::MsgAppendResponse,
-    MessageType::MsgRequestVote,
-    MessageType::MsgRequestVoteResponse,
-    MessageType::MsgSnapshot,
-    MessageType::MsgHeartbeat,
-    MessageType::MsgHeartbeatResponse,
-    MessageType::MsgTransferLeader,
-    MessageType::MsgTimeoutNow,
-    MessageType::MsgReadIndex,
-    MessageType::MsgReadIndexResp,
-    MessageType::MsgRequestPreVote,
-    MessageType::MsgRequestPreVoteResponse,
-];
 
 /// Offsets in a frame (see the layout in `wire`'s module doc).
 const VERSION_AT: usize = 4;

@@ -91,7 +91,8 @@ pub const MAX_FRAME_BYTES: usize = MAX_SIZE_PER_MSG + MAX_ENTRY_DATA_BYTES + 102
 /// Fixed bytes of one encoded entry: term, index, data length.
 const ENTRY_FIXED_BYTES: usize = 8 + 8 + 4;
 
-const NETWORK_TYPES: [MessageType; 13] = [
+/// The message types that travel between nodes (every other type is local to a node).
+pub const NETWORK_TYPES: [MessageType; 13] = [
     MessageType::MsgAppend,
     MessageType::MsgAppendResponse,
     MessageType::MsgRequestVote,
