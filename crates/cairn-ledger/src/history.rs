@@ -68,6 +68,22 @@ impl History {
         self.secret = secret;
     }
 
+    /// Records a transaction another node encoded (a backup applying the primary's entries):
+    /// its Merkle leaf joins the tree and it becomes the last transaction.
+    pub fn append_received(&mut self, tx: TxId, leaf: Sha256) {
+        assert_eq!(tx.seqno, self.last.seqno + 1, "received {tx} does not follow {}", self.last);
+        self.tree.append(leaf);
+        self.last = tx;
+    }
+
+    /// Forgets every transaction after `last` (uncommitted ones a new primary overwrote, or a
+    /// primary's unsigned tail when it steps down).
+    pub fn rollback(&mut self, last: TxId) {
+        assert!(last.seqno <= self.last.seqno, "cannot roll {} forward to {last}", self.last);
+        self.tree.truncate(last.seqno + 1);
+        self.last = last;
+    }
+
     fn next_id(&self, view: u64) -> TxId {
         assert!(view >= self.last.view, "view {view} regresses below {}", self.last.view);
         TxId::new(view, self.last.seqno + 1)

@@ -42,6 +42,13 @@ impl LedgerSecrets {
         Ok(())
     }
 
+    /// Forgets the secrets that start after `seqno` (a rekey that was rolled back). The first
+    /// secret is always kept.
+    pub fn truncate(&mut self, seqno: u64) {
+        let keep = self.0.iter().take_while(|(from, _)| *from <= seqno).count().max(1);
+        self.0.truncate(keep);
+    }
+
     /// The secret that encrypts `seqno`: the newest starting at or before it.
     pub fn secret_for(&self, seqno: u64) -> Option<&Arc<LedgerSecret>> {
         self.0.iter().rev().find(|(from, _)| *from <= seqno).map(|(_, s)| s)

@@ -44,4 +44,20 @@ pub enum Action {
     /// Persist the ledger-secret chain locally before any entry encrypted under a new secret is
     /// appended (the shell writes it temp, fsync, rename).
     PersistLedgerSecrets { json: Vec<u8> },
+    /// Persist the Raft hard state (`node_data/raft_state.json`: temp, fsync, rename) before
+    /// performing any later action. Emitted only when the term or the vote changed.
+    PersistRaftState { json: Vec<u8> },
+    /// Remove every ledger entry after `seqno` (uncommitted entries a new primary overwrote).
+    TruncateLedger { seqno: u64 },
+    /// Send `frame` (a `consensus::wire` frame) to the node with Raft id `to`. Best effort:
+    /// Raft tolerates loss; a shell that drops it should later feed `Event::PeerUnreachable`.
+    Send { to: u64, frame: Vec<u8> },
+    /// The peers this node talks to changed: the transport's address book.
+    SetPeers { peers: Vec<crate::PeerInfo> },
+    /// A joining node asks `target` (its `command.join.target_rpc_address`) to let it in:
+    /// `POST /node/join` with `body`; the answer comes back as `Event::JoinResponse`.
+    SendJoinRequest { body: Vec<u8> },
+    /// A joining node was admitted: persist what it received (the files a restart needs:
+    /// endorsed node certificate, service certificate and key) before anything else.
+    PersistJoinedIdentity { node_cert_pem: String, service_cert_pem: String, service_key_pem: String },
 }

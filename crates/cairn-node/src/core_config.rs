@@ -10,6 +10,13 @@ pub struct CoreConfig {
     pub snapshot_tx_count: u64,
     /// `ledger.chunk_size`: the signature after which a chunk reaches this size ends it.
     pub chunk_size_bytes: u64,
+    /// `consensus.election_timeout`: a backup that hears nothing from a primary for a random
+    /// time in `[½, 1) ×` this starts an election.
+    pub election_timeout_ms: u64,
+    /// `consensus.message_timeout`: the primary's heartbeat period (one Raft tick is half of it).
+    pub message_timeout_ms: u64,
+    /// `command.join.retry_timeout`: how often a joining node asks again.
+    pub join_retry_ms: u64,
 }
 
 impl Default for CoreConfig {
@@ -19,6 +26,9 @@ impl Default for CoreConfig {
             signature_delay_ms: 1000,
             snapshot_tx_count: 10_000,
             chunk_size_bytes: 5_000_000,
+            election_timeout_ms: 4000,
+            message_timeout_ms: 100,
+            join_retry_ms: 1000,
         }
     }
 }

@@ -60,6 +60,12 @@ pub enum Request {
         member_id: String,
         body: Vec<u8>,
     },
+    /// `POST /node/join` from a joining node (JSON body, see `JoinRequest`).
+    Join {
+        body: Vec<u8>,
+    },
+    /// `GET /node/consensus`: the Raft state, for operators.
+    Consensus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,5 +82,19 @@ pub enum Event {
     /// Every entry up to `seqno` is durable (answer to `Action::Sync`).
     Durable {
         seqno: u64,
+    },
+    /// A frame from the peer whose TLS certificate maps to Raft id `from`.
+    PeerFrame {
+        from: u64,
+        frame: Vec<u8>,
+    },
+    /// Frames to `to` are being lost (queue full, connection down).
+    PeerUnreachable {
+        to: u64,
+    },
+    /// The answer to `Action::SendJoinRequest` (`status` 0: the target could not be reached).
+    JoinResponse {
+        status: u16,
+        body: Vec<u8>,
     },
 }

@@ -11,9 +11,11 @@ mod app_log;
 pub mod consensus;
 mod core_config;
 mod event;
+mod membership;
 mod node_core;
 mod node_identity;
 mod node_state;
+mod received_entry;
 mod replay;
 mod signature_policy;
 mod tx_status;
@@ -24,7 +26,10 @@ pub use api_error::ApiError;
 pub use app_log::LogTable;
 pub use core_config::CoreConfig;
 pub use event::{Caller, Event, Request, RequestId};
-pub use node_core::{NodeCore, StartParams};
+pub use membership::{
+    CONSENSUS_NODES, ConsensusNode, JoinAnswer, JoinRequest, NetworkInfo, PeerInfo, RaftRole, raft_id_of,
+};
+pub use node_core::{JOIN_REQUESTS, JoinParams, NodeCore, RaftStateFile, RaftStatus, ResumeParams, StartParams};
 pub use node_identity::NodeIdentity;
 pub use node_state::NodeState;
 pub use replay::{ReplayError, Replayer};

@@ -5,15 +5,16 @@
 //!
 //! Invariants: `tree.leaf_count() == last.seqno + 1`; every recorded signature's root equals
 //! `tree.root_at(seqno)`; entries arrive in seqno order without gaps.
-use cairn_crypto::{Sha256, sha256};
+use cairn_crypto::Sha256;
 use cairn_kv::Store;
 use cairn_ledger::format::{EntryView, TxId};
-use cairn_ledger::merkle::{MerkleTree, leaf_digest};
-use cairn_ledger::{LedgerSecrets, SignatureRecord, tables};
+use cairn_ledger::merkle::MerkleTree;
+use cairn_ledger::{LedgerSecrets, SignatureRecord};
 use std::collections::BTreeMap;
 use thiserror::Error;
 
 use crate::ViewHistory;
+use crate::received_entry::{is_signature_entry, open_entry, verify_signature};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ReplayError {
@@ -53,6 +54,8 @@ pub struct Replayer {
     /// Entries after the last signature: applied when a signature covers them, dropped by a
     /// restart otherwise (they were never committed).
     tail: Vec<Vec<u8>>,
+    /// The applied entries' bytes, seqnos 1..=last (the Raft log a replicated node resumes).
+    log: Vec<Vec<u8>>,
 }
 
 impl Replayer {
@@ -67,6 +70,7 @@ impl Replayer {
             store_seqno: 0,
             secrets,
             tail: Vec::new(),
+            log: Vec::new(),
         }
     }
 
@@ -85,66 +89,47 @@ impl Replayer {
         if entry.tx_id().seqno != expected {
             return Err(ReplayError::OutOfOrder { seqno: entry.tx_id().seqno, expected });
         }
-        let (_, public) =
-            entry.decode_public().map_err(|e| ReplayError::Entry { seqno: expected, reason: e.to_string() })?;
-        let is_signature = public.has_table(tables::SIGNATURES);
+        let is_signature = is_signature_entry(&bytes);
         self.tail.push(bytes);
         if is_signature {
             for bytes in std::mem::take(&mut self.tail) {
                 self.apply(&bytes)?;
+                self.log.push(bytes);
             }
         }
         Ok(())
     }
 
-    /// Seqnos after the last signature that a restart drops (they were never committed).
+    /// Seqnos after the last signature: never applied. A lone node drops them at restart; a
+    /// replicated node keeps them in its log (a later primary signs over or truncates them).
     pub fn unsigned_tail(&self) -> u64 {
         self.tail.len() as u64
     }
 
-    fn apply(&mut self, bytes: &[u8]) -> Result<(), ReplayError> {
-        let entry = EntryView::parse(bytes)
-            .map_err(|e| ReplayError::Entry { seqno: self.last.seqno + 1, reason: e.to_string() })?;
-        let tx = entry.tx_id();
-        if tx.seqno != self.last.seqno + 1 {
-            return Err(ReplayError::OutOfOrder { seqno: tx.seqno, expected: self.last.seqno + 1 });
-        }
-        let err = |reason: String| ReplayError::Entry { seqno: tx.seqno, reason };
-        let secret = self.secrets.secret_for(tx.seqno).ok_or(ReplayError::NoSecret { seqno: tx.seqno })?.clone();
-        let (header, public) = entry.decode_public().map_err(|e| err(e.to_string()))?;
-        if header.commit_evidence_digest != secret.commit_evidence_digest(tx) {
-            return Err(err("commit evidence digest does not match the ledger secret".into()));
-        }
-        if let Some(Some(record)) = public.get(tables::SIGNATURES, &tables::SINGLETON_KEY) {
-            self.check_signature(tx, record)?;
-        }
-        if tx.seqno > self.store_seqno {
-            let private = entry.decrypt_private(secret.key()).map_err(|e| err(e.to_string()))?;
-            let ws = public.merged(private);
-            self.store.apply(&ws, tx.seqno).map_err(|e| err(e.to_string()))?;
-        }
-        let digest = sha256(bytes);
-        self.tree.append(leaf_digest(&digest, &header.commit_evidence_digest, &header.claims_digest));
-        self.facts.write_set_digests.push(digest);
-        if header.claims_digest != Sha256::ZERO {
-            self.facts.claims.insert(tx.seqno, header.claims_digest);
-        }
-        self.views.record(tx.view, tx.seqno);
-        self.last = tx;
-        Ok(())
+    /// Takes every entry pushed, in seqno order from 1: the applied ones and the unsigned
+    /// tail (the Raft log a replicated node resumes with).
+    pub fn take_log(&mut self) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        (std::mem::take(&mut self.log), std::mem::take(&mut self.tail))
     }
 
-    fn check_signature(&mut self, tx: TxId, value: &[u8]) -> Result<(), ReplayError> {
-        let bad = |reason: String| ReplayError::Signature { seqno: tx.seqno, reason };
-        let record: SignatureRecord = serde_json::from_slice(value).map_err(|e| bad(e.to_string()))?;
-        let root = self.tree.root().expect("tree has the zero leaf");
-        if record.root() != Some(root) {
-            return Err(bad(format!("root {} does not match the ledger's {}", record.root, root.to_hex())));
+    fn apply(&mut self, bytes: &[u8]) -> Result<(), ReplayError> {
+        let seqno = self.last.seqno + 1;
+        let opened = open_entry(bytes, seqno, &self.secrets, seqno > self.store_seqno)?;
+        if let Some(record) = &opened.signature {
+            verify_signature(record, opened.tx, &self.tree)?;
+            self.facts.signatures.insert(seqno, SignatureRecord { cert: String::new(), ..record.clone() });
         }
-        let cert = cairn_crypto::Certificate::from_pem(&record.cert).map_err(|e| bad(e.to_string()))?;
-        let key = cert.verifying_key().map_err(|e| bad(e.to_string()))?;
-        record.verify(&key).map_err(|e| bad(e.to_string()))?;
-        self.facts.signatures.insert(tx.seqno, SignatureRecord { cert: String::new(), ..record });
+        if seqno > self.store_seqno {
+            let err = |reason: String| ReplayError::Entry { seqno, reason };
+            self.store.apply(&opened.write_set, seqno).map_err(|e| err(e.to_string()))?;
+        }
+        self.tree.append(opened.leaf);
+        self.facts.write_set_digests.push(opened.digest);
+        if opened.claims != Sha256::ZERO {
+            self.facts.claims.insert(seqno, opened.claims);
+        }
+        self.views.record(opened.tx.view, seqno);
+        self.last = opened.tx;
         Ok(())
     }
 

@@ -5,7 +5,9 @@
 //!
 //! Any I/O failure is fatal: the loop stops and the node exits (after a failed fsync the kernel
 //! may have dropped dirty pages, so nothing written since can be trusted as durable).
-use crate::node_files::{LEDGER_SECRETS_FILE, NodeFiles};
+use crate::node_files::{
+    LEDGER_SECRETS_FILE, NODE_CERT_FILE, NodeFiles, RAFT_STATE_FILE, SERVICE_CERT_FILE, SERVICE_KEY_FILE,
+};
 use anyhow::Context;
 use cairn_fs::{FsStorage, SnapshotDirectory};
 use cairn_ledger::LedgerWriter;
@@ -132,6 +134,20 @@ impl CoreLoop {
                 tracing::info!(snapshot = %name, "snapshot committed");
             }
             Action::PersistLedgerSecrets { json } => self.files.write(LEDGER_SECRETS_FILE, &json, true)?,
+            Action::PersistRaftState { json } => self.files.write(RAFT_STATE_FILE, &json, false)?,
+            Action::TruncateLedger { seqno } => {
+                self.writer.truncate(seqno).with_context(|| format!("truncating the ledger after {seqno}"))?
+            }
+            Action::PersistJoinedIdentity { node_cert_pem, service_cert_pem, service_key_pem } => {
+                self.files.write(SERVICE_KEY_FILE, service_key_pem.as_bytes(), true)?;
+                self.files.write(SERVICE_CERT_FILE, service_cert_pem.as_bytes(), false)?;
+                self.files.write(NODE_CERT_FILE, node_cert_pem.as_bytes(), false)?;
+            }
+            // The node-to-node channel is not wired into the shell yet: a lone node sends
+            // nothing, and `command.type = Join` is refused by the configuration mapping.
+            Action::Send { to, .. } => tracing::debug!(to, "no node-to-node channel: Raft frame dropped"),
+            Action::SetPeers { peers } => tracing::debug!(peers = peers.len(), "peers changed"),
+            Action::SendJoinRequest { .. } => tracing::warn!("join requests are not wired into the shell yet"),
         }
         Ok(())
     }

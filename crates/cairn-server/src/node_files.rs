@@ -13,6 +13,8 @@ pub const NODE_CERT_FILE: &str = "node_cert.pem";
 pub const SERVICE_KEY_FILE: &str = "service_privk.pem";
 pub const SERVICE_CERT_FILE: &str = "service_cert.pem";
 pub const LEDGER_SECRETS_FILE: &str = "ledger_secrets.json";
+/// The Raft hard state (term, vote, commit), written when the term or the vote changes.
+pub const RAFT_STATE_FILE: &str = "raft_state.json";
 
 #[derive(Debug, Clone)]
 pub struct NodeFiles {

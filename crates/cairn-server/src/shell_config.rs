@@ -18,6 +18,8 @@ pub struct ShellConfig {
     pub rpc_bind: SocketAddr,
     /// `host:port` addresses clients reach the RPC interface at (published addresses).
     pub rpc_published: Vec<String>,
+    /// `network.node_to_node_interface` address other nodes reach this node at.
+    pub node_to_node_published: String,
     /// `node_certificate.subject_name` without its `CN=` (CCF: "CN=CCF Node").
     pub node_cert_common_name: String,
     /// `node_certificate.subject_alt_names` as host names/IPs; empty = 127.0.0.1, localhost and

@@ -5,8 +5,8 @@
 //! the same service under a new view.
 use crate::core_loop::now_ms;
 use crate::node_files::{
-    LEDGER_SECRETS_FILE, NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, SERVICE_CERT_FILE, SERVICE_KEY_FILE,
-    write_atomically,
+    LEDGER_SECRETS_FILE, NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, RAFT_STATE_FILE, SERVICE_CERT_FILE,
+    SERVICE_KEY_FILE, write_atomically,
 };
 use crate::shell_config::ShellConfig;
 use anyhow::{Context, bail};
@@ -15,7 +15,7 @@ use cairn_fs::{FsStorage, SnapshotDirectory};
 use cairn_ledger::snapshot::{SnapshotName, decode_snapshot, verify_committed_snapshot};
 use cairn_ledger::storage::Storage;
 use cairn_ledger::{LedgerConfig, LedgerSecrets, LedgerWriter, NodeSigner, ServiceIdentity};
-use cairn_node::{FillRandom, NodeCore, NodeIdentity, Replayer, StartParams};
+use cairn_node::{FillRandom, NodeCore, NodeIdentity, Replayer, ResumeParams, StartParams};
 use rand::RngCore;
 use std::sync::Arc;
 
@@ -134,7 +134,14 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     if rpc_addresses.is_empty() {
         rpc_addresses.push(cfg.rpc_bind.to_string());
     }
-    let identity = NodeIdentity { signer, service_cert_pem: service_cert_pem.clone(), rpc_addresses };
+    let service_key = SigningKey::from_pem(&files.read_string(SERVICE_KEY_FILE)?).context("service_privk.pem")?;
+    let identity = NodeIdentity {
+        signer,
+        service_cert_pem: service_cert_pem.clone(),
+        service_key: Some(Arc::new(service_key)),
+        rpc_addresses,
+        node_to_node_address: cfg.node_to_node_published.clone(),
+    };
     let mut snapshots = SnapshotDirectory::open(&cfg.snapshots_directory, cfg.snapshots_read_only_directory.clone())
         .with_context(|| format!("opening snapshots.directory {}", cfg.snapshots_directory.display()))?;
 
@@ -147,8 +154,20 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     };
     let core = if let Some(replayer) = replayed.filter(|r| r.last.seqno > 0) {
         tracing::info!(last = %replayer.last, "restarting: resuming the service");
-        let open = writer.open_chunk_bytes();
-        NodeCore::resume(replayer, identity, cfg.core.clone(), secrets, open, now_ms(), fill_random())
+        let raft_state_json = match files.path(RAFT_STATE_FILE).exists() {
+            true => Some(files.read(RAFT_STATE_FILE)?),
+            false => None,
+        };
+        NodeCore::resume(ResumeParams {
+            replayed: replayer,
+            identity,
+            config: cfg.core.clone(),
+            secrets,
+            open_chunk_bytes: writer.open_chunk_bytes(),
+            raft_state_json,
+            now_ms: now_ms(),
+            fill_random: fill_random(),
+        })
     } else {
         let mut members = Vec::new();
         for (cert_pem, enc, data) in &cfg.start.members {
@@ -206,8 +225,9 @@ fn replay(
     }
     let tail = replayer.unsigned_tail();
     if tail > 0 {
-        tracing::warn!(dropped = tail, after = %replayer.last, "dropping transactions after the last signature (never committed)");
-        writer.truncate(replayer.last.seqno).context("dropping the unsigned tail")?;
+        // Kept: they are in the Raft log, possibly acknowledged to a primary. A later primary
+        // signs over them or truncates them (docs/internals/replication.md §5).
+        tracing::info!(unsigned = tail, after = %replayer.last, "keeping the entries after the last signature");
     }
     tracing::info!(entries = last, elapsed_ms = started.elapsed().as_millis() as u64, "ledger replayed");
     Ok(replayer)

@@ -65,6 +65,7 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
     Ok(ShellConfig {
         rpc_bind,
         rpc_published: rpc.published_address.iter().cloned().collect(),
+        node_to_node_published: c.network.node_to_node_interface.advertised_address().to_string(),
         node_cert_common_name: cert_common_name(&c.node_certificate.subject_name)?,
         node_cert_subject_alt_names: c
             .node_certificate
@@ -88,6 +89,9 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
             signature_delay_ms: c.ledger_signatures.delay_ms,
             snapshot_tx_count: c.snapshots.tx_count,
             chunk_size_bytes: c.ledger.chunk_size_bytes,
+            election_timeout_ms: c.consensus.election_timeout_ms,
+            message_timeout_ms: c.consensus.message_timeout_ms,
+            ..CoreConfig::default()
         },
         start: StartSpec {
             members,
@@ -112,9 +116,6 @@ fn cert_common_name(subject: &str) -> anyhow::Result<String> {
 
 /// Settings read and checked but not applied by a single node yet, said once at start.
 fn warn_unapplied(c: &NodeConfig) {
-    if c.consensus != cairn_config::ConsensusSection::default() {
-        tracing::warn!("consensus.*: a node runs alone until replication lands; the timeouts are not used yet");
-    }
     if c.node_certificate.initial_validity_days != 1 {
         tracing::warn!(
             "node_certificate.initial_validity_days: node certificates are issued for 365 days (no renewal proposal yet)"

@@ -91,6 +91,14 @@ impl RaftDriverConfig {
         if sorted.first() == Some(&0) {
             return Err(DriverConfigError::ZeroId);
         }
+        self.validate_timing()
+    }
+
+    /// The checks that do not involve the voters: `id != 0` and the tick arithmetic.
+    pub fn validate_timing(&self) -> Result<(), DriverConfigError> {
+        if self.id == 0 {
+            return Err(DriverConfigError::ZeroId);
+        }
         let min_election_ticks = self.min_election_ticks();
         if self.heartbeat_ticks == 0 || self.heartbeat_ticks >= min_election_ticks {
             return Err(DriverConfigError::ElectionTimeoutTooShort {

@@ -56,8 +56,29 @@ impl RaftDriver {
         config.validate()?;
         let storage = MemStorage::new_with_conf_state((config.voters.clone(), Vec::<u64>::new()));
         storage.wl().mut_hard_state().term = 1;
-        let raw = RawNode::new(&config.to_raft_config(), storage, logger)
-            .expect("a validated configuration is accepted by raft-rs");
+        Ok(Self::with_storage(config, storage, 0, logger))
+    }
+
+    /// A node whose log and hard state are already in `storage` (a restart, or a joiner whose
+    /// empty log and empty configuration will be filled by the leader). `applied` is the index
+    /// up to which committed entries were already handed out (raft-rs will not repeat them).
+    /// Unlike [`RaftDriver::new`], `config.voters` is ignored: the configuration is the
+    /// storage's.
+    pub fn restore(
+        config: &RaftDriverConfig,
+        storage: MemStorage,
+        applied: u64,
+        logger: &slog::Logger,
+    ) -> Result<Self, DriverConfigError> {
+        config.validate_timing()?;
+        Ok(Self::with_storage(config, storage, applied, logger))
+    }
+
+    fn with_storage(config: &RaftDriverConfig, storage: MemStorage, applied: u64, logger: &slog::Logger) -> Self {
+        let mut raft_config = config.to_raft_config();
+        raft_config.applied = applied;
+        let raw =
+            RawNode::new(&raft_config, storage, logger).expect("a validated configuration is accepted by raft-rs");
         let mut rng = ChaCha8Rng::seed_from_u64(config.rng_seed);
         rng.set_stream(config.id);
         let mut driver = Self {
@@ -69,7 +90,7 @@ impl RaftDriver {
         };
         driver.after_raft_call((StateRole::Follower, 0));
         driver.check_invariants();
-        Ok(driver)
+        driver
     }
 
     /// This node's Raft id.
@@ -205,6 +226,55 @@ impl RaftDriver {
         assert_eq!(self.last_index(), index, "the proposal did not land at last_index + 1");
         assert_eq!(self.raw.raft.raft_log.term(index), Ok(term));
         Ok(index)
+    }
+
+    /// Reports that frames to `to` are being lost (raft-rs probes it again).
+    pub fn report_unreachable(&mut self, to: u64) {
+        let before = self.before_raft_call();
+        self.raw.report_unreachable(to);
+        assert_eq!(self.after_raft_call(before), None);
+    }
+
+    /// Applies one committed configuration change (design §2.2).
+    pub fn apply_conf_change(
+        &mut self,
+        change: &raft::eraftpb::ConfChangeV2,
+    ) -> raft::Result<raft::eraftpb::ConfState> {
+        let before = self.before_raft_call();
+        let result = self.raw.apply_conf_change(change);
+        assert_eq!(self.after_raft_call(before), None, "a configuration change never elects");
+        result
+    }
+
+    /// Whether a proposal would be accepted now (leader, not transferring, in the configuration).
+    pub fn can_propose(&self) -> bool {
+        let raft = &self.raw.raft;
+        raft.state == StateRole::Leader && raft.lead_transferee.is_none() && raft.prs().get(raft.id).is_some()
+    }
+
+    /// Mutable access to the storage, to persist a `Ready` into it.
+    pub fn store_mut(&mut self) -> &mut MemStorage {
+        self.raw.mut_store()
+    }
+
+    /// Ends the `Ready` window at once; the entries must be readable through the storage.
+    /// Persistence is reported later with [`RaftDriver::on_persist_ready`].
+    pub fn advance_append_async(&mut self, ready: Ready) {
+        let before = self.before_raft_call();
+        self.raw.advance_append_async(ready);
+        assert_eq!(self.after_raft_call(before), None, "advance never elects");
+    }
+
+    /// Everything of every `Ready` numbered ≤ `number` is durable.
+    pub fn on_persist_ready(&mut self, number: u64) {
+        let before = self.before_raft_call();
+        self.raw.on_persist_ready(number);
+        assert_eq!(self.after_raft_call(before), None, "persisting never elects");
+    }
+
+    /// raft-rs's status (progress of every peer on a leader), for `/node/consensus`.
+    pub fn status(&self) -> raft::Status<'_> {
+        self.raw.status()
     }
 
     /// Whether [`RaftDriver::ready`] has anything to hand out.

@@ -32,6 +32,7 @@ impl NodeCore {
         &mut self,
         f: impl FnOnce(&mut Tx, &mut GovContext) -> Result<GovOutcome, GovError>,
     ) -> Result<Response, ApiError> {
+        self.require_primary()?;
         let chain = self.secret_chain();
         let mut tx = self.store.begin();
         let outcome = {
@@ -39,6 +40,13 @@ impl NodeCore {
                 GovContext { now_s: self.now_ms / 1000, fill_random: &mut *self.fill_random, ledger_secrets: &chain };
             f(&mut tx, &mut ctx).map_err(gov_error)?
         };
+        if outcome.effects.contains(&Effect::TriggerLedgerRekey) && self.members.node_count() > 1 {
+            return Err(ApiError::bad_request(
+                "NotImplemented",
+                "trigger_ledger_rekey on a network of several nodes is not supported yet: backups could not read \
+                 entries under the new secret",
+            ));
+        }
         let ws = tx.into_parts().1;
         let mut response = Response::ok(serde_json::to_value(&outcome.info).expect("json"));
         if !ws.is_empty() {
@@ -55,6 +63,8 @@ impl NodeCore {
         match effect {
             Effect::TriggerSnapshot => self.snapshot_requested = true,
             Effect::TriggerLedgerRekey => self.rekey(),
+            Effect::NodeTrusted { node_id, .. } => self.on_node_trusted(&node_id),
+            Effect::NodeRetired { node_id } => self.on_node_retired(&node_id),
             _ => {}
         }
     }

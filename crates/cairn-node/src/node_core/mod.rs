@@ -1,14 +1,22 @@
 //! [`NodeCore`]: one node's deterministic state machine. It owns the key-value store, the
-//! history (the producer of ledger entries), the signature policy, commit tracking, snapshot
-//! scheduling and the request handlers; it performs no I/O.
+//! history (the producer of ledger entries), the node's Raft state machine (raft-rs, whose log
+//! *is* the ledger: index = seqno, term = view), the signature policy, commit tracking,
+//! snapshot scheduling and the request handlers; it performs no I/O.
+//!
+//! Design: `docs/internals/replication.md`. The parts:
+//! - `raft_loop`: the Ready loop (send, persist the hard state, append, sync, commit);
+//! - `apply`: a backup's signature-gated apply, checkpoints and rollback;
+//! - `membership`: join, the consensus table as Raft configuration, learner promotion;
+//! - `gov_api`: the governance endpoints.
 //!
 //! Invariants (checked by `check_invariants`):
-//! - `commit.seqno <= durable_seqno <= last.seqno`, and `commit` is a signature transaction
-//!   (or 0 before the first one): a transaction is committed only once a signature covering it
-//!   is durable (one node: durable = replicated to a majority).
+//! - `commit.seqno <= durable_seqno`-or-Raft-committed, and `commit` is a signature
+//!   transaction (or 0 before the first one): a transaction is committed only once a signature
+//!   covering it is committed by Raft (durable on a majority).
 //! - `store.version() == last.seqno`, the Merkle tree covers exactly seqnos `0..=last.seqno`,
-//!   and `facts.write_set_digests` has one entry per seqno.
-//! - The first entry the node appends in a view is a signature (a new primary signs first).
+//!   and `facts.write_set_digests` has one entry per seqno; entries after `last` and up to the
+//!   last appended index wait in the apply queue.
+//! - The first entry a primary appends in a view is a signature (or the genesis transaction).
 //!
 //! A signature due by count or delay is appended between events (after a request is handled,
 //! or on a tick), never in the middle of one: a rekey must switch the secret before the next
@@ -30,7 +38,13 @@ use cairn_ledger::{History, LedgerSecret, LedgerSecrets, SignatureRecord};
 use serde_json::json;
 use std::sync::Arc;
 
+mod apply;
 mod gov_api;
+mod membership;
+mod raft_loop;
+
+pub use membership::{JOIN_REQUESTS, JoinParams};
+pub use raft_loop::{RaftStateFile, RaftStatus};
 
 /// Header carrying the transaction id of a write, as CCF names it.
 pub const TX_ID_HEADER: &str = "x-ms-ccf-transaction-id";
@@ -42,6 +56,23 @@ pub struct StartParams {
     pub members: Vec<cairn_gov::InitialMember>,
     pub recovery_threshold: u64,
     pub ledger_secret: [u8; 32],
+    pub now_ms: u64,
+    pub fill_random: FillRandom,
+}
+
+/// What a node needs to resume after a restart (same service, same node; not a disaster
+/// recovery): the state replayed from its ledger (and snapshot) and its Raft hard state.
+pub struct ResumeParams {
+    /// Every entry of the local ledger, replayed; the unsigned tail is kept (it stays in the
+    /// Raft log: a later primary signs over it or truncates it).
+    pub replayed: Replayer,
+    pub identity: NodeIdentity,
+    pub config: CoreConfig,
+    pub secrets: LedgerSecrets,
+    /// Bytes of the ledger's open chunk (for the chunk size rule).
+    pub open_chunk_bytes: u64,
+    /// `node_data/raft_state.json`, if present (absent: a node that never voted).
+    pub raft_state_json: Option<Vec<u8>>,
     pub now_ms: u64,
     pub fill_random: FillRandom,
 }
@@ -62,6 +93,7 @@ pub struct NodeCore {
     secrets: LedgerSecrets,
     views: ViewHistory,
     facts: TxFacts,
+    /// The view this node writes in when primary (its Raft term when it became leader).
     view: u64,
     durable_seqno: u64,
     commit: TxId,
@@ -75,19 +107,27 @@ pub struct NodeCore {
     pending_snapshots: Vec<PendingSnapshot>,
     fill_random: FillRandom,
     out: Vec<Action>,
+    consensus: raft_loop::Consensus,
+    replica: apply::Replica,
+    members: membership::Membership,
 }
 
 /// Bytes of a chunk file's header (the positions-table offset).
 const CHUNK_HEADER_BYTES: u64 = 8;
 
 impl NodeCore {
-    /// Creates a new service: the genesis ("create") transaction, then a signature.
+    /// Creates a new service: this node is the only voter; it elects itself (view 2), writes
+    /// the genesis ("create") transaction as the view's opening entry, then a signature.
     pub fn start(p: StartParams) -> Result<NodeCore, ApiError> {
         let secrets = LedgerSecrets::single(LedgerSecret::new(p.ledger_secret));
         let empty = Replayer::new(secrets.clone());
-        let mut core = NodeCore::assemble(empty, p.identity, p.config, secrets, 0, p.now_ms, p.fill_random);
-        core.view = 2;
+        let mut fill_random = p.fill_random;
+        let consensus = raft_loop::Consensus::start(&p.config, p.identity.raft_id(), &mut fill_random, p.now_ms);
+        let mut core =
+            NodeCore::assemble(empty, p.identity, p.config, secrets, 0, p.now_ms, fill_random, consensus, Vec::new());
         core.persist_secrets();
+        let opening = core.consensus.campaign_alone().expect("a lone voter elects itself");
+        core.view = opening.term;
         let genesis = GenesisRecord {
             service_cert_pem: &core.identity.service_cert_pem,
             node_id: &core.identity.signer.node_id,
@@ -95,39 +135,74 @@ impl NodeCore {
             node_public_key_pem: None,
             recovery_count: 0,
             status: ServiceStatus::Opening,
-            create_txid: TxId::new(core.view, 1).to_string(),
+            create_txid: TxId::new(core.view, opening.index).to_string(),
         };
         let mut tx = core.store.begin();
         cairn_gov::initial_governance(&mut tx, &p.members, p.recovery_threshold)
             .map_err(|e| ApiError::bad_request("InvalidConfiguration", e.to_string()))?;
-        let ws = genesis.write_set().merged(tx.into_parts().1);
+        let me = core.members.own_row(&core.identity, crate::RaftRole::Voter);
+        let ws = genesis.write_set().merged(tx.into_parts().1).merged(me);
         core.execute(ws, EntryFlags(EntryFlags::FORCE_LEDGER_CHUNK_BEFORE), Sha256::ZERO);
         core.sign();
+        core.drive();
         core.check_invariants();
         Ok(core)
     }
 
-    /// Resumes after a restart from the state rebuilt from the ledger (and snapshot). Entries
-    /// after the last signature (`replayed.unsigned_tail()`) were never applied and are
-    /// discarded: the shell must have truncated them from the ledger. The node starts a new view
-    /// with a signature.
-    pub fn resume(
-        replayed: Replayer,
-        identity: NodeIdentity,
-        config: CoreConfig,
-        secrets: LedgerSecrets,
-        open_chunk_bytes: u64,
-        now_ms: u64,
-        fill_random: FillRandom,
-    ) -> NodeCore {
-        let mut core = NodeCore::assemble(replayed, identity, config, secrets, open_chunk_bytes, now_ms, fill_random);
-        core.sign();
+    /// Resumes after a restart from the state rebuilt from the ledger (and snapshot) and the
+    /// persisted Raft hard state. Nothing is dropped: entries after the last signature stay in
+    /// the log, queued. A node that is the only voter elects itself at once and signs over them
+    /// in a new view; otherwise it waits for a primary (or an election timeout).
+    pub fn resume(p: ResumeParams) -> NodeCore {
+        let mut fill_random = p.fill_random;
+        let raft_state = p.raft_state_json.as_deref().map(raft_loop::RaftStateFile::parse).transpose();
+        let raft_state = raft_state.unwrap_or_else(|e| panic!("node_data/raft_state.json: {e}"));
+        let mut replayed = p.replayed;
+        let (log, tail) = replayed.take_log();
+        // Lower bounds of what was committed: the persisted commit, and the commit every
+        // replayed signature records (its signer had seen it committed).
+        let recorded = replayed.facts.signatures.values().map(|s| s.commit_seqno).max().unwrap_or(0);
+        let mut known_commit = raft_state.as_ref().map_or(0, |s| s.commit).max(recorded);
+        let members = membership::Membership::from_store(&replayed.store);
+        let me = p.identity.raft_id();
+        if members.conf_state().voters == [me] {
+            // The only voter: what is durable on its disk is durable on a majority.
+            known_commit = replayed.last.seqno;
+        }
+        let consensus = raft_loop::Consensus::resume(
+            &p.config,
+            p.identity.raft_id(),
+            &mut fill_random,
+            p.now_ms,
+            log.iter().chain(&tail),
+            raft_state,
+            known_commit,
+            members.conf_state(),
+        );
+        let mut core = NodeCore::assemble(
+            replayed,
+            p.identity,
+            p.config,
+            p.secrets,
+            p.open_chunk_bytes,
+            p.now_ms,
+            fill_random,
+            consensus,
+            tail,
+        );
+        core.commit = TxId::default();
+        core.advance_commit(known_commit.min(core.history.last().seqno));
+        core.out.clear();
+        core.emit_peers();
+        core.consensus_resumed();
+        core.drive();
         core.check_invariants();
         core
     }
 
-    /// A core holding the `replayed` state (empty for a new service), writing in the next view;
-    /// everything replayed counts as durable and committed (it ends at a signature).
+    /// A core holding the `replayed` state (empty for a new service); `tail`: entries after it
+    /// already in the Raft log, waiting for a signature.
+    #[allow(clippy::too_many_arguments)]
     fn assemble(
         replayed: Replayer,
         identity: NodeIdentity,
@@ -136,12 +211,16 @@ impl NodeCore {
         open_chunk_bytes: u64,
         now_ms: u64,
         fill_random: FillRandom,
+        consensus: raft_loop::Consensus,
+        tail: Vec<Vec<u8>>,
     ) -> NodeCore {
         replayed.check_invariants();
         let last = replayed.last;
         let latest = secrets.latest().expect("a node has a ledger secret").clone();
         let history = History::resume(latest, identity.signer.clone(), last, replayed.tree);
         assert_eq!(replayed.store.version(), last.seqno, "store must be at the last replayed seqno");
+        let replica = apply::Replica::new(last.seqno, replayed.store.clone(), tail);
+        let members = membership::Membership::from_store(&replayed.store);
         NodeCore {
             policy: SignaturePolicy::new(config.signature_tx_count, config.signature_delay_ms),
             last_snapshot_seqno: last.seqno,
@@ -152,7 +231,7 @@ impl NodeCore {
             secrets,
             views: replayed.views,
             facts: replayed.facts,
-            view: last.view + 1,
+            view: last.view,
             durable_seqno: last.seqno,
             commit: last,
             startup_seqno: last.seqno,
@@ -163,6 +242,9 @@ impl NodeCore {
             pending_snapshots: Vec::new(),
             fill_random,
             out: Vec::new(),
+            consensus,
+            replica,
+            members,
         }
     }
 
@@ -175,42 +257,57 @@ impl NodeCore {
         match event {
             Event::Tick { now_ms } => {
                 self.now_ms = self.now_ms.max(now_ms);
-                if self.policy.due(self.now_ms) {
-                    self.sign();
-                }
+                self.on_tick();
+                self.sign_if_due();
             }
             Event::Durable { seqno } => self.on_durable(seqno),
             Event::Request { id, caller, request } => {
                 let response = self.on_request(&caller, request).unwrap_or_else(Response::from);
-                if self.policy.due(self.now_ms) {
-                    self.sign();
-                }
+                self.sign_if_due();
+                self.drive();
                 self.out.push(Action::Reply { id, response });
             }
+            Event::PeerFrame { from, frame } => self.on_peer_frame(from, &frame),
+            Event::PeerUnreachable { to } => self.consensus.report_unreachable(to),
+            Event::JoinResponse { status, body } => self.on_join_response(status, &body),
+        }
+        self.drive();
+    }
+
+    fn sign_if_due(&mut self) {
+        if self.is_primary() && self.policy.due(self.now_ms) {
+            self.sign();
         }
     }
 
     /// Signs every unsigned transaction now (a graceful stop: what was acknowledged becomes
     /// committed once the shell performs the resulting `Sync`).
     pub fn sign_pending(&mut self) {
-        if self.policy.unsigned() > 0 {
+        if self.is_primary() && self.policy.unsigned() > 0 {
             self.sign();
+            self.drive();
         }
     }
 
-    /// When the shell should tick next, if a signature is waiting on the delay.
+    /// When the shell should tick next: a signature waiting on the delay, or the next Raft tick
+    /// when other nodes are in the configuration, or a join retry.
     pub fn next_deadline_ms(&self) -> Option<u64> {
-        self.policy.deadline_ms()
+        let signature = self.policy.deadline_ms().filter(|_| self.is_primary());
+        let raft = self.consensus.next_tick_ms(self.now_ms);
+        let join = self.members.next_join_attempt_ms();
+        [signature, raft, join].into_iter().flatten().min()
     }
 
     pub fn last(&self) -> TxId {
         self.history.last()
     }
 
+    /// The CCF commit: the last signature transaction Raft committed.
     pub fn commit(&self) -> TxId {
         self.commit
     }
 
+    /// The view this node wrote in last as primary, or replicated in last.
     pub fn view(&self) -> u64 {
         self.view
     }
@@ -221,6 +318,29 @@ impl NodeCore {
 
     pub fn secrets(&self) -> &LedgerSecrets {
         &self.secrets
+    }
+
+    pub fn node_id(&self) -> &str {
+        self.identity.node_id()
+    }
+
+    pub fn node_state(&self) -> NodeState {
+        self.state
+    }
+
+    /// The highest seqno known durable on this node's disk.
+    pub fn durable_seqno(&self) -> u64 {
+        self.durable_seqno
+    }
+
+    /// The Merkle root over seqnos `0..=seqno` (applied seqnos only).
+    pub fn merkle_root_at(&self, seqno: u64) -> Option<Sha256> {
+        (seqno <= self.history.last().seqno).then(|| self.history.tree().root_at(seqno + 1)).flatten()
+    }
+
+    /// The Raft view of this node, for operators and checkers.
+    pub fn raft_status(&self) -> RaftStatus {
+        self.consensus.status()
     }
 
     /// Serialised ledger-secret chain (`cairn_gov::LedgerSecretChain` JSON), as the shell
@@ -240,10 +360,15 @@ impl NodeCore {
         self.out.push(Action::PersistLedgerSecrets { json });
     }
 
-    // ----- writing -----
+    fn is_primary(&self) -> bool {
+        self.consensus.is_leader() && self.consensus.pending_opening().is_none()
+    }
 
-    /// Appends one transaction with write set `ws`; returns its id. Never signs: a signature
-    /// it makes due is appended once the event is handled (see the module documentation).
+    // ----- writing (primary) -----
+
+    /// Appends one transaction with write set `ws` and proposes it; returns its id. Never signs:
+    /// a signature it makes due is appended once the event is handled (see the module
+    /// documentation). The caller has checked this node is primary.
     fn execute(&mut self, ws: WriteSet, flags: EntryFlags, claims: Sha256) -> TxId {
         let seqno = self.history.last().seqno + 1;
         self.store.apply(&ws, seqno).expect("the core's own writes apply in order");
@@ -253,36 +378,30 @@ impl NodeCore {
         }
         self.policy.record_tx(self.now_ms);
         let tx = entry.tx_id;
-        self.push_entry(entry);
+        self.record_own_entry(entry);
         tx
     }
 
-    fn push_entry(&mut self, entry: EncodedEntry) {
-        if entry.flags.chunk_before() {
-            self.open_chunk_bytes = 0;
-        }
-        if self.open_chunk_bytes == 0 {
-            self.open_chunk_bytes = CHUNK_HEADER_BYTES;
-        }
-        self.open_chunk_bytes += entry.bytes.len() as u64;
-        if entry.flags.chunk_after() {
-            self.open_chunk_bytes = 0;
-        }
+    /// Bookkeeping for an entry this primary wrote, then hands it to Raft (the view's opening
+    /// entry, or a proposal). It reaches the ledger as an `Append` from the Ready loop.
+    fn record_own_entry(&mut self, entry: EncodedEntry) {
+        self.count_chunk_bytes(entry.flags, entry.bytes.len() as u64);
         self.facts.write_set_digests.push(entry.digest());
         self.views.record(entry.tx_id.view, entry.tx_id.seqno);
-        self.out.push(Action::Append(entry));
+        let index = self.consensus.append_own(entry.bytes);
+        assert_eq!(index, entry.tx_id.seqno, "Raft index and seqno must agree");
     }
 
-    /// Appends a signature over everything so far and asks for a sync.
+    /// Appends a signature over everything so far.
     fn sign(&mut self) {
         let chunk_after = self.open_chunk_bytes >= self.config.chunk_size_bytes;
         let (entry, record, ws) = self.history.append_signature_record(self.view, self.commit, chunk_after);
         let seqno = entry.tx_id.seqno;
         self.store.apply(&ws, seqno).expect("signature applies in order");
         self.facts.signatures.insert(seqno, SignatureRecord { cert: String::new(), ..record });
-        self.push_entry(entry);
+        self.record_own_entry(entry);
+        self.replica.checkpoint(seqno, &self.store);
         self.policy.record_signature();
-        self.out.push(Action::Sync);
         let due = seqno - self.last_snapshot_seqno >= self.config.snapshot_tx_count;
         if due || self.snapshot_requested {
             self.snapshot_requested = false;
@@ -291,7 +410,7 @@ impl NodeCore {
     }
 
     fn take_snapshot(&mut self, seqno: u64) {
-        let tx = TxId::new(self.view, seqno);
+        let tx = TxId::new(self.views.view_of(seqno).expect("known seqno"), seqno);
         let secret = self.secrets.latest().expect("a node has a ledger secret").clone();
         let leaf = self.history.tree().leaf(seqno).expect("the snapshot seqno is in the tree");
         let views = cairn_ledger::snapshot::view_history_from_starts(self.views.starts());
@@ -305,15 +424,16 @@ impl NodeCore {
         self.out.push(Action::WriteSnapshot { name, bytes });
     }
 
-    fn on_durable(&mut self, seqno: u64) {
-        assert!(seqno <= self.history.last().seqno, "durable {seqno} beyond the last entry");
-        self.durable_seqno = self.durable_seqno.max(seqno);
-        let Some((&sig, _)) = self.facts.signatures.range(..=self.durable_seqno).next_back() else { return };
+    /// Raft committed up to `raft_commit`: the CCF commit moves to the last signature at or
+    /// below it (design §4.1), and snapshots whose evidence is below that commit are committed.
+    fn advance_commit(&mut self, raft_commit: u64) {
+        let Some((&sig, _)) = self.facts.signatures.range(..=raft_commit).next_back() else { return };
         if sig <= self.commit.seqno {
             return;
         }
         self.commit = TxId::new(self.views.view_of(sig).expect("known seqno"), sig);
         self.out.push(Action::CommitLedger { seqno: sig });
+        self.replica.forget_checkpoints_below(sig);
         let ready: Vec<PendingSnapshot> =
             self.pending_snapshots.iter().filter(|p| p.evidence_seqno < sig).cloned().collect();
         self.pending_snapshots.retain(|p| p.evidence_seqno >= sig);
@@ -323,6 +443,7 @@ impl NodeCore {
             let bytes = serde_json::to_vec(&receipt).expect("json");
             self.out.push(Action::CommitSnapshot { name: p.name, receipt: bytes });
         }
+        self.on_commit_advanced();
     }
 
     // ----- requests -----
@@ -331,10 +452,15 @@ impl NodeCore {
         match request {
             Request::LogWrite { table, id, msg } => self.log_write(caller, table, id, msg),
             Request::LogRead { table, id } => self.log_read(caller, table, id),
-            Request::NodeState => Ok(self.node_state()),
+            Request::NodeState => Ok(self.node_state_response()),
             Request::Network => Ok(self.network()),
             Request::NetworkNodes => Ok(self.network_nodes()),
-            Request::Primary => Ok(Response::ok(json!({ "node_id": self.identity.node_id() }))),
+            Request::Primary => {
+                let primary = self.primary_node_id();
+                primary
+                    .map(|id| Response::ok(json!({ "node_id": id })))
+                    .ok_or_else(|| ApiError::unavailable("NoPrimary", "no primary is known"))
+            }
             Request::Commit => Ok(Response::ok(json!({ "transaction_id": self.commit.to_string() }))),
             Request::TxStatus { tx } => self.tx_status(&tx),
             Request::Receipt { tx } => {
@@ -350,6 +476,8 @@ impl NodeCore {
             Request::Proposals => self.gov_proposals(),
             Request::EncryptedShare { member_id } => self.gov_encrypted_share(&member_id),
             Request::SubmitShare { member_id, body } => self.gov_submit_share(&member_id, &body),
+            Request::Join { body } => self.on_join_request(&body),
+            Request::Consensus => Ok(Response::ok(serde_json::to_value(self.raft_status()).expect("json"))),
         }
     }
 
@@ -375,6 +503,7 @@ impl NodeCore {
 
     fn log_write(&mut self, caller: &Caller, table: LogTable, id: u64, msg: String) -> Result<Response, ApiError> {
         self.require_user(caller)?;
+        self.require_primary()?;
         if msg.len() > app_log::MAX_MSG_BYTES {
             return Err(ApiError::bad_request(
                 "InvalidInput",
@@ -395,11 +524,20 @@ impl NodeCore {
         }
     }
 
+    /// The primary's node id, if this node knows it.
+    fn primary_node_id(&self) -> Option<String> {
+        if self.is_primary() {
+            return Some(self.identity.node_id().to_string());
+        }
+        let leader = self.consensus.driver.leader_id()?;
+        self.members.node_id_of(leader).map(str::to_string)
+    }
+
     fn last_signed_seqno(&self) -> u64 {
         self.facts.signatures.keys().next_back().copied().unwrap_or(0)
     }
 
-    fn node_state(&self) -> Response {
+    fn node_state_response(&self) -> Response {
         Response::ok(json!({
             "node_id": self.identity.node_id(),
             "state": self.state,
@@ -413,8 +551,8 @@ impl NodeCore {
         Response::ok(json!({
             "service_status": info.status,
             "service_certificate": info.cert,
-            "current_view": self.view,
-            "primary_id": self.identity.node_id(),
+            "current_view": self.consensus.term(),
+            "primary_id": self.primary_node_id(),
             "recovery_count": info.recovery_count,
             "current_service_create_txid": info.create_txid,
         }))
@@ -427,8 +565,12 @@ impl NodeCore {
             .map(|(id, v)| {
                 let id = String::from_utf8_lossy(id).into_owned();
                 let info: serde_json::Value = serde_json::from_slice(&v.value).unwrap_or(json!({}));
-                let primary = id == self.identity.node_id();
-                let addresses = if primary { json!(self.identity.rpc_addresses) } else { json!([]) };
+                let primary = Some(id.as_str()) == self.primary_node_id().as_deref();
+                let addresses = match info.get("rpc_address") {
+                    Some(serde_json::Value::String(a)) => json!([a]),
+                    _ if id == self.identity.node_id() => json!(self.identity.rpc_addresses),
+                    _ => json!([]),
+                };
                 json!({ "node_id": id, "status": info["status"], "primary": primary, "rpc_addresses": addresses })
             })
             .collect();
@@ -437,7 +579,7 @@ impl NodeCore {
 
     fn tx_status(&self, tx: &str) -> Result<Response, ApiError> {
         let id = parse_tx_id(tx)?;
-        let status = TxStatus::of(id, &self.views, self.history.last(), self.commit, self.view);
+        let status = TxStatus::of(id, &self.views, self.history.last(), self.commit, self.consensus.term());
         Ok(Response::ok(json!({ "transaction_id": id.to_string(), "status": status })))
     }
 
@@ -451,7 +593,7 @@ impl NodeCore {
     /// A receipt for committed transaction `tx`: the Merkle path to the root signed by the
     /// first signature after it.
     fn receipt_for(&self, tx: TxId) -> Result<Receipt, ApiError> {
-        let status = TxStatus::of(tx, &self.views, self.history.last(), self.commit, self.view);
+        let status = TxStatus::of(tx, &self.views, self.history.last(), self.commit, self.consensus.term());
         if status != TxStatus::Committed {
             return Err(ApiError::not_found(
                 "TransactionNotCommitted",
@@ -476,8 +618,10 @@ impl NodeCore {
 
     pub fn check_invariants(&self) {
         let last = self.history.last();
-        assert!(self.commit.seqno <= self.durable_seqno || self.commit.seqno == self.startup_seqno);
-        assert!(self.durable_seqno <= last.seqno, "durable beyond the last entry");
+        let appended = self.consensus.appended_last;
+        assert!(self.commit.seqno <= last.seqno, "commit beyond the applied state");
+        assert!(self.durable_seqno <= appended, "durable beyond the last entry");
+        assert_eq!(last.seqno + self.replica.queue.len() as u64, appended.max(last.seqno), "queue ends at the log end");
         assert!(
             self.commit.seqno == 0 || self.facts.signatures.contains_key(&self.commit.seqno),
             "commit is a signature"

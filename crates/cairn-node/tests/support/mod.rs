@@ -7,6 +7,8 @@
 //! transaction was appended and whether it is a signature, which request was answered with
 //! which status, ...), so a test can `assert_eq!` the whole list the core returned.
 
+#![allow(dead_code)] // each test binary uses part of the harness
+
 use cairn_crypto::{Certificate, CertificateRequest, EncryptionKeyPair, SigningKey};
 use cairn_gov::{GovRequestHeader, InitialMember, identity_id, sign_request};
 use cairn_ledger::format::{EncodedEntry, EntryView, TxId};
@@ -14,7 +16,7 @@ use cairn_ledger::snapshot::SnapshotName;
 use cairn_ledger::{LedgerSecrets, NodeSigner, ServiceIdentity, tables};
 use cairn_node::{
     Action, Caller, CoreConfig, Event, FillRandom, LogTable, NodeCore, NodeIdentity, Replayer, Request, RequestId,
-    Response, StartParams,
+    Response, ResumeParams, StartParams,
 };
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -93,7 +95,9 @@ pub fn node_identity() -> NodeIdentity {
     NodeIdentity {
         signer: ids.signer.clone(),
         service_cert_pem: ids.service_cert.pem().to_string(),
+        service_key: None,
         rpc_addresses: vec!["127.0.0.1:8000".into()],
+        node_to_node_address: "127.0.0.1:8001".into(),
     }
 }
 
@@ -149,9 +153,13 @@ pub fn sig(view: u64, seqno: u64) -> Step {
     Step::Append(TxId::new(view, seqno), Kind::Signature)
 }
 
+/// The actions a lone node's tests compare, as steps. Raft bookkeeping (`PersistRaftState`,
+/// `SetPeers`; a lone node sends nothing) is left out: `raft_state_is_persisted_before_entries`
+/// checks it.
 pub fn steps(actions: &[Action]) -> Vec<Step> {
     actions
         .iter()
+        .filter(|a| !matches!(a, Action::PersistRaftState { .. } | Action::SetPeers { .. }))
         .map(|a| match a {
             Action::Append(e) => Step::Append(e.tx_id, if is_signature(e) { Kind::Signature } else { Kind::Tx }),
             Action::Sync => Step::Sync,
@@ -162,6 +170,7 @@ pub fn steps(actions: &[Action]) -> Vec<Step> {
             Action::PersistLedgerSecrets { json } => {
                 Step::PersistLedgerSecrets(NodeCore::parse_secrets_json(json).expect("persisted chain parses").len())
             }
+            other => panic!("a lone node does not {other:?}"),
         })
         .collect()
 }
@@ -205,6 +214,8 @@ pub struct Node {
     pub ledger: Vec<EncodedEntry>,
     /// The last ledger-secret chain the core asked to persist.
     pub persisted_secrets: Vec<u8>,
+    /// The last Raft hard state the core asked to persist.
+    pub raft_state: Option<Vec<u8>>,
     /// Snapshot files written (uncommitted), by name.
     pub snapshots: Vec<(SnapshotName, Vec<u8>)>,
     /// Committed snapshot files: entry ‖ receipt.
@@ -221,6 +232,7 @@ impl Node {
             core,
             ledger: Vec::new(),
             persisted_secrets: Vec::new(),
+            raft_state: None,
             snapshots: Vec::new(),
             committed_snapshots: Vec::new(),
             journal: Vec::new(),
@@ -246,17 +258,26 @@ impl Node {
         (node, actions)
     }
 
-    /// Restarts from this node's ledger and persisted secrets, as if every appended entry had
-    /// reached the disk, at `now_ms`; the unsigned tail is dropped from the ledger, as the
-    /// shell does.
+    /// Restarts from this node's ledger, persisted secrets and Raft state, as if every
+    /// appended entry had reached the disk, at `now_ms`. The whole ledger is kept (a lone
+    /// node signs over its unsigned tail in the new view).
     pub fn restart(&self, config: CoreConfig, seed: u64, now_ms: u64) -> (Node, Vec<Action>) {
         let secrets = NodeCore::parse_secrets_json(&self.persisted_secrets).expect("persisted chain");
-        let replayer = replay(&self.ledger, secrets.clone());
-        let kept = replayer.last.seqno as usize;
-        let core = NodeCore::resume(replayer, node_identity(), config, secrets, 0, now_ms, seeded_fill_random(seed));
+        let replayed = replay(&self.ledger, secrets.clone());
+        let core = NodeCore::resume(ResumeParams {
+            replayed,
+            identity: node_identity(),
+            config,
+            secrets,
+            open_chunk_bytes: 0,
+            raft_state_json: self.raft_state.clone(),
+            now_ms,
+            fill_random: seeded_fill_random(seed),
+        });
         let mut node = Node::wrap(core, now_ms);
         node.persisted_secrets = self.persisted_secrets.clone();
-        node.ledger = self.ledger[..kept].to_vec();
+        node.raft_state = self.raft_state.clone();
+        node.ledger = self.ledger.clone();
         let actions = node.absorb();
         (node, actions)
     }
@@ -273,6 +294,8 @@ impl Node {
                     self.ledger.push(e.clone());
                 }
                 Action::PersistLedgerSecrets { json } => self.persisted_secrets = json.clone(),
+                Action::PersistRaftState { json } => self.raft_state = Some(json.clone()),
+                Action::TruncateLedger { seqno } => self.ledger.truncate(*seqno as usize),
                 Action::WriteSnapshot { name, bytes } => self.snapshots.push((*name, bytes.clone())),
                 Action::CommitSnapshot { name, receipt } => {
                     let (_, bytes) = self
@@ -282,7 +305,8 @@ impl Node {
                         .unwrap_or_else(|| panic!("snapshot {name} committed before it was written"));
                     self.committed_snapshots.push((name.committed(), [bytes.as_slice(), receipt].concat()));
                 }
-                Action::Sync | Action::CommitLedger { .. } | Action::Reply { .. } => {}
+                Action::Sync | Action::CommitLedger { .. } | Action::Reply { .. } | Action::SetPeers { .. } => {}
+                other => panic!("a lone node does not {other:?}"),
             }
         }
         self.journal.extend(steps(&actions));

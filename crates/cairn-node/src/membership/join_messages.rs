@@ -1,0 +1,44 @@
+//! The join protocol's messages (`POST /node/join`, CCF's names where CCF has them).
+//!
+//! The joiner sends its self-signed certificate (proving its key by the TLS handshake), its
+//! RSA encryption key and its addresses. The primary records it `Pending` (or `Trusted` at
+//! once while the service is `Opening`) and answers with its status; once the trusting
+//! transaction is committed the answer carries [`NetworkInfo`]: what the joiner needs to be a
+//! node of the service. It travels inside the TLS session pinned to the service certificate,
+//! as CCF's does.
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    /// The joiner's certificate (self-signed; the primary endorses its key).
+    pub certificate: String,
+    /// RSA public key (PEM) the joiner's secrets are wrapped to.
+    pub public_encryption_key: String,
+    pub rpc_addresses: Vec<String>,
+    pub node_to_node_address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinAnswer {
+    /// `Pending`, `Trusted` or `Retired` (CCF `node_status`).
+    pub node_status: String,
+    pub node_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_info: Option<NetworkInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkInfo {
+    pub raft_id: u64,
+    /// The joiner's certificate, endorsed by the service key.
+    pub endorsed_certificate: String,
+    pub service_certificate: String,
+    /// The service private key (PEM): every node can endorse later joiners, as in CCF.
+    pub service_key: String,
+    /// The ledger-secret chain (`cairn_gov::LedgerSecretChain` JSON).
+    pub ledger_secrets: serde_json::Value,
+    /// The Raft configuration at the answer: every node's id, Raft id and address.
+    pub peers: Vec<crate::PeerInfo>,
+    /// The answering primary's commit; the joiner is `PartOfNetwork` once it reaches it.
+    pub commit_seqno: u64,
+}

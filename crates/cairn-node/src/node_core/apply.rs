@@ -1,0 +1,119 @@
+//! How entries become state (design §4.2). A primary executes its own transactions, so its
+//! store and tree are at its last entry. A backup is signature-gated: entries it receives wait
+//! in the apply queue and are applied, in order, when a signature covering them arrives and
+//! verifies against the tree they extend. Every node checkpoints its store (an O(1) persistent
+//! clone) at each signature not yet committed, so a suffix a new primary overwrites, or the
+//! unsigned tail of a primary stepping down, can be rolled back to the newest checkpoint at or
+//! before the cut and the rest re-queued from the log.
+use super::NodeCore;
+use crate::received_entry::{open_entry, verify_signature};
+use cairn_crypto::Sha256;
+use cairn_kv::Store;
+use cairn_ledger::SignatureRecord;
+use cairn_ledger::format::TxId;
+use std::collections::BTreeMap;
+
+/// The apply queue and the checkpoints.
+pub(super) struct Replica {
+    /// Entries after the last applied seqno, up to the last appended one.
+    pub(super) queue: Vec<Vec<u8>>,
+    /// Store at each signature seqno ≥ the CCF commit (and at the start point).
+    checkpoints: BTreeMap<u64, Store>,
+}
+
+impl Replica {
+    pub(super) fn new(applied: u64, store: Store, queue: Vec<Vec<u8>>) -> Self {
+        Replica { queue, checkpoints: BTreeMap::from([(applied, store)]) }
+    }
+
+    pub(super) fn checkpoint(&mut self, seqno: u64, store: &Store) {
+        self.checkpoints.insert(seqno, store.clone());
+    }
+
+    /// Checkpoints below the committed signature `commit` can never be rolled back to.
+    pub(super) fn forget_checkpoints_below(&mut self, commit: u64) {
+        self.checkpoints = self.checkpoints.split_off(&commit);
+    }
+
+    fn newest_at_or_below(&self, seqno: u64) -> (u64, &Store) {
+        let (&s, store) = self.checkpoints.range(..=seqno).next_back().expect("a checkpoint at or below every cut");
+        (s, store)
+    }
+}
+
+impl NodeCore {
+    /// Applies the whole queue; its last entry is a signature, verified against the tree.
+    pub(super) fn apply_signed_queue(&mut self) {
+        for bytes in std::mem::take(&mut self.replica.queue) {
+            self.apply_received(&bytes);
+        }
+    }
+
+    /// A new primary applies what earlier primaries left unsigned; its own first signature
+    /// covers it.
+    pub(super) fn apply_unsigned_tail(&mut self) {
+        for bytes in std::mem::take(&mut self.replica.queue) {
+            self.apply_received(&bytes);
+        }
+    }
+
+    /// Applies one replicated entry. A backup trusts its primary's entries only as far as a
+    /// signature covers them; one that does not open or verify is fatal (crash-fault
+    /// tolerance assumes neither bugs nor tampering, and serving it would be worse).
+    fn apply_received(&mut self, bytes: &[u8]) {
+        let seqno = self.history.last().seqno + 1;
+        let opened = open_entry(bytes, seqno, &self.secrets, true)
+            .unwrap_or_else(|e| panic!("replicated entry {seqno} cannot be applied: {e}"));
+        if let Some(record) = &opened.signature {
+            verify_signature(record, opened.tx, self.history.tree())
+                .unwrap_or_else(|e| panic!("replicated signature at {seqno} does not verify: {e}"));
+            self.facts.signatures.insert(seqno, SignatureRecord { cert: String::new(), ..record.clone() });
+        }
+        self.store.apply(&opened.write_set, seqno).unwrap_or_else(|e| panic!("replicated entry {seqno}: {e}"));
+        self.history.append_received(opened.tx, opened.leaf);
+        self.facts.write_set_digests.push(opened.digest);
+        if opened.claims != Sha256::ZERO {
+            self.facts.claims.insert(seqno, opened.claims);
+        }
+        self.views.record(opened.tx.view, seqno);
+        if opened.signature.is_some() {
+            self.replica.checkpoint(seqno, &self.store);
+        }
+    }
+
+    /// Forgets the state after seqno `cut` (≥ the CCF commit): back to the newest checkpoint
+    /// at or before it, with the log entries between re-queued.
+    pub(super) fn rollback_to(&mut self, cut: u64) {
+        assert!(cut >= self.commit.seqno, "rollback to {cut} below the commit {}", self.commit);
+        let applied = self.history.last().seqno;
+        let (s, store) = self.replica.newest_at_or_below(cut.min(applied));
+        if s == applied {
+            let keep = (cut - applied) as usize;
+            self.replica.queue.truncate(keep);
+            return;
+        }
+        self.store = store.clone();
+        let view = self.views.view_of(s).unwrap_or(0);
+        self.history.rollback(TxId::new(view, s));
+        self.facts.write_set_digests.truncate(s as usize + 1);
+        self.facts.claims.split_off(&(s + 1));
+        self.facts.signatures.split_off(&(s + 1));
+        self.views.truncate(s);
+        self.replica.checkpoints.split_off(&(s + 1));
+        if self.secrets.entries().iter().any(|(from, _)| *from > s) {
+            self.secrets.truncate(s);
+            let latest = self.secrets.latest().expect("the first secret stays").clone();
+            self.history.set_secret(latest);
+            self.persist_secrets();
+        }
+        self.pending_snapshots.retain(|p| p.evidence_seqno <= s);
+        self.replica.queue = self.consensus.log_range(s, cut);
+        self.policy.record_signature();
+    }
+
+    /// This node stopped being primary: its unsigned tail goes back to the queue (it stays in
+    /// the log; the next primary signs over it or truncates it).
+    pub(super) fn step_down(&mut self) {
+        self.rollback_to(self.consensus.appended_last);
+    }
+}

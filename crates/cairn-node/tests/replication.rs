@@ -1,0 +1,295 @@
+//! Three `NodeCore`s in one process with an instant, lossless network and disks that sync at
+//! once: the join protocol, learner promotion, replication, commit on a majority, and a new
+//! primary after the old one disappears. The cluster simulator (`cairn-sim`) adds faults;
+//! these tests pin the happy paths with exact expectations.
+mod support;
+
+use cairn_crypto::{Certificate, CertificateRequest, EncryptionKeyPair, SigningKey};
+use cairn_gov::{GovRequestHeader, sign_request};
+use cairn_ledger::format::{EncodedEntry, TxId};
+use cairn_ledger::{ServiceIdentity, tables};
+use cairn_node::{
+    Action, Caller, CoreConfig, Event, JoinParams, LogTable, NodeCore, NodeIdentity, Request, Response, StartParams,
+};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use support::{FIRST_SECRET, START_MS, TX_ID_HEADER, identities, seeded_fill_random, user};
+
+const TICK_MS: u64 = 10;
+
+fn config() -> CoreConfig {
+    CoreConfig {
+        signature_tx_count: 10,
+        signature_delay_ms: 20,
+        snapshot_tx_count: 1_000_000,
+        election_timeout_ms: 1000,
+        message_timeout_ms: 100,
+        join_retry_ms: 100,
+        ..CoreConfig::default()
+    }
+}
+
+struct SimNode {
+    core: NodeCore,
+    ledger: Vec<EncodedEntry>,
+    replies: BTreeMap<u64, Response>,
+    up: bool,
+}
+
+struct Cluster {
+    nodes: BTreeMap<u64, SimNode>,
+    /// (from, to, frame)
+    network: VecDeque<(u64, u64, Vec<u8>)>,
+    /// Joiners' pending requests: (joiner raft id, body)
+    joins: VecDeque<(u64, Vec<u8>)>,
+    now_ms: u64,
+    next_request: u64,
+}
+
+fn not_before() -> i64 {
+    (START_MS / 1000) as i64 - 60
+}
+
+impl Cluster {
+    fn start() -> (Cluster, u64) {
+        let service = ServiceIdentity::create(not_before(), 365).expect("service");
+        let signer = Arc::new(service.new_local_node(not_before(), 365).expect("node"));
+        let identity = NodeIdentity {
+            signer,
+            service_cert_pem: service.cert.pem().to_string(),
+            service_key: Some(Arc::new(service.key)),
+            rpc_addresses: vec!["127.0.0.1:8000".into()],
+            node_to_node_address: "127.0.0.1:9000".into(),
+        };
+        let id = identity.raft_id();
+        let core = NodeCore::start(StartParams {
+            identity,
+            config: config(),
+            members: vec![identities().member.clone()],
+            recovery_threshold: 1,
+            ledger_secret: FIRST_SECRET,
+            now_ms: START_MS,
+            fill_random: seeded_fill_random(1),
+        })
+        .expect("start");
+        let mut cluster = Cluster {
+            nodes: BTreeMap::new(),
+            network: VecDeque::new(),
+            joins: VecDeque::new(),
+            now_ms: START_MS,
+            next_request: 0,
+        };
+        cluster.nodes.insert(id, SimNode { core, ledger: Vec::new(), replies: BTreeMap::new(), up: true });
+        cluster.perform(id);
+        (cluster, id)
+    }
+
+    fn join(&mut self, n: u64) -> u64 {
+        let key = SigningKey::generate().expect("key");
+        let req = CertificateRequest {
+            common_name: format!("joiner {n}"),
+            subject_alt_names: vec![],
+            not_before_unix_s: not_before(),
+            validity_days: 365,
+            is_ca: false,
+        };
+        let cert = Certificate::self_signed(&key, &req).expect("cert");
+        let encryption = EncryptionKeyPair::generate().expect("rsa");
+        let core = NodeCore::join(JoinParams {
+            node_key: key,
+            self_signed_cert_pem: cert.pem().to_string(),
+            public_encryption_key_pem: encryption.public_key().to_pem(),
+            config: config(),
+            rpc_addresses: vec![format!("127.0.0.1:800{n}")],
+            node_to_node_address: format!("127.0.0.1:900{n}"),
+            now_ms: self.now_ms,
+            fill_random: seeded_fill_random(100 + n),
+        });
+        let id = core.raft_status().raft_id;
+        self.nodes.insert(id, SimNode { core, ledger: Vec::new(), replies: BTreeMap::new(), up: true });
+        self.perform(id);
+        id
+    }
+
+    fn perform(&mut self, id: u64) {
+        loop {
+            let node = self.nodes.get_mut(&id).expect("node");
+            let actions = node.core.take_actions();
+            if actions.is_empty() {
+                return;
+            }
+            for action in actions {
+                let node = self.nodes.get_mut(&id).expect("node");
+                match action {
+                    Action::Append(e) => {
+                        assert_eq!(e.tx_id.seqno, node.ledger.len() as u64 + 1, "node {id} appends in order");
+                        node.ledger.push(e);
+                    }
+                    Action::TruncateLedger { seqno } => node.ledger.truncate(seqno as usize),
+                    Action::Sync => {
+                        let last = node.ledger.len() as u64;
+                        node.core.handle(Event::Durable { seqno: last });
+                    }
+                    Action::Reply { id: rid, response } => {
+                        node.replies.insert(rid, response);
+                    }
+                    Action::Send { to, frame } => self.network.push_back((id, to, frame)),
+                    Action::SendJoinRequest { body } => self.joins.push_back((id, body)),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn primary(&self) -> Option<u64> {
+        let leaders: Vec<u64> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.up && n.core.raft_status().role == "Leader")
+            .map(|(id, _)| *id)
+            .collect();
+        assert!(leaders.len() <= 1 || self.terms_differ(&leaders), "two leaders in one term: {leaders:?}");
+        leaders.into_iter().max_by_key(|id| self.nodes[id].core.raft_status().term)
+    }
+
+    fn terms_differ(&self, leaders: &[u64]) -> bool {
+        let mut terms: Vec<u64> = leaders.iter().map(|id| self.nodes[id].core.raft_status().term).collect();
+        terms.dedup();
+        terms.len() == leaders.len()
+    }
+
+    /// Delivers every frame and join request, then advances the clock one tick.
+    fn step(&mut self) {
+        while let Some((from, to, frame)) = self.network.pop_front() {
+            if !self.nodes.get(&to).is_some_and(|n| n.up) || !self.nodes[&from].up {
+                continue;
+            }
+            self.nodes.get_mut(&to).unwrap().core.handle(Event::PeerFrame { from, frame });
+            self.perform(to);
+        }
+        while let Some((joiner, body)) = self.joins.pop_front() {
+            let answer = match self.primary() {
+                Some(p) => self.request(p, Caller::default(), Request::Join { body }),
+                None => Response { status: 0, headers: vec![], body: Value::Null },
+            };
+            let body = serde_json::to_vec(&answer.body).unwrap();
+            self.nodes.get_mut(&joiner).unwrap().core.handle(Event::JoinResponse { status: answer.status, body });
+            self.perform(joiner);
+        }
+        self.now_ms += TICK_MS;
+        let ids: Vec<u64> = self.nodes.keys().copied().collect();
+        for id in ids {
+            if self.nodes[&id].up {
+                self.nodes.get_mut(&id).unwrap().core.handle(Event::Tick { now_ms: self.now_ms });
+                self.perform(id);
+            }
+        }
+    }
+
+    fn run_until(&mut self, what: &str, max_steps: usize, mut done: impl FnMut(&Cluster) -> bool) {
+        for _ in 0..max_steps {
+            if done(self) {
+                return;
+            }
+            self.step();
+        }
+        let states: Vec<_> = self.nodes.iter().map(|(id, n)| (id, n.core.raft_status(), n.core.commit())).collect();
+        panic!("{what}: not within {max_steps} steps; nodes: {states:#?}");
+    }
+
+    fn request(&mut self, id: u64, caller: Caller, request: Request) -> Response {
+        let rid = self.next_request;
+        self.next_request += 1;
+        self.nodes.get_mut(&id).unwrap().core.handle(Event::Request { id: rid, caller, request });
+        self.perform(id);
+        self.nodes.get_mut(&id).unwrap().replies.remove(&rid).expect("a request is answered at once")
+    }
+
+    fn member_request(&self, msg_type: &str, proposal_id: Option<&str>, payload: &Value) -> Vec<u8> {
+        let ids = identities();
+        let header = GovRequestHeader {
+            msg_type: msg_type.into(),
+            created_at: self.now_ms / 1000,
+            proposal_id: proposal_id.map(str::to_string),
+        };
+        sign_request(&ids.member_key, &ids.member_id, &header, &serde_json::to_vec(payload).unwrap())
+    }
+
+    fn govern(&mut self, actions: Value) {
+        let p = self.primary().expect("a primary");
+        let body = self.member_request("proposal", None, &json!({ "actions": actions }));
+        let proposed = self.request(p, Caller::default(), Request::Propose { body });
+        assert_eq!(proposed.status, 200, "{:?}", proposed.body);
+        let proposal_id = proposed.body["proposalId"].as_str().unwrap().to_string();
+        let body = self.member_request("ballot", Some(&proposal_id), &json!({"ballot": "approve"}));
+        let member_id = identities().member_id.clone();
+        let voted = self.request(p, Caller::default(), Request::Ballot { proposal_id, member_id, body });
+        assert_eq!(voted.body["proposalState"], "Accepted", "{:?}", voted.body);
+    }
+
+    fn write(&mut self, key: u64, msg: &str) -> TxId {
+        let p = self.primary().expect("a primary");
+        let r = self.request(p, user(), Request::LogWrite { table: LogTable::Private, id: key, msg: msg.into() });
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.headers.iter().find(|(n, _)| *n == TX_ID_HEADER).unwrap().1.parse().unwrap()
+    }
+
+    fn committed_everywhere(&self, seqno: u64) -> bool {
+        self.nodes.values().filter(|n| n.up).all(|n| n.core.commit().seqno >= seqno)
+    }
+}
+
+#[test]
+fn two_nodes_join_become_voters_and_replicate_then_survive_the_primary() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    let a = cluster.join(2);
+    let b = cluster.join(3);
+    cluster.run_until("both joiners are voters", 500, |c| c.nodes[&first].core.raft_status().voters.len() == 3);
+    cluster.run_until("every node is part of the network", 500, |c| {
+        c.nodes.values().all(|n| n.core.node_state() == cairn_node::NodeState::PartOfNetwork)
+    });
+    let user_cert = identities().user_cert.pem().to_string();
+    cluster.govern(json!([{"name": "set_user", "args": {"cert": user_cert}}]));
+    let service_cert = cluster.nodes[&first]
+        .core
+        .store()
+        .get(tables::SERVICE_INFO, &tables::SINGLETON_KEY)
+        .map(|v| serde_json::from_slice::<Value>(v).unwrap()["cert"].as_str().unwrap().to_string());
+    cluster.govern(
+        json!([{"name": "transition_service_to_open", "args": {"next_service_identity": service_cert.unwrap()}}]),
+    );
+    let mut written = Vec::new();
+    for i in 0..25 {
+        written.push((i, cluster.write(i, &format!("v{i}"))));
+    }
+    let last = written.last().unwrap().1;
+    cluster.run_until("every write committed on every node", 200, |c| c.committed_everywhere(last.seqno));
+    for n in cluster.nodes.values() {
+        for (key, _) in &written {
+            let got = n.core.store().get(LogTable::Private.table_name(), &LogTable::key(*key));
+            assert_eq!(got, Some(format!("v{key}").as_bytes()), "node {} key {key}", n.core.node_id());
+        }
+    }
+    let ledgers: Vec<Vec<Vec<u8>>> =
+        cluster.nodes.values().map(|n| n.ledger.iter().map(|e| e.bytes.clone()).collect()).collect();
+    let shortest = ledgers.iter().map(Vec::len).min().unwrap();
+    assert!(ledgers.iter().all(|l| l[..shortest] == ledgers[0][..shortest]), "ledgers agree on their common prefix");
+
+    // The primary disappears: one of the two others takes over in a later view.
+    cluster.nodes.get_mut(&first).unwrap().up = false;
+    let old_view = cluster.nodes[&a].core.raft_status().term;
+    cluster.run_until("a new primary", 1000, |c| c.primary().is_some_and(|p| p != first));
+    let p = cluster.primary().unwrap();
+    assert!([a, b].contains(&p));
+    assert!(cluster.nodes[&p].core.raft_status().term > old_view);
+    let after = cluster.write(1000, "after failover");
+    cluster.run_until("the write after failover commits", 500, |c| {
+        c.nodes.values().filter(|n| n.up).all(|n| n.core.commit().seqno >= after.seqno)
+    });
+    for (key, _) in &written {
+        let got = cluster.nodes[&p].core.store().get(LogTable::Private.table_name(), &LogTable::key(*key));
+        assert_eq!(got, Some(format!("v{key}").as_bytes()), "committed write {key} survives the failover");
+    }
+}
