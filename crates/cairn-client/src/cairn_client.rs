@@ -247,6 +247,11 @@ impl CairnClient {
         self.get_json("/node/network", "network").await
     }
 
+    /// `GET /node/consensus`: the node's Raft state (role, term, leader, commit, configuration).
+    pub async fn consensus(&self) -> Result<serde_json::Value, ClientError> {
+        self.get_json("/node/consensus", "consensus").await
+    }
+
     /// `GET /node/network/nodes`: the `nodes` array as the node reports it.
     pub async fn network_nodes(&self) -> Result<Vec<serde_json::Value>, ClientError> {
         #[derive(Deserialize)]

@@ -170,7 +170,12 @@ impl Cluster {
         }
         while let Some((joiner, body)) = self.joins.pop_front() {
             let answer = match self.primary() {
-                Some(p) => self.request(p, Caller::default(), Request::Join { body }),
+                Some(p) => {
+                    let request: cairn_node::JoinRequest = serde_json::from_slice(&body).unwrap();
+                    let der = Certificate::from_pem(&request.certificate).unwrap().der().to_vec();
+                    let caller = Caller { cert_id: Some(cairn_crypto::sha256(&der).to_hex()) };
+                    self.request(p, caller, Request::Join { body })
+                }
                 None => Response { status: 0, headers: vec![], body: Value::Null },
             };
             let body = serde_json::to_vec(&answer.body).unwrap();

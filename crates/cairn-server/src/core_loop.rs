@@ -5,6 +5,7 @@
 //!
 //! Any I/O failure is fatal: the loop stops and the node exits (after a failed fsync the kernel
 //! may have dropped dirty pages, so nothing written since can be trusted as durable).
+use crate::node_channel::{ChannelEvent, DropReason, NodeChannel, PeerAddress, SendOutcome};
 use crate::node_files::{
     LEDGER_SECRETS_FILE, NODE_CERT_FILE, NodeFiles, RAFT_STATE_FILE, SERVICE_CERT_FILE, SERVICE_KEY_FILE,
 };
@@ -13,6 +14,7 @@ use cairn_fs::{FsStorage, SnapshotDirectory};
 use cairn_ledger::LedgerWriter;
 use cairn_node::{Action, Caller, Event, NodeCore, Request, RequestId, Response};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
@@ -35,8 +37,22 @@ pub struct CoreLoop {
     pub writer: LedgerWriter<FsStorage>,
     pub snapshots: SnapshotDirectory,
     pub files: NodeFiles,
+    /// The node-to-node transport (absent in tests that run a lone node without one).
+    channel: Option<Arc<NodeChannel>>,
+    /// Actions the join phase left for the loop to perform first.
+    initial: Vec<Action>,
     pending: HashMap<RequestId, oneshot::Sender<Response>>,
     next_id: RequestId,
+}
+
+/// What wakes the core thread.
+enum Input {
+    Request(CoreMsg),
+    Peer(ChannelEvent),
+    /// Every request sender is gone: shutdown.
+    Closed,
+    /// The deadline passed.
+    Timeout,
 }
 
 impl CoreLoop {
@@ -45,37 +61,65 @@ impl CoreLoop {
         writer: LedgerWriter<FsStorage>,
         snapshots: SnapshotDirectory,
         files: NodeFiles,
+        channel: Option<Arc<NodeChannel>>,
+        initial: Vec<Action>,
     ) -> Self {
-        CoreLoop { core, writer, snapshots, files, pending: HashMap::new(), next_id: 0 }
+        CoreLoop { core, writer, snapshots, files, channel, initial, pending: HashMap::new(), next_id: 0 }
     }
 
     /// Runs until every request sender is dropped (shutdown) or an I/O error (returned).
-    pub fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>) -> anyhow::Result<()> {
+    pub fn run(
+        mut self,
+        mut rx: mpsc::Receiver<CoreMsg>,
+        mut peers: mpsc::Receiver<ChannelEvent>,
+    ) -> anyhow::Result<()> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().context("core runtime")?;
+        for action in std::mem::take(&mut self.initial) {
+            self.perform_one(action)?;
+        }
         self.perform()?;
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut peer_batch = Vec::new();
         loop {
             let wait = self.core.next_deadline_ms().map(|d| Duration::from_millis(d.saturating_sub(now_ms())));
             let first = rt.block_on(async {
-                match wait {
-                    Some(w) => match tokio::time::timeout(w, rx.recv()).await {
-                        Ok(msg) => msg.map(Some),
-                        Err(_) => Some(None),
-                    },
-                    None => rx.recv().await.map(Some),
+                let sleep = async {
+                    match wait {
+                        Some(w) => tokio::time::sleep(w).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    m = rx.recv() => m.map_or(Input::Closed, Input::Request),
+                    Some(e) = peers.recv() => Input::Peer(e),
+                    _ = sleep => Input::Timeout,
                 }
             });
             match first {
-                None => break,
-                Some(None) => {}
-                Some(Some(msg)) => {
-                    batch.push(msg);
-                    while batch.len() < MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(m) => batch.push(m),
-                            Err(_) => break,
-                        }
-                    }
+                Input::Closed => break,
+                Input::Timeout => {}
+                Input::Request(msg) => batch.push(msg),
+                Input::Peer(e) => peer_batch.push(e),
+            }
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(m) => batch.push(m),
+                    Err(_) => break,
+                }
+            }
+            while peer_batch.len() < MAX_BATCH {
+                match peers.try_recv() {
+                    Ok(e) => peer_batch.push(e),
+                    Err(_) => break,
+                }
+            }
+            for event in peer_batch.drain(..) {
+                match event {
+                    ChannelEvent::Frame(f) => match f.from_raft_id {
+                        Some(from) => self.core.handle(Event::PeerFrame { from, frame: f.frame }),
+                        None => tracing::debug!(node = %f.from_node_id, "frame from a node not in the configuration"),
+                    },
+                    ChannelEvent::Unreachable { raft_id } => self.core.handle(Event::PeerUnreachable { to: raft_id }),
                 }
             }
             for msg in batch.drain(..) {
@@ -143,11 +187,27 @@ impl CoreLoop {
                 self.files.write(SERVICE_CERT_FILE, service_cert_pem.as_bytes(), false)?;
                 self.files.write(NODE_CERT_FILE, node_cert_pem.as_bytes(), false)?;
             }
-            // The node-to-node channel is not wired into the shell yet: a lone node sends
-            // nothing, and `command.type = Join` is refused by the configuration mapping.
-            Action::Send { to, .. } => tracing::debug!(to, "no node-to-node channel: Raft frame dropped"),
-            Action::SetPeers { peers } => tracing::debug!(peers = peers.len(), "peers changed"),
-            Action::SendJoinRequest { .. } => tracing::warn!("join requests are not wired into the shell yet"),
+            Action::Send { to, frame } => {
+                let outcome = match &self.channel {
+                    Some(channel) => channel.send(to, frame),
+                    None => SendOutcome::Dropped(DropReason::UnknownPeer),
+                };
+                if let SendOutcome::Dropped(reason) = outcome {
+                    tracing::debug!(to, ?reason, "Raft frame dropped");
+                    self.core.handle(Event::PeerUnreachable { to });
+                }
+            }
+            Action::SetPeers { peers } => {
+                tracing::info!(peers = ?peers.iter().map(|p| (p.raft_id, &p.node_to_node_address)).collect::<Vec<_>>(), "peers");
+                if let Some(channel) = &self.channel {
+                    channel.set_peers(
+                        peers
+                            .into_iter()
+                            .map(|p| (p.raft_id, PeerAddress { node_id: p.node_id, address: p.node_to_node_address })),
+                    );
+                }
+            }
+            Action::SendJoinRequest { .. } => tracing::warn!("a join request after the join phase is ignored"),
         }
         Ok(())
     }

@@ -142,6 +142,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/node/network/nodes", get(simple(|| Request::NetworkNodes)))
         .route("/node/primary", get(simple(|| Request::Primary)))
         .route("/node/commit", get(simple(|| Request::Commit)))
+        .route("/node/consensus", get(simple(|| Request::Consensus)))
+        .route("/node/join", post(node_join))
         .route("/node/service/previous_identity", get(simple(|| Request::PreviousIdentity)))
         .route("/node/tx", get(with_tx(|tx| Request::TxStatus { tx })))
         .route("/node/receipt", get(with_tx(|tx| Request::Receipt { tx })))
@@ -168,6 +170,10 @@ async fn with_body(s: &ApiState, c: Caller, b: Body, make: impl FnOnce(Vec<u8>) 
 fn action_target<'a>(segment: &'a str, action: &str, form: &str) -> Result<&'a str, ApiError> {
     split_action(segment, action)
         .ok_or_else(|| ApiError::not_found("ResourceNotFound", format!("expected {form}, got {segment:?}")))
+}
+
+async fn node_join(State(s): State<ApiState>, Extension(c): Extension<Caller>, b: Body) -> HttpResponse {
+    with_body(&s, c, b, |body| Request::Join { body }).await
 }
 
 async fn gov_propose(State(s): State<ApiState>, Extension(c): Extension<Caller>, b: Body) -> HttpResponse {

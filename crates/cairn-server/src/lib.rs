@@ -7,6 +7,8 @@
 //! bounded channel; answers come back on one-shot channels. Nothing else touches the ledger.
 mod core_loop;
 mod http_api;
+mod join_phase;
+pub mod node_channel;
 mod node_files;
 mod node_runner;
 mod shell_config;
@@ -15,4 +17,4 @@ mod tls_config;
 
 pub use node_files::NodeFiles;
 pub use node_runner::{RunningNode, run_node, start_node};
-pub use shell_config::{ShellConfig, StartSpec};
+pub use shell_config::{JoinSpec, ShellConfig, StartSpec};

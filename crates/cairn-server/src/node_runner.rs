@@ -2,6 +2,8 @@
 //! connections (bounded in number), and serve the API until shutdown or a fatal error.
 use crate::core_loop::{CoreLoop, CoreMsg};
 use crate::http_api::{ApiState, router};
+use crate::join_phase::complete_join;
+use crate::node_channel::{ChannelEvent, NodeChannel, NodeChannelConfig, NodeIdentity as ChannelIdentity};
 use crate::shell_config::ShellConfig;
 use crate::startup::start_or_restart;
 use crate::tls_config::server_config;
@@ -21,10 +23,14 @@ use tokio_rustls::TlsAcceptor;
 /// Requests waiting for the core thread; senders wait (backpressure) beyond it.
 const CORE_QUEUE: usize = 8192;
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames and notices from peers waiting for the core thread (the channel back-pressures
+/// the sockets beyond it).
+const PEER_QUEUE: usize = 4096;
 
 /// A node serving on `rpc_address` until [`RunningNode::stop`] or a fatal error.
 pub struct RunningNode {
     pub rpc_address: SocketAddr,
+    pub node_to_node_address: SocketAddr,
     pub service_cert_pem: String,
     stop: watch::Sender<bool>,
     core_thread: std::thread::JoinHandle<anyhow::Result<()>>,
@@ -53,19 +59,34 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
         .await
         .with_context(|| format!("binding the RPC interface to {}", cfg.rpc_bind))?;
     let rpc_address = listener.local_addr()?;
-    let started = {
+    let mut started = {
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || start_or_restart(&cfg)).await.context("start task")??
     };
+    let initial = match (&cfg.join, started.joining) {
+        (Some(join), true) => complete_join(&mut started, join).await?,
+        _ => Vec::new(),
+    };
+    let (peer_tx, peer_rx) = mpsc::channel::<ChannelEvent>(PEER_QUEUE);
+    let channel_identity = ChannelIdentity {
+        cert_pem: started.node_cert_pem.clone(),
+        key_pem: started.node_key_pem.clone(),
+        service_cert_pem: started.service_cert_pem.clone(),
+    };
+    let channel = NodeChannel::start(&channel_identity, NodeChannelConfig::new(cfg.node_to_node_bind), peer_tx)
+        .await
+        .with_context(|| format!("node-to-node interface {}", cfg.node_to_node_bind))?;
+    let node_to_node_address = channel.local_addr();
     let tls = server_config(&[&started.node_cert_pem, &started.service_cert_pem], &started.node_key_pem)?;
     let service_cert_pem = started.service_cert_pem.clone();
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(CORE_QUEUE);
     let (failed_tx, failed) = watch::channel(false);
-    let core_loop = CoreLoop::new(started.core, started.writer, started.snapshots, started.files);
+    let core_loop =
+        CoreLoop::new(started.core, started.writer, started.snapshots, started.files, Some(Arc::new(channel)), initial);
     let core_thread = std::thread::Builder::new()
         .name("cairn-core".into())
         .spawn(move || {
-            let result = core_loop.run(core_rx);
+            let result = core_loop.run(core_rx, peer_rx);
             if let Err(e) = &result {
                 tracing::error!("core loop failed, the node stops: {e:#}");
             }
@@ -77,7 +98,7 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
     let state = ApiState { core: core_tx, max_body_bytes: cfg.max_body_bytes };
     tokio::spawn(accept_loop(listener, TlsAcceptor::from(tls), router(state), cfg.max_connections, stop_rx));
     tracing::info!(%rpc_address, "node serving");
-    Ok(RunningNode { rpc_address, service_cert_pem, stop, core_thread, failed })
+    Ok(RunningNode { rpc_address, node_to_node_address, service_cert_pem, stop, core_thread, failed })
 }
 
 async fn accept_loop(

@@ -13,6 +13,16 @@ pub struct StartSpec {
     pub service_cert_validity_days: u32,
 }
 
+/// `command.join`: the service to join when the node has no state yet.
+#[derive(Debug, Clone)]
+pub struct JoinSpec {
+    /// `host:port` of an RPC interface of a node of the service.
+    pub target_rpc_address: String,
+    pub retry_ms: u64,
+    /// The service certificate (`command.service_certificate_file`): the target is pinned to it.
+    pub service_cert_pem: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct ShellConfig {
     pub rpc_bind: SocketAddr,
@@ -20,6 +30,10 @@ pub struct ShellConfig {
     pub rpc_published: Vec<String>,
     /// `network.node_to_node_interface` address other nodes reach this node at.
     pub node_to_node_published: String,
+    /// `network.node_to_node_interface.bind_address`.
+    pub node_to_node_bind: SocketAddr,
+    /// Present when `command.type = Join`.
+    pub join: Option<JoinSpec>,
     /// `node_certificate.subject_name` without its `CN=` (CCF: "CN=CCF Node").
     pub node_cert_common_name: String,
     /// `node_certificate.subject_alt_names` as host names/IPs; empty = 127.0.0.1, localhost and

@@ -24,6 +24,9 @@ const NODE_CERT_VALIDITY_DAYS: u32 = 365;
 
 pub struct Started {
     pub core: NodeCore,
+    /// A joining node not admitted yet: its certificate is self-signed until the primary's
+    /// answer brings the endorsed one.
+    pub joining: bool,
     pub writer: LedgerWriter<FsStorage>,
     pub snapshots: SnapshotDirectory,
     pub files: NodeFiles,
@@ -108,6 +111,16 @@ fn open_ledger(cfg: &ShellConfig) -> anyhow::Result<LedgerWriter<FsStorage>> {
 pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     let files = NodeFiles::new(&cfg.node_data_directory);
     let mut writer = open_ledger(cfg)?;
+    if !files.has_identity()
+        && let Some(join) = &cfg.join
+    {
+        anyhow::ensure!(
+            writer.last().seqno == 0,
+            "ledger.directory {} holds a ledger but this node never completed its join: move it aside to join",
+            cfg.ledger_directory.display()
+        );
+        return start_joining(cfg, join, files, writer);
+    }
     if !files.has_identity() {
         if writer.last().seqno > 0 {
             bail!(
@@ -190,7 +203,62 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
         })
         .map_err(|e| anyhow::anyhow!("command.start: {}", e.message))?
     };
-    Ok(Started { core, writer, snapshots, files, node_cert_pem, node_key_pem, service_cert_pem })
+    Ok(Started { core, joining: false, writer, snapshots, files, node_cert_pem, node_key_pem, service_cert_pem })
+}
+
+/// `command.type = Join` on a node with no identity yet: a node key (kept across restarts of
+/// the join), a self-signed certificate proving it, and a core that asks to join.
+fn start_joining(
+    cfg: &ShellConfig,
+    join: &crate::JoinSpec,
+    files: NodeFiles,
+    writer: LedgerWriter<FsStorage>,
+) -> anyhow::Result<Started> {
+    let node_key = match files.path(NODE_KEY_FILE).exists() {
+        true => SigningKey::from_pem(&files.read_string(NODE_KEY_FILE)?).context("node_privk.pem")?,
+        false => {
+            let key = SigningKey::generate()?;
+            files.write(NODE_KEY_FILE, key.to_pem().as_bytes(), true)?;
+            key
+        }
+    };
+    let node_key_pem = node_key.to_pem();
+    let request = cairn_crypto::CertificateRequest {
+        common_name: cfg.node_cert_common_name.clone(),
+        subject_alt_names: vec!["127.0.0.1".into(), "localhost".into()],
+        not_before_unix_s: now_s() - 60,
+        validity_days: NODE_CERT_VALIDITY_DAYS,
+        is_ca: false,
+    };
+    let self_signed = Certificate::self_signed(&node_key, &request)?;
+    let encryption = cairn_crypto::EncryptionKeyPair::generate()?;
+    let mut rpc_addresses = cfg.rpc_published.clone();
+    if rpc_addresses.is_empty() {
+        rpc_addresses.push(cfg.rpc_bind.to_string());
+    }
+    let snapshots = SnapshotDirectory::open(&cfg.snapshots_directory, cfg.snapshots_read_only_directory.clone())
+        .with_context(|| format!("opening snapshots.directory {}", cfg.snapshots_directory.display()))?;
+    tracing::info!(target = %join.target_rpc_address, "joining the service");
+    let core = NodeCore::join(cairn_node::JoinParams {
+        node_key,
+        self_signed_cert_pem: self_signed.pem().to_string(),
+        public_encryption_key_pem: encryption.public_key().to_pem(),
+        config: cfg.core.clone(),
+        rpc_addresses,
+        node_to_node_address: cfg.node_to_node_published.clone(),
+        now_ms: now_ms(),
+        fill_random: fill_random(),
+    });
+    Ok(Started {
+        core,
+        joining: true,
+        writer,
+        snapshots,
+        files,
+        node_cert_pem: self_signed.pem().to_string(),
+        node_key_pem,
+        service_cert_pem: join.service_cert_pem.clone(),
+    })
 }
 
 /// Rebuilds the state from the newest committed snapshot that verifies (falling back to older

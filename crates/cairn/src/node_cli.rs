@@ -3,7 +3,7 @@
 use anyhow::Context;
 use cairn_config::{CommandKind, NodeConfig};
 use cairn_node::CoreConfig;
-use cairn_server::{ShellConfig, StartSpec};
+use cairn_server::{JoinSpec, ShellConfig, StartSpec};
 use clap::Args;
 use std::net::ToSocketAddrs;
 use std::path::PathBuf;
@@ -62,8 +62,32 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
         recovery_threshold = start.recovery_threshold;
         validity_days = start.initial_service_certificate_validity_days;
     }
+    let n2n = &c.network.node_to_node_interface;
+    let node_to_node_bind = n2n
+        .bind_address
+        .to_socket_addrs()
+        .with_context(|| format!("network.node_to_node_interface.bind_address: {:?}", n2n.bind_address))?
+        .next()
+        .with_context(|| {
+            format!("network.node_to_node_interface.bind_address: {:?} resolves to nothing", n2n.bind_address)
+        })?;
+    let join = match &c.command.join {
+        Some(j) => {
+            let path = &c.command.service_certificate_file;
+            let service_cert_pem = std::fs::read_to_string(path)
+                .with_context(|| format!("command.service_certificate_file: {}", path.display()))?;
+            Some(JoinSpec {
+                target_rpc_address: j.target_rpc_address.clone(),
+                retry_ms: j.retry_timeout_ms,
+                service_cert_pem,
+            })
+        }
+        None => None,
+    };
     Ok(ShellConfig {
         rpc_bind,
+        node_to_node_bind,
+        join,
         rpc_published: rpc.published_address.iter().cloned().collect(),
         node_to_node_published: c.network.node_to_node_interface.advertised_address().to_string(),
         node_cert_common_name: cert_common_name(&c.node_certificate.subject_name)?,
@@ -91,7 +115,7 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
             chunk_size_bytes: c.ledger.chunk_size_bytes,
             election_timeout_ms: c.consensus.election_timeout_ms,
             message_timeout_ms: c.consensus.message_timeout_ms,
-            ..CoreConfig::default()
+            join_retry_ms: c.command.join.as_ref().map_or(1000, |j| j.retry_timeout_ms),
         },
         start: StartSpec {
             members,
@@ -137,9 +161,9 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
     }
     let config = loaded.config;
     warn_unapplied(&config);
-    if config.command.kind != CommandKind::Start {
+    if config.command.kind == CommandKind::Recover {
         eprintln!(
-            "error: {}: command.type {:?} is not implemented yet (Start, and restart of a started node, are)",
+            "error: {}: command.type {:?} is not implemented yet (Start, Join, and restarts, are)",
             a.config.display(),
             config.command.kind
         );

@@ -222,12 +222,19 @@ impl NodeCore {
     }
 
     /// `POST /node/join` on the primary.
-    pub(super) fn on_join_request(&mut self, body: &[u8]) -> Result<Response, ApiError> {
+    pub(super) fn on_join_request(&mut self, caller: &crate::Caller, body: &[u8]) -> Result<Response, ApiError> {
         self.require_primary()?;
         let request: JoinRequest =
             serde_json::from_slice(body).map_err(|e| ApiError::bad_request("InvalidInput", format!("join: {e}")))?;
         let cert = Certificate::from_pem(&request.certificate)
             .map_err(|e| ApiError::bad_request("InvalidInput", format!("certificate: {e}")))?;
+        // The TLS client certificate proves the joiner holds the key it asks to be endorsed.
+        let presented = cairn_crypto::sha256(cert.der()).to_hex();
+        if caller.cert_id.as_deref() != Some(presented.as_str()) {
+            return Err(ApiError::unauthenticated(
+                "join: the TLS client certificate must be the certificate in the request",
+            ));
+        }
         let key =
             cert.verifying_key().map_err(|e| ApiError::bad_request("InvalidInput", format!("certificate: {e}")))?;
         let node_id = key.key_id();

@@ -476,7 +476,7 @@ impl NodeCore {
             Request::Proposals => self.gov_proposals(),
             Request::EncryptedShare { member_id } => self.gov_encrypted_share(&member_id),
             Request::SubmitShare { member_id, body } => self.gov_submit_share(&member_id, &body),
-            Request::Join { body } => self.on_join_request(&body),
+            Request::Join { body } => self.on_join_request(caller, &body),
             Request::Consensus => Ok(Response::ok(serde_json::to_value(self.raft_status()).expect("json"))),
         }
     }
