@@ -10,6 +10,8 @@ pub struct GenesisRecord<'a> {
     pub node_id: &'a str,
     pub node_cert_pem: &'a str,
     pub node_public_key_pem: Option<String>,
+    /// The first node's RPC address (where backups forward to it).
+    pub rpc_address: Option<String>,
     pub recovery_count: u64,
     pub status: ServiceStatus,
     pub create_txid: String,
@@ -29,7 +31,7 @@ impl GenesisRecord<'_> {
         let node = NodeInfo {
             status: NodeStatus::Trusted,
             public_key: self.node_public_key_pem.clone(),
-            rpc_address: None,
+            rpc_address: self.rpc_address.clone(),
             ledger_secret_seqno: 0,
             retired_committed: false,
         };

@@ -53,6 +53,7 @@ impl Chain {
             node_id: &signer.node_id,
             node_cert_pem: &signer.cert_pem,
             node_public_key_pem: None,
+            rpc_address: None,
             recovery_count: 0,
             status: ServiceStatus::Opening,
             create_txid: TxId::new(view, 1).to_string(),

@@ -16,6 +16,9 @@ use tokio::sync::{mpsc, oneshot};
 pub struct ApiState {
     pub core: mpsc::Sender<CoreMsg>,
     pub max_body_bytes: usize,
+    /// HTTPS client (this node's certificate, pinned to the service) for forwarding to the
+    /// primary; `None` disables forwarding.
+    pub forwarder: Option<reqwest::Client>,
 }
 
 fn to_http(r: Response) -> HttpResponse {
@@ -155,6 +158,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/gov/recovery/encrypted-shares/{member}", get(gov_encrypted_share))
         .route("/gov/recovery/members/{segment}", post(gov_recover))
         .fallback(|| async { error(ApiError::not_found("ResourceNotFound", "no such endpoint")) })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::forwarding::forwarding))
         .with_state(state)
 }
 

@@ -6,6 +6,7 @@
 //! and performs its actions (appends, fsyncs, renames) in order. Requests reach it through a
 //! bounded channel; answers come back on one-shot channels. Nothing else touches the ledger.
 mod core_loop;
+mod forwarding;
 mod http_api;
 mod join_phase;
 pub mod node_channel;

@@ -1,6 +1,7 @@
 //! Running a node: start or restart it from its directories, bind the RPC interface, accept TLS
 //! connections (bounded in number), and serve the API until shutdown or a fatal error.
 use crate::core_loop::{CoreLoop, CoreMsg};
+use crate::forwarding::PeerIsNode;
 use crate::http_api::{ApiState, router};
 use crate::join_phase::complete_join;
 use crate::node_channel::{ChannelEvent, NodeChannel, NodeChannelConfig, NodeIdentity as ChannelIdentity};
@@ -9,6 +10,8 @@ use crate::startup::start_or_restart;
 use crate::tls_config::server_config;
 use anyhow::Context;
 use axum::Extension;
+use cairn_client::{ClientIdentity, build_tls_config};
+use cairn_crypto::Certificate;
 use cairn_crypto::sha256;
 use cairn_node::Caller;
 use hyper_util::rt::TokioIo;
@@ -26,6 +29,8 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames and notices from peers waiting for the core thread (the channel back-pressures
 /// the sockets beyond it).
 const PEER_QUEUE: usize = 4096;
+/// Bound on a request forwarded to the primary.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A node serving on `rpc_address` until [`RunningNode::stop`] or a fatal error.
 pub struct RunningNode {
@@ -95,19 +100,36 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
         })
         .context("spawning the core thread")?;
     let (stop, stop_rx) = watch::channel(false);
-    let state = ApiState { core: core_tx, max_body_bytes: cfg.max_body_bytes };
-    tokio::spawn(accept_loop(listener, TlsAcceptor::from(tls), router(state), cfg.max_connections, stop_rx));
+    let identity = ClientIdentity { cert_pem: started.node_cert_pem.clone(), key_pem: started.node_key_pem.clone() };
+    let forwarder = reqwest::Client::builder()
+        .use_preconfigured_tls(build_tls_config(&started.service_cert_pem, Some(&identity))?)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(FORWARD_TIMEOUT)
+        .build()
+        .context("forwarding client")?;
+    let service_key = Certificate::from_pem(&started.service_cert_pem)?.verifying_key()?;
+    let state = ApiState { core: core_tx, max_body_bytes: cfg.max_body_bytes, forwarder: Some(forwarder) };
+    let accept = AcceptContext { acceptor: TlsAcceptor::from(tls), app: router(state), service_key };
+    tokio::spawn(accept_loop(listener, accept, cfg.max_connections, stop_rx));
     tracing::info!(%rpc_address, "node serving");
     Ok(RunningNode { rpc_address, node_to_node_address, service_cert_pem, stop, core_thread, failed })
 }
 
-async fn accept_loop(
-    listener: TcpListener,
+/// What every accepted connection needs.
+struct AcceptContext {
     acceptor: TlsAcceptor,
     app: axum::Router,
+    /// To recognise nodes of this service among clients (forwarded requests).
+    service_key: cairn_crypto::VerifyingKey,
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: AcceptContext,
     max_connections: usize,
     mut stop: watch::Receiver<bool>,
 ) {
+    let ctx = Arc::new(ctx);
     let permits = Arc::new(Semaphore::new(max_connections));
     loop {
         let accepted = tokio::select! {
@@ -127,18 +149,22 @@ async fn accept_loop(
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let app = app.clone();
+        let ctx = ctx.clone();
         let mut stop = stop.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, ctx.acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => return tracing::debug!(%peer, "TLS handshake failed: {e}"),
                 Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
             };
-            let cert_id = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| sha256(c).to_hex());
-            let service = TowerToHyperService::new(app.layer(Extension(Caller { cert_id })));
+            let peer_cert = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+            let cert_id = peer_cert.map(|c| sha256(c).to_hex());
+            let is_node = peer_cert
+                .and_then(|der| Certificate::from_der(der.to_vec()).ok())
+                .is_some_and(|cert| cert.verify_issued_by(&ctx.service_key).is_ok());
+            let app = ctx.app.clone().layer(Extension(Caller { cert_id })).layer(Extension(PeerIsNode(is_node)));
+            let service = TowerToHyperService::new(app);
             let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
             tokio::pin!(conn);
             tokio::select! {

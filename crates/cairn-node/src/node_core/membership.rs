@@ -251,6 +251,30 @@ impl NodeCore {
     /// Records a joining node: `Trusted` (and a learner) while the service is opening,
     /// `Pending` otherwise; its certificate is endorsed by the service key either way.
     fn admit(&mut self, node_id: &str, cert: &Certificate, request: &JoinRequest) -> Result<(), ApiError> {
+        let opening = matches!(self.service_info().status, ServiceStatus::Opening | ServiceStatus::Recovering);
+        let status = if opening { NodeStatus::Trusted } else { NodeStatus::Pending };
+        let info = NodeInfo {
+            status,
+            public_key: None,
+            rpc_address: request.rpc_addresses.first().cloned(),
+            ledger_secret_seqno: 0,
+            retired_committed: false,
+        };
+        let mut ws = WriteSet::new();
+        ws.put(tables::NODES_INFO, node_id.as_bytes().to_vec(), serde_json::to_vec(&info).expect("json"));
+        ws.put(JOIN_REQUESTS, node_id.as_bytes().to_vec(), serde_json::to_vec(request).expect("json"));
+        if opening {
+            // Only trusted nodes get a service-endorsed certificate: peers and forwarded
+            // requests are authenticated by that endorsement.
+            ws = ws.merged(self.endorsement(node_id, cert)?);
+            ws = ws.merged(self.consensus_row(node_id, RaftRole::Learner, &request.node_to_node_address));
+        }
+        self.propose_membership(ws);
+        Ok(())
+    }
+
+    /// The row endorsing `cert` (its key) with the service key.
+    fn endorsement(&self, node_id: &str, cert: &Certificate) -> Result<WriteSet, ApiError> {
         let service_key = self
             .identity
             .service_key
@@ -267,28 +291,13 @@ impl NodeCore {
         };
         let endorsed = Certificate::endorsed(&cert.public_key_der(), &req, &service_cert, &service_key)
             .map_err(|e| ApiError::new(500, "InternalError", format!("endorsing the node: {e}")))?;
-        let opening = matches!(self.service_info().status, ServiceStatus::Opening | ServiceStatus::Recovering);
-        let status = if opening { NodeStatus::Trusted } else { NodeStatus::Pending };
-        let info = NodeInfo {
-            status,
-            public_key: None,
-            rpc_address: request.rpc_addresses.first().cloned(),
-            ledger_secret_seqno: 0,
-            retired_committed: false,
-        };
         let mut ws = WriteSet::new();
-        ws.put(tables::NODES_INFO, node_id.as_bytes().to_vec(), serde_json::to_vec(&info).expect("json"));
         ws.put(
             tables::ENDORSED_CERTIFICATES,
             node_id.as_bytes().to_vec(),
             tables::endorsed_certificate_value(endorsed.pem()),
         );
-        ws.put(JOIN_REQUESTS, node_id.as_bytes().to_vec(), serde_json::to_vec(request).expect("json"));
-        if opening {
-            ws = ws.merged(self.consensus_row(node_id, RaftRole::Learner, &request.node_to_node_address));
-        }
-        self.propose_membership(ws);
-        Ok(())
+        Ok(ws)
     }
 
     fn consensus_row(&self, node_id: &str, role: RaftRole, address: &str) -> WriteSet {
@@ -348,8 +357,18 @@ impl NodeCore {
         if self.store.get(CONSENSUS_NODES, node_id.as_bytes()).is_some() {
             return;
         }
-        let ws = self.consensus_row(node_id, RaftRole::Learner, &request.node_to_node_address);
+        let Ok(cert) = Certificate::from_pem(&request.certificate) else { return };
+        let Ok(endorsement) = self.endorsement(node_id, &cert) else { return };
+        let ws = endorsement.merged(self.consensus_row(node_id, RaftRole::Learner, &request.node_to_node_address));
         self.propose_membership(ws);
+    }
+
+    /// The RPC address of the primary, for a backup's forwarding shell.
+    pub(super) fn primary_rpc_address(&self) -> Option<String> {
+        let leader = self.consensus.driver.leader_id()?;
+        let node_id = self.members.node_id_of(leader)?;
+        let raw = self.store.get(tables::NODES_INFO, node_id.as_bytes())?;
+        serde_json::from_slice::<NodeInfo>(raw).ok()?.rpc_address
     }
 
     /// `remove_node` was applied: the node leaves the configuration.

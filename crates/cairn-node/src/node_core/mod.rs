@@ -49,6 +49,10 @@ pub use raft_loop::{RaftStateFile, RaftStatus};
 /// Header carrying the transaction id of a write, as CCF names it.
 pub const TX_ID_HEADER: &str = "x-ms-ccf-transaction-id";
 
+/// On a `503 NotPrimary` answer: the primary's RPC address, where the shell forwards the
+/// request.
+pub const PRIMARY_RPC_HEADER: &str = "x-cairn-primary-rpc";
+
 /// What a node needs to create a new service (`command.type = Start`).
 pub struct StartParams {
     pub identity: NodeIdentity,
@@ -133,6 +137,7 @@ impl NodeCore {
             node_id: &core.identity.signer.node_id,
             node_cert_pem: &core.identity.signer.cert_pem,
             node_public_key_pem: None,
+            rpc_address: core.identity.rpc_addresses.first().cloned(),
             recovery_count: 0,
             status: ServiceStatus::Opening,
             create_txid: TxId::new(core.view, opening.index).to_string(),
@@ -262,7 +267,14 @@ impl NodeCore {
             }
             Event::Durable { seqno } => self.on_durable(seqno),
             Event::Request { id, caller, request } => {
-                let response = self.on_request(&caller, request).unwrap_or_else(Response::from);
+                let response = match self.on_request(&caller, request) {
+                    Ok(r) => r,
+                    Err(e) if e.code == "NotPrimary" => match self.primary_rpc_address() {
+                        Some(address) => Response::from(e).with_header(PRIMARY_RPC_HEADER, address),
+                        None => Response::from(e),
+                    },
+                    Err(e) => Response::from(e),
+                };
                 self.sign_if_due();
                 self.drive();
                 self.out.push(Action::Reply { id, response });
