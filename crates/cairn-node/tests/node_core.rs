@@ -347,6 +347,23 @@ fn receipt_verifies_for_every_committed_tx_and_uncommitted_tx_gets_404() {
     assert_eq!(node.receipt(wrong_view).status, 404, "a transaction id the ledger does not hold");
 }
 
+#[test]
+fn reads_see_committed_transactions_only() {
+    let (mut node, _) = Node::start(config(100, 1000, NO_SNAPSHOTS), 21);
+    node.open_service();
+    let read = |node: &mut Node| node.ask(user(), Request::LogRead { table: LogTable::Private, id: 7 });
+    node.write_tx(7, "first");
+    assert_eq!(read(&mut node).status, 404, "an unsigned write is not read");
+    node.settle();
+    assert_eq!(read(&mut node).body["msg"], "first");
+    node.write_tx(7, "second");
+    let deadline = node.core.next_deadline_ms().expect("a signature is due");
+    node.tick(deadline);
+    assert_eq!(read(&mut node).body["msg"], "first", "signed but not durable: the committed value is read");
+    node.settle();
+    assert_eq!(read(&mut node).body["msg"], "second");
+}
+
 // ----- snapshots -----
 
 #[test]

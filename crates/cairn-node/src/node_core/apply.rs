@@ -35,6 +35,11 @@ impl Replica {
         self.checkpoints = self.checkpoints.split_off(&commit);
     }
 
+    /// The store as of the newest checkpoint at or below `seqno`, if one is kept.
+    pub(super) fn store_at(&self, seqno: u64) -> Option<&Store> {
+        self.checkpoints.range(..=seqno).next_back().map(|(_, store)| store)
+    }
+
     fn newest_at_or_below(&self, seqno: u64) -> (u64, &Store) {
         let (&s, store) = self.checkpoints.range(..=seqno).next_back().expect("a checkpoint at or below every cut");
         (s, store)

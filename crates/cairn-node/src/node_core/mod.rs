@@ -530,10 +530,17 @@ impl NodeCore {
 
     fn log_read(&mut self, caller: &Caller, table: LogTable, id: u64) -> Result<Response, ApiError> {
         self.require_user(caller)?;
-        match self.store.get(table.table_name(), &LogTable::key(id)) {
+        match self.committed_store().get(table.table_name(), &LogTable::key(id)) {
             Some(v) => Ok(Response::ok(json!({ "msg": String::from_utf8_lossy(v) }))),
             None => Err(ApiError::not_found("ResourceNotFound", format!("no record with id {id}"))),
         }
+    }
+
+    /// The state as of the CCF commit: reads on every node (primary or backup) see committed
+    /// transactions only, never ones a new primary may still roll back. Right after a restart,
+    /// before a state at the commit is kept again, the current state is used.
+    fn committed_store(&self) -> &Store {
+        self.replica.store_at(self.commit.seqno).unwrap_or(&self.store)
     }
 
     /// The primary's node id, if this node knows it.
