@@ -139,14 +139,26 @@ impl CoreLoop {
     }
 
     /// Performs the core's actions, feeding back durability, until it has nothing more to do.
+    /// Every `Sync` asked for in one round of actions is answered by one fsync at the end of the
+    /// round (group commit across the whole batch of requests and peer frames): nothing in a
+    /// round waits for durability, since what does (a follower's acknowledgements, the commit)
+    /// is only released by the `Durable` that follows.
     fn perform(&mut self) -> anyhow::Result<()> {
         loop {
             let actions = self.core.take_actions();
             if actions.is_empty() {
                 return Ok(());
             }
+            let mut sync = false;
             for action in actions {
-                self.perform_one(action)?;
+                match action {
+                    Action::Sync => sync = true,
+                    other => self.perform_one(other)?,
+                }
+            }
+            if sync {
+                let seqno = self.writer.sync().context("syncing the ledger")?;
+                self.core.handle(Event::Durable { seqno });
             }
         }
     }
