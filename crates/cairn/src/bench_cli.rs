@@ -6,6 +6,7 @@
 //! Exit codes: 0 when at least one write committed in the measured window, 1 when none did,
 //! 2 for bad input (files, URL).
 use anyhow::Context;
+use cairn_client::bench::etcd::EtcdWriter;
 use cairn_client::bench::{LogWriter, WriteBenchConfig, run_write_bench};
 use cairn_client::{CairnClient, ClientIdentity, LogTable, parse_duration};
 use clap::Args;
@@ -89,6 +90,66 @@ pub fn run(args: BenchWriteArgs) -> anyhow::Result<ExitCode> {
         println!("{value}");
     } else {
         println!("{} [{}]", report.summary_line(), args.url);
+    }
+    Ok(if report.committed_tx > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `cairn bench etcd`: the load of `bench write` (same clients, windows, percentiles, report)
+/// against an etcd cluster, for the comparison in BENCHMARKS.md. Each client puts a record
+/// through etcd's v3 JSON gateway (`POST /v3/kv/put`); etcd answers a put only after its raft
+/// commit (majority WAL fsync), so commit latency = put latency. Same exit codes as `bench write`.
+#[derive(Args, Debug)]
+pub struct BenchEtcdArgs {
+    /// etcd client URLs, comma separated, e.g. http://127.0.0.1:2379,http://127.0.0.1:22379;
+    /// client C puts through endpoint C mod N.
+    #[arg(long, value_delimiter = ',', required = true)]
+    endpoints: Vec<String>,
+    /// Concurrent clients (each one put in flight at a time).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    clients: u16,
+    /// Measured duration, e.g. 10s, 500ms, 2m.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Warm-up before measuring (puts made but not counted).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Size of each value in bytes.
+    #[arg(long, alias = "value-size", default_value_t = 64)]
+    value_bytes: usize,
+    /// Give up on one put after this long (counted as an error).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    commit_timeout: Duration,
+    /// Print the result as one JSON object instead of a line of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_etcd(args: BenchEtcdArgs) -> anyhow::Result<ExitCode> {
+    // etcd's default --max-request-bytes is 1.5 MiB, so the bound of `bench write` fits.
+    anyhow::ensure!(
+        args.value_bytes <= MAX_VALUE_BYTES,
+        "--value-bytes {}: at most {MAX_VALUE_BYTES}",
+        args.value_bytes
+    );
+    anyhow::ensure!(!args.duration.is_zero(), "--duration must be more than 0");
+    let writer = EtcdWriter::new(&args.endpoints, args.commit_timeout)?;
+    let config = WriteBenchConfig {
+        clients: usize::from(args.clients),
+        duration: args.duration,
+        warmup: args.warmup,
+        value_bytes: args.value_bytes,
+        commit_timeout: args.commit_timeout,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let report = runtime.block_on(run_write_bench(writer, &config));
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        value["target"] = serde_json::json!("etcd");
+        value["endpoints"] = serde_json::json!(args.endpoints);
+        println!("{value}");
+    } else {
+        let line = report.summary_line().replacen("bench write", "bench etcd", 1);
+        println!("{line} [{}]", args.endpoints.join(","));
     }
     Ok(if report.committed_tx > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

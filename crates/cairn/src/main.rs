@@ -39,6 +39,8 @@ enum Command {
 enum BenchCommand {
     /// Concurrent clients writing records; reports tx/s and the latency of committed writes.
     Write(bench_cli::BenchWriteArgs),
+    /// The same load against an etcd cluster (v3 JSON gateway), for comparison.
+    Etcd(bench_cli::BenchEtcdArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Member(args) => member_cli::run(args),
         Command::Sandbox(args) => sandbox_cli::run(args),
         Command::Bench(BenchCommand::Write(args)) => bench_cli::run(args),
+        Command::Bench(BenchCommand::Etcd(args)) => bench_cli::run_etcd(args),
     };
     match result {
         Ok(code) => code,
