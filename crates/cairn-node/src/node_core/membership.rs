@@ -101,6 +101,11 @@ impl Membership {
         self.rows.values().any(|r| r.raft_id == raft_id && r.role == RaftRole::Voter)
     }
 
+    /// A configuration change may be pending up to `seqno`: no new one until it commits.
+    pub(super) fn note_pending_change(&mut self, seqno: u64) {
+        self.pending_change = self.pending_change.max(seqno);
+    }
+
     /// Nodes in the configuration (voters and learners).
     pub(super) fn node_count(&self) -> usize {
         self.rows.len()

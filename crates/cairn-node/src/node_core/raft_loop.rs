@@ -318,6 +318,9 @@ impl NodeCore {
         self.apply_unsigned_tail();
         assert_eq!(self.history.last().seqno + 1, opening.index, "every log entry is applied before signing");
         self.view = opening.term;
+        // As raft-rs's `pending_conf_index`: an earlier primary's configuration change may be
+        // in the log, uncommitted; the next change waits until everything up to here commits.
+        self.members.note_pending_change(opening.index);
         self.sign();
     }
 
@@ -440,6 +443,11 @@ impl NodeCore {
             self.rollback_to(keep);
             self.consensus.appended_last = keep;
             self.durable_seqno = self.durable_seqno.min(keep);
+            // A sync asked for before the cut covers at most what is left of the log (the
+            // shell's next sync reports the new, shorter end).
+            for record in &mut self.consensus.unsynced {
+                record.1 = record.1.min(keep);
+            }
         }
         assert_eq!(first, self.consensus.appended_last + 1, "Raft entries follow the log");
         self.consensus.driver.store_mut().wl().append(&entries).expect("entries follow the mirror");
