@@ -284,6 +284,10 @@ impl NodeCore {
             Event::JoinResponse { status, body } => self.on_join_response(status, &body),
         }
         self.drive();
+        // Cheap enough for debug builds (tests and the simulator); release builds rely on the
+        // asserts at each step.
+        #[cfg(debug_assertions)]
+        self.check_invariants();
     }
 
     fn sign_if_due(&mut self) {
