@@ -56,6 +56,12 @@ pub struct Replayer {
     tail: Vec<Vec<u8>>,
     /// The applied entries' bytes, seqnos 1..=last (the Raft log a replicated node resumes).
     log: Vec<Vec<u8>>,
+    /// The store at each replayed signature that may not be committed (at or after the newest
+    /// signature below the highest commit a replayed signature records): a replicated node may
+    /// have to roll back to one of them when a new primary overwrote what it had signed.
+    pub checkpoints: BTreeMap<u64, Store>,
+    /// The highest commit seqno recorded by a replayed signature (its signer saw it committed).
+    pub recorded_commit: u64,
 }
 
 impl Replayer {
@@ -71,6 +77,8 @@ impl Replayer {
             secrets,
             tail: Vec::new(),
             log: Vec::new(),
+            checkpoints: BTreeMap::new(),
+            recorded_commit: 0,
         }
     }
 
@@ -130,6 +138,15 @@ impl Replayer {
         }
         self.views.record(opened.tx.view, seqno);
         self.last = opened.tx;
+        if let Some(record) = &opened.signature
+            && seqno >= self.store_seqno
+        {
+            self.checkpoints.insert(seqno, self.store.clone());
+            self.recorded_commit = self.recorded_commit.max(record.commit_seqno);
+            if let Some(&committed) = self.checkpoints.range(..=self.recorded_commit).next_back().map(|(s, _)| s) {
+                self.checkpoints = self.checkpoints.split_off(&committed);
+            }
+        }
         Ok(())
     }
 

@@ -22,8 +22,11 @@ pub(super) struct Replica {
 }
 
 impl Replica {
-    pub(super) fn new(applied: u64, store: Store, queue: Vec<Vec<u8>>) -> Self {
-        Replica { queue, checkpoints: BTreeMap::from([(applied, store)]) }
+    /// `checkpoints`: stores at replayed signatures not known to be committed (see
+    /// `Replayer::checkpoints`); the state at `applied` is always one.
+    pub(super) fn new(applied: u64, store: Store, queue: Vec<Vec<u8>>, mut checkpoints: BTreeMap<u64, Store>) -> Self {
+        checkpoints.insert(applied, store);
+        Replica { queue, checkpoints }
     }
 
     pub(super) fn checkpoint(&mut self, seqno: u64, store: &Store) {
@@ -41,7 +44,10 @@ impl Replica {
     }
 
     fn newest_at_or_below(&self, seqno: u64) -> (u64, &Store) {
-        let (&s, store) = self.checkpoints.range(..=seqno).next_back().expect("a checkpoint at or below every cut");
+        let Some((&s, store)) = self.checkpoints.range(..=seqno).next_back() else {
+            let kept: Vec<u64> = self.checkpoints.keys().copied().collect();
+            panic!("no checkpoint at or below {seqno} (kept: {kept:?}): rollback below the commit")
+        };
         (s, store)
     }
 }

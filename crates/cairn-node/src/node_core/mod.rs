@@ -164,10 +164,11 @@ impl NodeCore {
         let raft_state = raft_state.unwrap_or_else(|e| panic!("node_data/raft_state.json: {e}"));
         let mut replayed = p.replayed;
         let (log, tail) = replayed.take_log();
-        // Lower bounds of what was committed: the persisted commit, and the commit every
-        // replayed signature records (its signer had seen it committed).
-        let recorded = replayed.facts.signatures.values().map(|s| s.commit_seqno).max().unwrap_or(0);
-        let mut known_commit = raft_state.as_ref().map_or(0, |s| s.commit).max(recorded);
+        // Lower bounds of what was committed: the persisted commit, the commit every replayed
+        // signature records (its signer had seen it committed), and the snapshot's seqno (only
+        // committed snapshots are used).
+        let mut known_commit =
+            raft_state.as_ref().map_or(0, |s| s.commit).max(replayed.recorded_commit).max(replayed.store_seqno);
         let members = membership::Membership::from_store(&replayed.store);
         let me = p.identity.raft_id();
         if members.conf_state().voters == [me] {
@@ -224,7 +225,7 @@ impl NodeCore {
         let latest = secrets.latest().expect("a node has a ledger secret").clone();
         let history = History::resume(latest, identity.signer.clone(), last, replayed.tree);
         assert_eq!(replayed.store.version(), last.seqno, "store must be at the last replayed seqno");
-        let replica = apply::Replica::new(last.seqno, replayed.store.clone(), tail);
+        let replica = apply::Replica::new(last.seqno, replayed.store.clone(), tail, replayed.checkpoints);
         let members = membership::Membership::from_store(&replayed.store);
         NodeCore {
             policy: SignaturePolicy::new(config.signature_tx_count, config.signature_delay_ms),

@@ -1,6 +1,7 @@
 //! Shared end-to-end test support: real `cairn` processes on 127.0.0.1 ports, their
 //! workspaces, members and users, and a governance helper that signs requests as a member.
 #![allow(dead_code)]
+pub mod cluster;
 pub mod member;
 pub mod node_process;
 

@@ -75,8 +75,20 @@ impl NodeProcess {
         format!("https://127.0.0.1:{}", self.port)
     }
 
+    /// A node whose `node.json` the caller writes (see `support::cluster`).
+    pub fn with_config(dir: &Path, port: u16, config: &serde_json::Value) -> NodeProcess {
+        std::fs::write(dir.join("node.json"), serde_json::to_vec_pretty(config).unwrap()).unwrap();
+        NodeProcess { dir: dir.to_path_buf(), port, child: None, starts: 0 }
+    }
+
     /// Starts the process (output to `node-<n>.log`) and waits until it answers.
     pub fn start(&mut self) {
+        self.spawn();
+        self.wait_ready(Duration::from_secs(60));
+    }
+
+    /// Starts the process without waiting for it to answer (a joiner waiting to be trusted).
+    pub fn spawn(&mut self) {
         assert!(self.child.is_none(), "node already running");
         let log = std::fs::File::create(self.dir.join(format!("node-{}.log", self.starts))).unwrap();
         let child = Command::new(cairn_bin())
@@ -89,10 +101,19 @@ impl NodeProcess {
             .expect("spawn cairn node");
         self.child = Some(child);
         self.starts += 1;
-        self.wait_ready(Duration::from_secs(60));
     }
 
-    fn wait_ready(&mut self, limit: Duration) {
+    /// The process id of the running process.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the process is still running (false once it exited or was killed).
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+
+    pub fn wait_ready(&mut self, limit: Duration) {
         let start = Instant::now();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         loop {

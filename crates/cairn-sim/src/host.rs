@@ -1,0 +1,417 @@
+//! [`SimNode`]: one node's process and disks. It performs the core's actions in order, as
+//! `cairn-server/src/core_loop.rs` does, except that an `Action::Sync` takes virtual time: the
+//! node is busy until the runner reports the fsync done (`finish_sync`), and events that arrive
+//! meanwhile wait in its inbox, as requests wait in the production core's channel.
+//!
+//! Everything that leaves the node (frames, replies, join requests, "I started a sync") is
+//! returned to the runner as an [`Output`].
+use crate::checkers::{NodeView, RaftObs, Role, entry_is_signature, entry_tx_id};
+use crate::disk::SimDisk;
+use crate::fixtures;
+use crate::options::Bug;
+use cairn_crypto::Sha256;
+use cairn_ledger::LedgerConfig;
+use cairn_ledger::format::TxId;
+use cairn_node::{Action, CoreConfig, Event, LogTable, NodeCore, NodeIdentity, Replayer, RequestId, Response};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+pub const LEDGER_SECRETS_FILE: &str = "ledger_secrets.json";
+pub const RAFT_STATE_FILE: &str = "raft_state.json";
+pub const NODE_CERT_FILE: &str = "nodecert.pem";
+pub const SERVICE_CERT_FILE: &str = "service_cert.pem";
+pub const SERVICE_KEY_FILE: &str = "service_key.pem";
+
+/// What the node asks the outside world to do.
+#[derive(Debug)]
+pub enum Output {
+    Send {
+        to_raft: u64,
+        frame: Vec<u8>,
+    },
+    Reply {
+        id: RequestId,
+        response: Response,
+    },
+    JoinRequest {
+        body: Vec<u8>,
+    },
+    /// A sync started; the runner calls `finish_sync` after the fsync latency.
+    SyncStarted,
+    /// `Bug::AckBeforeFsync`: durability was reported already; the runner calls `late_sync`
+    /// later to actually sync.
+    LateSync,
+}
+
+pub struct SimNode {
+    pub index: usize,
+    pub raft_id: u64,
+    /// Counts starts: 0 for the first process, +1 at each crash.
+    pub incarnation: u64,
+    pub core: Option<NodeCore>,
+    pub disk: SimDisk,
+    pub bug: Option<Bug>,
+    /// Actions taken from the core and not yet performed.
+    backlog: VecDeque<Action>,
+    /// Waiting for an fsync to complete.
+    pub syncing: bool,
+    /// Events that arrived while the node was busy.
+    inbox: VecDeque<Event>,
+    /// `Bug::AckBeforeFsync`: the highest commit the core asked for beyond what is durable.
+    deferred_commit: u64,
+    /// Virtual time the node's next tick is scheduled at.
+    pub next_tick_at: Option<u64>,
+    /// A bit of one of its committed chunks was flipped (and where).
+    pub corrupted: Option<(String, u64)>,
+    /// It refused to restart after that: down for good.
+    pub dead: Option<String>,
+    /// A ledger I/O failure is armed: the next error is expected, and fatal to the process.
+    pub io_fault_armed: bool,
+}
+
+impl SimNode {
+    pub fn new(index: usize, ledger: LedgerConfig, bug: Option<Bug>) -> Self {
+        let signer_key = fixtures::node_key(index);
+        let raft_id = cairn_node::raft_id_of(&signer_key.verifying_key().key_id());
+        SimNode {
+            index,
+            raft_id,
+            incarnation: 0,
+            core: None,
+            disk: SimDisk::new(ledger),
+            bug,
+            backlog: VecDeque::new(),
+            syncing: false,
+            inbox: VecDeque::new(),
+            deferred_commit: 0,
+            next_tick_at: None,
+            corrupted: None,
+            dead: None,
+            io_fault_armed: false,
+        }
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.core.is_some()
+    }
+
+    pub fn core(&self) -> &NodeCore {
+        self.core.as_ref().expect("the node is up")
+    }
+
+    /// The node receives `event`: handled now, or queued while it waits for an fsync.
+    pub fn deliver(&mut self, event: Event, now_ms: u64, out: &mut Vec<Output>) -> Result<(), String> {
+        if !self.is_up() {
+            return Ok(());
+        }
+        self.inbox.push_back(event);
+        self.pump(now_ms, out)
+    }
+
+    /// Performs actions and handles queued events until the node waits for an fsync or has
+    /// nothing left to do.
+    pub fn pump(&mut self, now_ms: u64, out: &mut Vec<Output>) -> Result<(), String> {
+        loop {
+            if self.syncing || !self.is_up() {
+                return Ok(());
+            }
+            if self.backlog.is_empty() {
+                let core = self.core.as_mut().expect("up");
+                self.backlog.extend(core.take_actions());
+            }
+            if let Some(action) = self.backlog.pop_front() {
+                self.perform(action, out)?;
+                continue;
+            }
+            let Some(event) = self.inbox.pop_front() else { return Ok(()) };
+            let core = self.core.as_mut().expect("up");
+            core.handle(event);
+            // As the production loop: a tick after every batch of events.
+            core.handle(Event::Tick { now_ms });
+            core.check_invariants();
+        }
+    }
+
+    fn perform(&mut self, action: Action, out: &mut Vec<Output>) -> Result<(), String> {
+        let writer = self.disk.writer_mut();
+        match action {
+            Action::Append(entry) => {
+                writer.append(&entry).map_err(|e| format!("appending {}: {e}", entry.tx_id))?;
+            }
+            Action::Sync => match self.bug {
+                Some(Bug::AckBeforeFsync) => {
+                    writer.flush().map_err(|e| format!("flushing: {e}"))?;
+                    let seqno = writer.last().seqno;
+                    self.core.as_mut().expect("up").handle(Event::Durable { seqno });
+                    out.push(Output::LateSync);
+                }
+                _ => {
+                    self.syncing = true;
+                    out.push(Output::SyncStarted);
+                }
+            },
+            Action::CommitLedger { seqno } => {
+                if self.bug == Some(Bug::AckBeforeFsync) && seqno > writer.durable_seqno() {
+                    self.deferred_commit = self.deferred_commit.max(seqno);
+                } else {
+                    writer.commit(seqno).map_err(|e| format!("committing up to {seqno}: {e}"))?;
+                }
+            }
+            Action::TruncateLedger { seqno } => {
+                writer.truncate(seqno).map_err(|e| format!("truncating after {seqno}: {e}"))?;
+                self.deferred_commit = self.deferred_commit.min(seqno);
+            }
+            Action::Reply { id, response } => out.push(Output::Reply { id, response }),
+            Action::WriteSnapshot { name, bytes } => {
+                self.disk.write_snapshot(&name.to_string(), &bytes).map_err(|e| format!("snapshot {name}: {e}"))?
+            }
+            Action::CommitSnapshot { name, receipt } => self
+                .disk
+                .commit_snapshot(&name.to_string(), &name.committed().to_string(), &receipt)
+                .map_err(|e| format!("committing snapshot {name}: {e}"))?,
+            Action::PersistLedgerSecrets { json } => {
+                self.disk.write_node_file(LEDGER_SECRETS_FILE, &json).map_err(|e| format!("ledger secrets: {e}"))?
+            }
+            Action::PersistRaftState { json } => {
+                self.disk.write_node_file(RAFT_STATE_FILE, &json).map_err(|e| format!("raft state: {e}"))?
+            }
+            Action::PersistJoinedIdentity { node_cert_pem, service_cert_pem, service_key_pem } => {
+                let mut write = |name: &str, data: &str| {
+                    self.disk.write_node_file(name, data.as_bytes()).map_err(|e| format!("{name}: {e}"))
+                };
+                write(SERVICE_KEY_FILE, &service_key_pem)?;
+                write(SERVICE_CERT_FILE, &service_cert_pem)?;
+                // Last: its presence means the identity is complete.
+                write(NODE_CERT_FILE, &node_cert_pem)?;
+            }
+            Action::Send { to, frame } => out.push(Output::Send { to_raft: to, frame }),
+            Action::SetPeers { .. } => {}
+            Action::SendJoinRequest { body } => out.push(Output::JoinRequest { body }),
+        }
+        Ok(())
+    }
+
+    /// The fsync started by the last `Action::Sync` completes now.
+    pub fn finish_sync(&mut self, now_ms: u64, out: &mut Vec<Output>) -> Result<(), String> {
+        if !self.syncing || !self.is_up() {
+            return Ok(());
+        }
+        let seqno = self.disk.writer_mut().sync().map_err(|e| format!("syncing the ledger: {e}"))?;
+        self.syncing = false;
+        self.core.as_mut().expect("up").handle(Event::Durable { seqno });
+        self.pump(now_ms, out)
+    }
+
+    /// `Bug::AckBeforeFsync`: the real sync, long after durability was reported.
+    pub fn late_sync(&mut self) -> Result<(), String> {
+        if !self.is_up() {
+            return Ok(());
+        }
+        let writer = self.disk.writer_mut();
+        writer.sync().map_err(|e| format!("syncing the ledger: {e}"))?;
+        let commit = self.deferred_commit.min(writer.durable_seqno());
+        if commit > writer.committed_seqno() {
+            writer.commit(commit).map_err(|e| format!("committing up to {commit}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Power loss: the process is gone, each disk keeps what its durability model says.
+    pub fn crash(&mut self, rng: &mut impl rand::Rng) {
+        self.core = None;
+        self.backlog.clear();
+        self.inbox.clear();
+        self.syncing = false;
+        self.deferred_commit = 0;
+        self.next_tick_at = None;
+        self.io_fault_armed = false;
+        self.disk.crash(rng);
+        self.incarnation += 1;
+    }
+
+    /// The identity this node has on disk (started, or joined and admitted), if any.
+    pub fn persisted_identity(&self) -> Option<NodeIdentity> {
+        let read = |name: &str| self.disk.read_node_file(name).map(|b| String::from_utf8(b).expect("PEM is text"));
+        let node_cert_pem = read(NODE_CERT_FILE)?;
+        let service_cert_pem = read(SERVICE_CERT_FILE)?;
+        let service_key = read(SERVICE_KEY_FILE).map(|pem| Arc::new(fixtures::key(&pem)));
+        let signer = Arc::new(cairn_ledger::NodeSigner::new(fixtures::node_key(self.index), node_cert_pem));
+        Some(NodeIdentity {
+            signer,
+            service_cert_pem,
+            service_key,
+            rpc_addresses: vec![fixtures::rpc_address(self.index)],
+            node_to_node_address: fixtures::node_to_node_address(self.index),
+        })
+    }
+
+    /// Restart after a crash: reopen the ledger (the production scan and repairs), replay every
+    /// entry (the unsigned tail is kept: a replicated node keeps its log), resume the core.
+    /// `Ok(false)`: the node has no complete identity yet (it never got admitted): the caller
+    /// makes it join again.
+    /// The caller then `pump`s the new core's first actions.
+    pub fn restart(&mut self, seed: u64, config: &CoreConfig, now_ms: u64) -> Result<bool, String> {
+        assert!(!self.is_up(), "restarting a running node");
+        self.disk.reopen().map_err(|e| format!("the ledger does not open: {e}"))?;
+        let (Some(identity), Some(secrets_json)) =
+            (self.persisted_identity(), self.disk.read_node_file(LEDGER_SECRETS_FILE))
+        else {
+            return Ok(false);
+        };
+        let secrets = NodeCore::parse_secrets_json(&secrets_json).map_err(|e| format!("{LEDGER_SECRETS_FILE}: {e}"))?;
+        let writer = self.disk.writer();
+        let mut replayer = Replayer::new(secrets.clone());
+        for seqno in 1..=writer.last().seqno {
+            let bytes = writer
+                .read_entry(seqno)
+                .map_err(|e| format!("reading entry {seqno}: {e}"))?
+                .ok_or_else(|| format!("entry {seqno} is missing from the ledger"))?;
+            replayer.push(bytes).map_err(|e| format!("replaying the ledger: {e}"))?;
+        }
+        let core = NodeCore::resume(cairn_node::ResumeParams {
+            replayed: replayer,
+            identity,
+            config: config.clone(),
+            secrets,
+            open_chunk_bytes: writer.open_chunk_bytes(),
+            raft_state_json: self.disk.read_node_file(RAFT_STATE_FILE),
+            now_ms,
+            fill_random: crate::rng::node_fill_random(seed, self.index, self.incarnation),
+        });
+        self.core = Some(core);
+        Ok(true)
+    }
+}
+
+fn role_of(role: &str) -> Role {
+    match role {
+        "Leader" => Role::Leader,
+        "Candidate" => Role::Candidate,
+        "PreCandidate" => Role::PreCandidate,
+        _ => Role::Follower,
+    }
+}
+
+impl NodeView for SimNode {
+    fn index(&self) -> usize {
+        self.index
+    }
+    fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+    fn raft(&self) -> RaftObs {
+        let s = self.core().raft_status();
+        RaftObs {
+            raft_id: s.raft_id,
+            role: role_of(s.role),
+            term: s.term,
+            leader: s.leader_id.unwrap_or(0),
+            raft_commit: s.raft_commit,
+        }
+    }
+    fn commit(&self) -> TxId {
+        self.core().commit()
+    }
+    fn last(&self) -> TxId {
+        self.disk.writer().last()
+    }
+    fn entry(&self, seqno: u64) -> Option<Vec<u8>> {
+        self.disk.writer().read_entry(seqno).ok().flatten()
+    }
+    fn view_at(&self, seqno: u64) -> Option<u64> {
+        entry_tx_id(&self.entry(seqno)?).map(|t| t.view)
+    }
+    fn is_signature(&self, seqno: u64) -> Option<bool> {
+        entry_is_signature(&self.entry(seqno)?)
+    }
+    fn root_at(&self, seqno: u64) -> Option<Sha256> {
+        self.core().merkle_root_at(seqno)
+    }
+    fn private_record(&self, id: u64) -> Option<Vec<u8>> {
+        self.core().store().get(LogTable::Private.table_name(), &LogTable::key(id)).map(<[u8]>::to_vec)
+    }
+    fn committed_chunks(&self) -> BTreeMap<String, Vec<u8>> {
+        self.disk.committed_chunks()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{START_MS, fixtures};
+    use crate::rng::sim_rng;
+
+    /// Node 0 alone, started as the runner starts it.
+    fn started() -> SimNode {
+        let mut node = SimNode::new(0, LedgerConfig { chunk_size_bytes: 4096, recovery: false }, None);
+        let f = fixtures();
+        for (name, data) in [
+            (SERVICE_KEY_FILE, f.service.key.to_pem()),
+            (SERVICE_CERT_FILE, f.service.cert.pem().to_string()),
+            (NODE_CERT_FILE, f.first_signer.cert_pem.clone()),
+        ] {
+            node.disk.write_node_file(name, data.as_bytes()).unwrap();
+        }
+        let core = NodeCore::start(cairn_node::StartParams {
+            identity: node.persisted_identity().unwrap(),
+            config: crate::runner::sim_core_config(),
+            members: vec![f.member.clone()],
+            recovery_threshold: 1,
+            ledger_secret: [1; 32],
+            now_ms: START_MS,
+            fill_random: crate::rng::node_fill_random(1, 0, 0),
+        })
+        .unwrap();
+        node.core = Some(core);
+        node
+    }
+
+    #[test]
+    fn a_sync_keeps_the_node_busy_until_the_fsync_completes() {
+        let mut node = started();
+        let mut out = Vec::new();
+        node.pump(START_MS, &mut out).unwrap();
+        assert!(node.syncing, "the genesis signature asks for a sync");
+        assert!(matches!(out.last(), Some(Output::SyncStarted)));
+        assert_eq!(node.core().commit().seqno, 0, "nothing is committed before the fsync");
+        let durable_before = node.disk.writer().durable_seqno();
+        // An event arriving meanwhile waits.
+        node.deliver(Event::Tick { now_ms: START_MS + 1 }, START_MS + 1, &mut out).unwrap();
+        assert_eq!(node.inbox.len(), 1);
+        node.finish_sync(START_MS + 5, &mut out).unwrap();
+        assert!(node.disk.writer().durable_seqno() > durable_before);
+        assert!(node.inbox.is_empty(), "handled once the node is free");
+        assert_eq!(node.core().commit().seqno, node.disk.writer().last().seqno, "a lone voter commits at once");
+    }
+
+    #[test]
+    fn a_crashed_node_restarts_from_its_disks() {
+        let mut node = started();
+        let mut out = Vec::new();
+        node.pump(START_MS, &mut out).unwrap();
+        node.finish_sync(START_MS + 1, &mut out).unwrap();
+        let commit = node.core().commit();
+        assert!(commit.seqno > 0);
+        node.crash(&mut sim_rng(5));
+        assert!(!node.is_up());
+        assert_eq!(node.incarnation, 1);
+        let joined = node.restart(1, &crate::runner::sim_core_config(), START_MS + 100).unwrap();
+        assert!(joined, "node 0 has its identity and secrets on disk");
+        node.pump(START_MS + 100, &mut out).unwrap();
+        assert!(node.core().commit().seqno >= commit.seqno, "synced and committed entries survive");
+    }
+
+    #[test]
+    fn ack_before_fsync_reports_durable_at_once() {
+        let mut node = started();
+        node.bug = Some(Bug::AckBeforeFsync);
+        let mut out = Vec::new();
+        node.pump(START_MS, &mut out).unwrap();
+        assert!(!node.syncing);
+        assert!(out.iter().any(|o| matches!(o, Output::LateSync)));
+        assert!(node.core().commit().seqno > 0, "committed on the lie");
+        assert!(node.disk.writer().committed_seqno() < node.core().commit().seqno, "the ledger commit waits");
+        node.late_sync().unwrap();
+        assert_eq!(node.disk.writer().committed_seqno(), node.core().commit().seqno);
+    }
+}
