@@ -284,16 +284,12 @@ fn three_nodes_fail_over_catch_up_agree_byte_for_byte_and_reconfigure() {
     let ready_after = restart_at.elapsed();
     let target = rt.block_on(anon[new_primary].commit()).expect("primary commit");
     loop {
-        // PRODUCT BUG (open, intermittent, 1 run in ~10): the restarted old primary panics "a
-        // checkpoint at or below every cut" (cairn-node apply.rs `newest_at_or_below`, from
-        // `rollback_to` in `append_entries`) on the new primary's first conflicting append,
-        // when it restarted with a locally durable signature the others never received (e.g.
-        // its log ended 2.2283 with a signature there, the new primary's 3.2282 conflicts,
-        // the cut is 2281 and the only checkpoint a restart keeps is its apply point 2283).
-        // This assertion stays until it is fixed.
+        // A restarted old primary often holds a signature the others never received; the new
+        // primary's first append overwrites it, and the node must roll back, not exit (this
+        // once panicked: no checkpoint below the cut after a restart).
         assert!(
             nodes[old_primary].is_running(),
-            "PRODUCT BUG: n{old_primary} exited while catching up after its restart; log:\n{}",
+            "n{old_primary} exited while catching up after its restart; log:\n{}",
             nodes[old_primary].last_log()
         );
         if rt.block_on(anon[old_primary].commit()).is_ok_and(|c| c.seqno >= target.seqno) {
