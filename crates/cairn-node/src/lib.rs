@@ -30,7 +30,8 @@ pub use membership::{
     CONSENSUS_NODES, ConsensusNode, JoinAnswer, JoinRequest, NetworkInfo, PeerInfo, RaftRole, raft_id_of,
 };
 pub use node_core::{
-    JOIN_REQUESTS, JoinParams, NodeCore, PRIMARY_RPC_HEADER, RaftStateFile, RaftStatus, ResumeParams, StartParams,
+    JOIN_REQUESTS, JoinParams, NodeCore, PRIMARY_RPC_HEADER, PeerProgress, RaftStateFile, RaftStatus, ResumeParams,
+    StartParams,
 };
 pub use node_identity::NodeIdentity;
 pub use node_state::NodeState;

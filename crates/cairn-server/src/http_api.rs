@@ -19,6 +19,8 @@ pub struct ApiState {
     /// HTTPS client (this node's certificate, pinned to the service) for forwarding to the
     /// primary; `None` disables forwarding.
     pub forwarder: Option<reqwest::Client>,
+    /// The node-to-node channel, whose connection status `/node/consensus` adds.
+    pub channel: Option<std::sync::Arc<crate::node_channel::NodeChannel>>,
 }
 
 fn to_http(r: Response) -> HttpResponse {
@@ -145,7 +147,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/node/network/nodes", get(simple(|| Request::NetworkNodes)))
         .route("/node/primary", get(simple(|| Request::Primary)))
         .route("/node/commit", get(simple(|| Request::Commit)))
-        .route("/node/consensus", get(simple(|| Request::Consensus)))
+        .route("/node/consensus", get(node_consensus))
         .route("/node/join", post(node_join))
         .route("/node/service/previous_identity", get(simple(|| Request::PreviousIdentity)))
         .route("/node/tx", get(with_tx(|tx| Request::TxStatus { tx })))
@@ -174,6 +176,23 @@ async fn with_body(s: &ApiState, c: Caller, b: Body, make: impl FnOnce(Vec<u8>) 
 fn action_target<'a>(segment: &'a str, action: &str, form: &str) -> Result<&'a str, ApiError> {
     split_action(segment, action)
         .ok_or_else(|| ApiError::not_found("ResourceNotFound", format!("expected {form}, got {segment:?}")))
+}
+
+/// The core's Raft state plus, from the shell, each peer connection's state.
+async fn node_consensus(State(s): State<ApiState>, Extension(c): Extension<Caller>) -> HttpResponse {
+    let (reply, answer) = oneshot::channel();
+    if s.core.send(CoreMsg { caller: c, request: Request::Consensus, reply }).await.is_err() {
+        return error(ApiError::unavailable("NodeStopping", "the node is shutting down"));
+    }
+    match answer.await {
+        Ok(mut r) => {
+            if let (Some(channel), Some(body)) = (&s.channel, r.body.as_object_mut()) {
+                body.insert("channel".into(), serde_json::to_value(channel.status()).unwrap_or_default());
+            }
+            to_http(r)
+        }
+        Err(_) => error(ApiError::unavailable("NodeStopping", "the node stopped before answering")),
+    }
 }
 
 async fn node_join(State(s): State<ApiState>, Extension(c): Extension<Caller>, b: Body) -> HttpResponse {

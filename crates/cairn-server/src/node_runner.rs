@@ -86,8 +86,9 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
     let service_cert_pem = started.service_cert_pem.clone();
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(CORE_QUEUE);
     let (failed_tx, failed) = watch::channel(false);
+    let channel = Arc::new(channel);
     let core_loop =
-        CoreLoop::new(started.core, started.writer, started.snapshots, started.files, Some(Arc::new(channel)), initial);
+        CoreLoop::new(started.core, started.writer, started.snapshots, started.files, Some(channel.clone()), initial);
     let core_thread = std::thread::Builder::new()
         .name("cairn-core".into())
         .spawn(move || {
@@ -108,7 +109,12 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
         .build()
         .context("forwarding client")?;
     let service_key = Certificate::from_pem(&started.service_cert_pem)?.verifying_key()?;
-    let state = ApiState { core: core_tx, max_body_bytes: cfg.max_body_bytes, forwarder: Some(forwarder) };
+    let state = ApiState {
+        core: core_tx,
+        max_body_bytes: cfg.max_body_bytes,
+        forwarder: Some(forwarder),
+        channel: Some(channel),
+    };
     let accept = AcceptContext { acceptor: TlsAcceptor::from(tls), app: router(state), service_key };
     tokio::spawn(accept_loop(listener, accept, cfg.max_connections, stop_rx));
     tracing::info!(%rpc_address, "node serving");

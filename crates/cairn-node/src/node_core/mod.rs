@@ -44,7 +44,7 @@ mod membership;
 mod raft_loop;
 
 pub use membership::{JOIN_REQUESTS, JoinParams};
-pub use raft_loop::{RaftStateFile, RaftStatus};
+pub use raft_loop::{PeerProgress, RaftStateFile, RaftStatus};
 
 /// Header carrying the transaction id of a write, as CCF names it.
 pub const TX_ID_HEADER: &str = "x-ms-ccf-transaction-id";

@@ -58,6 +58,17 @@ pub struct RaftStatus {
     /// Voters and learners of the current configuration.
     pub voters: Vec<u64>,
     pub learners: Vec<u64>,
+    /// On a leader: how far each node's log is known to match (`matched`), and where the next
+    /// append starts (`next_index`). Empty on other nodes.
+    pub progress: Vec<PeerProgress>,
+}
+
+/// A leader's view of one node's replication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerProgress {
+    pub raft_id: u64,
+    pub matched: u64,
+    pub next_index: u64,
 }
 
 /// The node's Raft half: the driver and the Ready-loop bookkeeping.
@@ -255,6 +266,18 @@ impl Consensus {
             last_index: raft.raft_log.last_index(),
             voters: conf.voters().ids().iter().collect(),
             learners: conf.learners().iter().copied().collect(),
+            progress: match raft.state {
+                StateRole::Leader => {
+                    let mut progress: Vec<PeerProgress> = raft
+                        .prs()
+                        .iter()
+                        .map(|(&raft_id, p)| PeerProgress { raft_id, matched: p.matched, next_index: p.next_idx })
+                        .collect();
+                    progress.sort_by_key(|p| p.raft_id);
+                    progress
+                }
+                _ => Vec::new(),
+            },
         }
     }
 

@@ -1,9 +1,10 @@
 //! Status snapshots for `/node/consensus`-style reporting: [`ChannelStatus`] and one
 //! [`PeerStatus`] per outbound peer.
+use serde::Serialize;
 use std::net::SocketAddr;
 
 /// The outbound side of one peer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PeerStatus {
     pub raft_id: u64,
     pub node_id: String,
@@ -23,7 +24,7 @@ pub struct PeerStatus {
 }
 
 /// The whole channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChannelStatus {
     pub node_id: String,
     pub local_addr: SocketAddr,
