@@ -1,4 +1,9 @@
-//! The status of a transaction id, as `GET /node/tx` reports it (CCF's rules, one node).
+//! The status of a transaction id, as `GET /node/tx` reports it.
+//!
+//! Raft's rules decide what is final: an entry at or below the commit never changes, and every
+//! entry after a committed entry of view V has a view ≥ V. So a transaction is `Invalid` only
+//! when another view holds its seqno at or below the commit, or its view is older than the
+//! commit's and its seqno is above it; `Unknown` when this node cannot tell yet (it may lag).
 use crate::ViewHistory;
 use cairn_ledger::format::TxId;
 use serde::Serialize;
@@ -12,24 +17,33 @@ pub enum TxStatus {
 }
 
 impl TxStatus {
-    /// `last` is the last appended tx, `commit` the last committed one, `current_view` the view
-    /// the node writes in now.
-    pub fn of(tx: TxId, views: &ViewHistory, last: TxId, commit: TxId, current_view: u64) -> TxStatus {
+    /// `views` gives the view of each seqno in this node's log (applied or not) up to `last`;
+    /// `commit` is the last committed transaction.
+    pub fn of(tx: TxId, views: &ViewHistory, last: TxId, commit: TxId) -> TxStatus {
+        let in_log = (tx.seqno <= last.seqno).then(|| views.view_of(tx.seqno)).flatten();
+        Self::of_log_view(tx, in_log, commit)
+    }
+
+    /// `log_view`: the view of the entry at `tx.seqno` in this node's log, if it has one.
+    pub fn of_log_view(tx: TxId, log_view: Option<u64>, commit: TxId) -> TxStatus {
         if tx.seqno == 0 {
             return TxStatus::Invalid;
         }
-        if tx.seqno <= last.seqno {
-            return match views.view_of(tx.seqno) {
-                Some(v) if v == tx.view && tx.seqno <= commit.seqno => TxStatus::Committed,
-                Some(v) if v == tx.view => TxStatus::Pending,
-                Some(_) if tx.seqno <= commit.seqno => TxStatus::Invalid,
-                // An uncommitted seqno from another view: the ledger may still be replaced.
-                Some(v) if tx.view < v => TxStatus::Invalid,
-                _ => TxStatus::Unknown,
-            };
+        let committed = tx.seqno <= commit.seqno;
+        match log_view {
+            Some(v) if v == tx.view && committed => TxStatus::Committed,
+            Some(v) if v == tx.view => TxStatus::Pending,
+            _ if committed => {
+                if log_view.is_some() {
+                    TxStatus::Invalid
+                } else {
+                    TxStatus::Unknown
+                }
+            }
+            // Above the commit: entries after a committed one of view V have views >= V.
+            _ if tx.view < commit.view => TxStatus::Invalid,
+            _ => TxStatus::Unknown,
         }
-        // Not in the ledger: a view that ended cannot gain more entries here.
-        if tx.view < current_view { TxStatus::Invalid } else { TxStatus::Unknown }
     }
 }
 
@@ -61,7 +75,7 @@ mod tests {
             ("3.0", TxStatus::Invalid),
         ];
         for (tx, want) in table {
-            let got = TxStatus::of(tx.parse().unwrap(), &views, last, commit, 3);
+            let got = TxStatus::of(tx.parse().unwrap(), &views, last, commit);
             assert_eq!(got, want, "tx {tx}");
         }
     }

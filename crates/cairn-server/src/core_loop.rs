@@ -115,10 +115,12 @@ impl CoreLoop {
             }
             for event in peer_batch.drain(..) {
                 match event {
-                    ChannelEvent::Frame(f) => match f.from_raft_id {
-                        Some(from) => self.core.handle(Event::PeerFrame { from, frame: f.frame }),
-                        None => tracing::debug!(node = %f.from_node_id, "frame from a node not in the configuration"),
-                    },
+                    // A service-endorsed node this node does not know yet (it joined while this
+                    // node was away): its Raft id follows from its node id.
+                    ChannelEvent::Frame(f) => {
+                        let from = f.from_raft_id.unwrap_or_else(|| cairn_node::raft_id_of(&f.from_node_id));
+                        self.core.handle(Event::PeerFrame { from, frame: f.frame })
+                    }
                     ChannelEvent::Unreachable { raft_id } => self.core.handle(Event::PeerUnreachable { to: raft_id }),
                 }
             }

@@ -158,14 +158,26 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     let mut snapshots = SnapshotDirectory::open(&cfg.snapshots_directory, cfg.snapshots_read_only_directory.clone())
         .with_context(|| format!("opening snapshots.directory {}", cfg.snapshots_directory.display()))?;
 
-    // A crash before the first signature leaves an unsigned genesis: the replay drops it and
-    // the service is created again with the same identity.
     let replayed = if writer.last().seqno > 0 {
         Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
     } else {
         None
     };
-    let core = if let Some(replayer) = replayed.filter(|r| r.last.seqno > 0) {
+    // A node that joined resumes whatever its ledger holds (possibly nothing yet): it never
+    // creates a service. A starting node that crashed before its first signature was never
+    // part of a committed service: its unsigned genesis is cut and the service created again
+    // with the same identity.
+    let joined = cfg.join.is_some();
+    let replayed = match replayed {
+        Some(r) if r.last.seqno == 0 && !joined => {
+            tracing::warn!(entries = writer.last().seqno, "no signature in the ledger: creating the service again");
+            writer.truncate(0).context("cutting the unsigned genesis")?;
+            None
+        }
+        None if joined => Some(Replayer::new(secrets.clone())),
+        other => other,
+    };
+    let core = if let Some(replayer) = replayed {
         tracing::info!(last = %replayer.last, "restarting: resuming the service");
         let raft_state_json = match files.path(RAFT_STATE_FILE).exists() {
             true => Some(files.read(RAFT_STATE_FILE)?),

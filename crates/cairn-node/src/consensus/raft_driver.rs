@@ -306,6 +306,11 @@ impl RaftDriver {
         self.raw.advance_apply();
     }
 
+    /// Acknowledges that committed entries up to `applied` are applied.
+    pub fn advance_apply_to(&mut self, applied: u64) {
+        self.raw.advance_apply_to(applied);
+    }
+
     /// Asserts the invariants of the module doc.
     pub fn check_invariants(&self) {
         let raft = &self.raw.raft;

@@ -58,6 +58,7 @@ impl NodeCore {
         for bytes in std::mem::take(&mut self.replica.queue) {
             self.apply_received(&bytes);
         }
+        self.emit_peers();
     }
 
     /// A new primary applies what earlier primaries left unsigned; its own first signature

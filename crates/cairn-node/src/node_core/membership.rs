@@ -57,6 +57,15 @@ pub(super) struct Membership {
     join_commit: Option<u64>,
     /// Seqno of this primary's last proposed change to the consensus table.
     pending_change: u64,
+    /// Every node this node may have to talk to: the join answer's peers, and every row ever
+    /// seen in the consensus table (committed or not). A node leaves the address book only
+    /// when its removal commits: a node catching up must keep reaching a primary its
+    /// committed prefix does not name yet.
+    address_book: BTreeMap<u64, PeerInfo>,
+    /// The address book last handed to the shell.
+    emitted: Vec<PeerInfo>,
+    /// `remove_node`s waiting for the previous configuration change to commit.
+    pending_removals: Vec<String>,
 }
 
 fn rows_of(store: &Store) -> BTreeMap<String, ConsensusNode> {
@@ -71,7 +80,18 @@ fn rows_of(store: &Store) -> BTreeMap<String, ConsensusNode> {
 
 impl Membership {
     pub(super) fn from_store(store: &Store) -> Self {
-        Membership { rows: rows_of(store), joining: None, join_commit: None, pending_change: 0 }
+        let mut members = Membership {
+            rows: rows_of(store),
+            joining: None,
+            join_commit: None,
+            pending_change: 0,
+            address_book: BTreeMap::new(),
+            emitted: Vec::new(),
+            pending_removals: Vec::new(),
+        };
+        let peers = members.peers();
+        members.learn(peers);
+        members
     }
 
     /// The write set adding this node's own row (the creating node, a voter).
@@ -128,6 +148,12 @@ impl Membership {
                 node_to_node_address: row.node_to_node_address.clone(),
             })
             .collect()
+    }
+
+    fn learn(&mut self, peers: impl IntoIterator<Item = PeerInfo>) {
+        for peer in peers {
+            self.address_book.insert(peer.raft_id, peer);
+        }
     }
 
     /// The node id of Raft id `raft_id`, if it is in the configuration.
@@ -221,8 +247,8 @@ impl NodeCore {
         });
         self.persist_secrets();
         self.members.join_commit = Some(info.commit_seqno);
-        let peers: Vec<PeerInfo> = info.peers;
-        self.out.push(Action::SetPeers { peers });
+        self.members.learn(info.peers);
+        self.emit_peers();
         self.on_commit_advanced();
     }
 
@@ -378,12 +404,35 @@ impl NodeCore {
 
     /// `remove_node` was applied: the node leaves the configuration.
     pub(super) fn on_node_retired(&mut self, node_id: &str) {
-        if self.store.get(CONSENSUS_NODES, node_id.as_bytes()).is_none() {
-            return;
+        self.members.pending_removals.push(node_id.to_string());
+        self.reconfigure();
+    }
+
+    /// Proposes the next queued voter change once the previous one is committed (raft-rs
+    /// applies changes at commit, one at a time: two in flight could let two disjoint
+    /// majorities form).
+    fn propose_next_removal(&mut self) -> bool {
+        if !self.is_primary() || self.members.pending_change > self.commit.seqno {
+            return false;
         }
-        let mut ws = WriteSet::new();
-        ws.remove(CONSENSUS_NODES, node_id.as_bytes().to_vec());
-        self.propose_membership(ws);
+        while let Some(node_id) = self.members.pending_removals.first().cloned() {
+            self.members.pending_removals.remove(0);
+            if self.store.get(CONSENSUS_NODES, node_id.as_bytes()).is_none() {
+                continue;
+            }
+            let mut ws = WriteSet::new();
+            ws.remove(CONSENSUS_NODES, node_id.as_bytes().to_vec());
+            self.propose_membership(ws);
+            return true;
+        }
+        false
+    }
+
+    /// Queued removals first, then learner promotions; one change at a time.
+    pub(super) fn reconfigure(&mut self) {
+        if !self.propose_next_removal() {
+            self.promote_learners();
+        }
     }
 
     /// A Raft-committed entry: each write to the consensus table is one configuration change.
@@ -406,7 +455,10 @@ impl NodeCore {
                     (kind, id)
                 }
                 None => match self.members.rows.remove(&node_id) {
-                    Some(row) => (ConfChangeType::RemoveNode, row.raft_id),
+                    Some(row) => {
+                        self.members.address_book.remove(&row.raft_id);
+                        (ConfChangeType::RemoveNode, row.raft_id)
+                    }
                     None => continue,
                 },
             };
@@ -424,10 +476,25 @@ impl NodeCore {
         }
     }
 
+    /// Hands the shell the address book when it changed: committed rows, rows of the applied
+    /// (possibly uncommitted) state, and what the join answer named.
     pub(super) fn emit_peers(&mut self) {
+        let committed = self.members.peers();
+        let applied: Vec<PeerInfo> = rows_of(&self.store)
+            .into_iter()
+            .map(|(node_id, row)| PeerInfo {
+                raft_id: row.raft_id,
+                node_id,
+                node_to_node_address: row.node_to_node_address,
+            })
+            .collect();
+        self.members.learn(committed.into_iter().chain(applied));
         let me = self.consensus.driver.id();
-        let peers = self.members.peers().into_iter().filter(|p| p.raft_id != me).collect();
-        self.out.push(Action::SetPeers { peers });
+        let peers: Vec<PeerInfo> = self.members.address_book.values().filter(|p| p.raft_id != me).cloned().collect();
+        if peers != self.members.emitted {
+            self.members.emitted = peers.clone();
+            self.out.push(Action::SetPeers { peers });
+        }
     }
 
     /// The commit moved: a joined node becomes `PartOfNetwork` once it reaches the commit its
@@ -442,7 +509,7 @@ impl NodeCore {
     }
 
     /// The primary promotes one learner at a time once it holds every committed entry.
-    pub(super) fn promote_learners(&mut self) {
+    fn promote_learners(&mut self) {
         if !self.is_primary() || self.members.pending_change > self.commit.seqno {
             return;
         }

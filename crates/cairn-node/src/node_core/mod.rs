@@ -603,8 +603,22 @@ impl NodeCore {
 
     fn tx_status(&self, tx: &str) -> Result<Response, ApiError> {
         let id = parse_tx_id(tx)?;
-        let status = TxStatus::of(id, &self.views, self.history.last(), self.commit, self.consensus.term());
+        let status = self.status_of(id);
         Ok(Response::ok(json!({ "transaction_id": id.to_string(), "status": status })))
+    }
+
+    /// The status of `tx` against this node's whole log (applied entries and the queue) and
+    /// its commit.
+    fn status_of(&self, tx: TxId) -> TxStatus {
+        let applied = self.history.last().seqno;
+        let log_view = if tx.seqno <= applied {
+            self.views.view_of(tx.seqno)
+        } else if tx.seqno <= self.consensus.appended_last {
+            raft::Storage::term(self.consensus.driver.store(), tx.seqno).ok()
+        } else {
+            None
+        };
+        TxStatus::of_log_view(tx, log_view, self.commit)
     }
 
     fn previous_identity(&self) -> Result<Response, ApiError> {
@@ -617,7 +631,7 @@ impl NodeCore {
     /// A receipt for committed transaction `tx`: the Merkle path to the root signed by the
     /// first signature after it.
     fn receipt_for(&self, tx: TxId) -> Result<Receipt, ApiError> {
-        let status = TxStatus::of(tx, &self.views, self.history.last(), self.commit, self.consensus.term());
+        let status = self.status_of(tx);
         if status != TxStatus::Committed {
             return Err(ApiError::not_found(
                 "TransactionNotCommitted",
@@ -626,7 +640,14 @@ impl NodeCore {
         }
         let (_, sig) =
             self.facts.signatures.range(tx.seqno..).next().expect("a committed tx is covered by a signature");
-        let cert = &self.identity.signer.cert_pem;
+        // The certificate of the node that signed, as the service endorsed it (the signer may be
+        // another node: a backup, or an earlier primary).
+        let cert = self
+            .store
+            .get(tables::ENDORSED_CERTIFICATES, sig.node.as_bytes())
+            .map(tables::endorsed_certificate_pem)
+            .unwrap_or_else(|| self.identity.signer.cert_pem.clone());
+        let cert = &cert;
         if sig.seqno == tx.seqno {
             return Ok(Receipt::for_signature(sig, cert));
         }

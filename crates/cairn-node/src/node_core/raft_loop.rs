@@ -305,7 +305,7 @@ impl NodeCore {
             }
         }
         self.join_tick();
-        self.promote_learners();
+        self.reconfigure();
     }
 
     /// A frame from peer `from`: decoded (sender and recipient checked) and stepped.
@@ -400,9 +400,8 @@ impl NodeCore {
         let number = rd.number();
         self.consensus.last_ready = number;
         let soft = rd.ss().map(|ss| ss.raft_state);
-        for message in rd.take_messages() {
-            self.send(message);
-        }
+        // The hard state first: a lone voter can campaign, win and append in one tick, and its
+        // messages for the new term must not leave before the term and vote are durable.
         if let Some(hs) = rd.hs().cloned() {
             self.consensus.driver.store_mut().wl().set_hardstate(hs.clone());
             if (hs.term, hs.vote) != self.consensus.persisted {
@@ -410,6 +409,9 @@ impl NodeCore {
                 let file = RaftStateFile { version: 1, term: hs.term, vote: hs.vote, commit: hs.commit };
                 self.out.push(Action::PersistRaftState { json: serde_json::to_vec(&file).expect("json") });
             }
+        }
+        for message in rd.take_messages() {
+            self.send(message);
         }
         assert!(rd.snapshot().is_empty(), "Raft snapshots are never sent: logs are not compacted");
         let entries = rd.take_entries();
@@ -427,6 +429,8 @@ impl NodeCore {
                 self.apply_committed_membership(entry);
             }
             self.advance_commit(last);
+            // raft-rs reads `(applied, committed]` on every campaign: keep `applied` current.
+            self.consensus.driver.advance_apply_to(last);
         }
         let persisted_messages = rd.take_persisted_messages();
         self.consensus.driver.advance_append_async(rd);
