@@ -8,6 +8,16 @@ pub type RequestId = u64;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caller {
     pub cert_id: Option<String>,
+    /// Set when a backup forwarded the request: the id of the certificate that backup
+    /// presented. The core serves it only if that certificate is a trusted node's.
+    pub forwarded_by: Option<String>,
+}
+
+impl Caller {
+    /// A caller that presented the certificate with id `cert_id` directly.
+    pub fn with_cert(cert_id: Option<String>) -> Self {
+        Caller { cert_id, forwarded_by: None }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

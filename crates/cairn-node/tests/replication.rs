@@ -173,7 +173,7 @@ impl Cluster {
                 Some(p) => {
                     let request: cairn_node::JoinRequest = serde_json::from_slice(&body).unwrap();
                     let der = Certificate::from_pem(&request.certificate).unwrap().der().to_vec();
-                    let caller = Caller { cert_id: Some(cairn_crypto::sha256(&der).to_hex()) };
+                    let caller = Caller::with_cert(Some(cairn_crypto::sha256(&der).to_hex()));
                     self.request(p, caller, Request::Join { body })
                 }
                 None => Response { status: 0, headers: vec![], body: Value::Null },
@@ -327,4 +327,24 @@ fn a_join_without_proof_of_the_key_is_refused_and_writes_nothing() {
     assert_eq!(cluster.nodes[&first].core.last(), last, "a refused join appends nothing");
     let garbage = cluster.request(first, Caller::default(), Request::Join { body: b"{".to_vec() });
     assert_eq!(garbage.status, 400);
+}
+
+#[test]
+fn forwarded_requests_are_served_only_from_trusted_nodes() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    let node_id = cluster.nodes[&first].core.node_id().to_string();
+    let pem = cluster.nodes[&first]
+        .core
+        .store()
+        .get(tables::ENDORSED_CERTIFICATES, node_id.as_bytes())
+        .map(tables::endorsed_certificate_pem)
+        .expect("the first node is endorsed");
+    let node_cert_id = cairn_crypto::sha256(Certificate::from_pem(&pem).unwrap().der()).to_hex();
+    let forwarded = |by: &str| Caller { cert_id: None, forwarded_by: Some(by.to_string()) };
+    let stranger_id = cairn_gov::identity_id(&identities().stranger_cert);
+    for (by, status) in [(node_cert_id.as_str(), 200), (stranger_id.as_str(), 403), ("00", 403)] {
+        let answer = cluster.request(first, forwarded(by), Request::Commit);
+        assert_eq!(answer.status, status, "forwarded by {by}: {:?}", answer.body);
+    }
 }

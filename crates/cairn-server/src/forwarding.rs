@@ -36,7 +36,8 @@ pub async fn forwarding(State(state): State<ApiState>, mut req: Request, next: N
             )));
         }
         let cert_id = forwarded.to_str().ok().filter(|s| !s.is_empty()).map(str::to_string);
-        req.extensions_mut().insert(Caller { cert_id });
+        let node = req.extensions().get::<Caller>().and_then(|c| c.cert_id.clone());
+        req.extensions_mut().insert(Caller { cert_id, forwarded_by: node });
         req.extensions_mut().insert(AlreadyForwarded);
         return next.run(req).await;
     }

@@ -169,7 +169,8 @@ async fn accept_loop(
             let is_node = peer_cert
                 .and_then(|der| Certificate::from_der(der.to_vec()).ok())
                 .is_some_and(|cert| cert.verify_issued_by(&ctx.service_key).is_ok());
-            let app = ctx.app.clone().layer(Extension(Caller { cert_id })).layer(Extension(PeerIsNode(is_node)));
+            let app =
+                ctx.app.clone().layer(Extension(Caller::with_cert(cert_id))).layer(Extension(PeerIsNode(is_node)));
             let service = TowerToHyperService::new(app);
             let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
             tokio::pin!(conn);

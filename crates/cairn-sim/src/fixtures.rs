@@ -107,7 +107,7 @@ pub fn fixtures() -> &'static Fixtures {
 
 /// The registered user, as the TLS layer would name it.
 pub fn user() -> Caller {
-    Caller { cert_id: Some(identity_id(&fixtures().user_cert)) }
+    Caller::with_cert(Some(identity_id(&fixtures().user_cert)))
 }
 
 /// A governance request signed by the member at `now_ms`.

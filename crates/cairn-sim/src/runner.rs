@@ -911,5 +911,5 @@ fn join_caller(body: &[u8]) -> Caller {
         .ok()
         .and_then(|v| v["certificate"].as_str().map(str::to_string))
         .and_then(|pem| cairn_crypto::Certificate::from_pem(&pem).ok());
-    Caller { cert_id: cert.map(|c| cairn_gov::identity_id(&c)) }
+    Caller::with_cert(cert.map(|c| cairn_gov::identity_id(&c)))
 }

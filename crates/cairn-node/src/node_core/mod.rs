@@ -268,7 +268,8 @@ impl NodeCore {
             }
             Event::Durable { seqno } => self.on_durable(seqno),
             Event::Request { id, caller, request } => {
-                let response = match self.on_request(&caller, request) {
+                let checked = self.check_forwarder(&caller).and_then(|()| self.on_request(&caller, request));
+                let response = match checked {
                     Ok(r) => r,
                     Err(e) if e.code == "NotPrimary" => match self.primary_rpc_address() {
                         Some(address) => Response::from(e).with_header(PRIMARY_RPC_HEADER, address),
@@ -546,6 +547,30 @@ impl NodeCore {
     /// before a state at the commit is kept again, the current state is used.
     fn committed_store(&self) -> &Store {
         self.replica.store_at(self.commit.seqno).unwrap_or(&self.store)
+    }
+
+    /// A forwarded request is served only if the backup that forwarded it presented the
+    /// certificate of a node that is trusted and in the configuration now (an endorsed
+    /// certificate of a retired node no longer speaks for users).
+    fn check_forwarder(&self, caller: &Caller) -> Result<(), ApiError> {
+        let Some(forwarder) = &caller.forwarded_by else { return Ok(()) };
+        let trusted = self.store.iter_table(tables::ENDORSED_CERTIFICATES).any(|(node_id, value)| {
+            let pem = tables::endorsed_certificate_pem(&value.value);
+            let matches =
+                cairn_crypto::Certificate::from_pem(&pem).is_ok_and(|c| sha256(c.der()).to_hex() == *forwarder);
+            let info = self
+                .store
+                .get(tables::NODES_INFO, node_id)
+                .and_then(|v| serde_json::from_slice::<tables::NodeInfo>(v).ok());
+            matches
+                && info.is_some_and(|i| i.status == tables::NodeStatus::Trusted)
+                && self.store.get(crate::CONSENSUS_NODES, node_id).is_some()
+        });
+        if trusted {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("forwarded by a certificate that is not a trusted node of this service"))
+        }
     }
 
     /// The primary's node id, if this node knows it.

@@ -102,11 +102,11 @@ pub fn node_identity() -> NodeIdentity {
 }
 
 pub fn user() -> Caller {
-    Caller { cert_id: Some(identity_id(&identities().user_cert)) }
+    Caller::with_cert(Some(identity_id(&identities().user_cert)))
 }
 
 pub fn stranger() -> Caller {
-    Caller { cert_id: Some(identity_id(&identities().stranger_cert)) }
+    Caller::with_cert(Some(identity_id(&identities().stranger_cert)))
 }
 
 /// Randomness for the core from a ChaCha20 rng seeded with `seed`.
