@@ -428,10 +428,38 @@ impl NodeCore {
         false
     }
 
-    /// Queued removals first, then learner promotions; one change at a time.
+    /// Queued removals first, then learner promotions; one change at a time. First, the
+    /// consensus table is reconciled with `nodes.info`: a governance transaction and the
+    /// configuration change it asks for are separate entries, and a change of primary between
+    /// them must not leave a trusted node outside the configuration or a retired one inside.
     pub(super) fn reconfigure(&mut self) {
+        if !self.is_primary() {
+            return;
+        }
+        self.reconcile_membership();
         if !self.propose_next_removal() {
             self.promote_learners();
+        }
+    }
+
+    fn reconcile_membership(&mut self) {
+        let mut trusted_outside = Vec::new();
+        for (node_id, value) in self.store.iter_table(tables::NODES_INFO) {
+            let Ok(info) = serde_json::from_slice::<NodeInfo>(&value.value) else { continue };
+            let id = String::from_utf8_lossy(node_id).into_owned();
+            let in_configuration = self.store.get(CONSENSUS_NODES, node_id).is_some();
+            match info.status {
+                NodeStatus::Retired if in_configuration && !self.members.pending_removals.contains(&id) => {
+                    self.members.pending_removals.push(id)
+                }
+                NodeStatus::Trusted if !in_configuration && self.store.get(JOIN_REQUESTS, node_id).is_some() => {
+                    trusted_outside.push(id)
+                }
+                _ => {}
+            }
+        }
+        for node_id in trusted_outside {
+            self.on_node_trusted(&node_id);
         }
     }
 
