@@ -35,6 +35,16 @@ struct SimNode {
     ledger: Vec<EncodedEntry>,
     replies: BTreeMap<u64, Response>,
     up: bool,
+    /// What the shell would have in `node_data`: the node key, the endorsed certificate, the
+    /// service certificate and key, the ledger-secret chain and the Raft hard state.
+    key_pem: String,
+    files: BTreeMap<&'static str, Vec<u8>>,
+}
+
+impl SimNode {
+    fn new(core: NodeCore, key_pem: String) -> SimNode {
+        SimNode { core, ledger: Vec::new(), replies: BTreeMap::new(), up: true, key_pem, files: BTreeMap::new() }
+    }
 }
 
 struct Cluster {
@@ -63,6 +73,11 @@ impl Cluster {
             node_to_node_address: "127.0.0.1:9000".into(),
         };
         let id = identity.raft_id();
+        let key_pem = identity.signer.key.to_pem();
+        let mut files = BTreeMap::new();
+        files.insert("node_cert", identity.signer.cert_pem.clone().into_bytes());
+        files.insert("service_cert", identity.service_cert_pem.clone().into_bytes());
+        files.insert("service_key", identity.service_key.as_ref().unwrap().to_pem().into_bytes());
         let core = NodeCore::start(StartParams {
             identity,
             config: config(),
@@ -80,7 +95,9 @@ impl Cluster {
             now_ms: START_MS,
             next_request: 0,
         };
-        cluster.nodes.insert(id, SimNode { core, ledger: Vec::new(), replies: BTreeMap::new(), up: true });
+        let mut node = SimNode::new(core, key_pem);
+        node.files = files;
+        cluster.nodes.insert(id, node);
         cluster.perform(id);
         (cluster, id)
     }
@@ -96,6 +113,7 @@ impl Cluster {
         };
         let cert = Certificate::self_signed(&key, &req).expect("cert");
         let encryption = EncryptionKeyPair::generate().expect("rsa");
+        let key_pem = key.to_pem();
         let core = NodeCore::join(JoinParams {
             node_key: key,
             self_signed_cert_pem: cert.pem().to_string(),
@@ -107,7 +125,7 @@ impl Cluster {
             fill_random: seeded_fill_random(100 + n),
         });
         let id = core.raft_status().raft_id;
-        self.nodes.insert(id, SimNode { core, ledger: Vec::new(), replies: BTreeMap::new(), up: true });
+        self.nodes.insert(id, SimNode::new(core, key_pem));
         self.perform(id);
         id
     }
@@ -136,6 +154,17 @@ impl Cluster {
                     }
                     Action::Send { to, frame } => self.network.push_back((id, to, frame)),
                     Action::SendJoinRequest { body } => self.joins.push_back((id, body)),
+                    Action::PersistRaftState { json } => {
+                        node.files.insert("raft_state", json);
+                    }
+                    Action::PersistLedgerSecrets { json } => {
+                        node.files.insert("secrets", json);
+                    }
+                    Action::PersistJoinedIdentity { node_cert_pem, service_cert_pem, service_key_pem } => {
+                        node.files.insert("node_cert", node_cert_pem.into_bytes());
+                        node.files.insert("service_cert", service_cert_pem.into_bytes());
+                        node.files.insert("service_key", service_key_pem.into_bytes());
+                    }
                     _ => {}
                 }
             }
@@ -238,6 +267,40 @@ impl Cluster {
         let r = self.request(p, user(), Request::LogWrite { table: LogTable::Private, id: key, msg: msg.into() });
         assert_eq!(r.status, 200, "{:?}", r.body);
         r.headers.iter().find(|(n, _)| *n == TX_ID_HEADER).unwrap().1.parse().unwrap()
+    }
+
+    /// Restarts node `id` from its files and the first `keep` entries of its ledger (all synced
+    /// in this harness; fewer model a crash that lost the rest), as the shell's startup does.
+    fn restart(&mut self, id: u64, keep: usize) {
+        let node = self.nodes.get_mut(&id).unwrap();
+        node.ledger.truncate(keep);
+        let text = |name: &str| String::from_utf8(node.files[name].clone()).unwrap();
+        let signer =
+            Arc::new(cairn_ledger::NodeSigner::new(SigningKey::from_pem(&node.key_pem).unwrap(), text("node_cert")));
+        let identity = NodeIdentity {
+            signer,
+            service_cert_pem: text("service_cert"),
+            service_key: Some(Arc::new(SigningKey::from_pem(&text("service_key")).unwrap())),
+            rpc_addresses: vec!["127.0.0.1:8000".into()],
+            node_to_node_address: "127.0.0.1:9000".into(),
+        };
+        let secrets = NodeCore::parse_secrets_json(&node.files["secrets"]).unwrap();
+        let mut replayed = cairn_node::Replayer::new(secrets.clone());
+        for e in &node.ledger {
+            replayed.push(e.bytes.clone()).unwrap();
+        }
+        node.core = NodeCore::resume(cairn_node::ResumeParams {
+            replayed,
+            identity,
+            config: config(),
+            secrets,
+            open_chunk_bytes: 0,
+            raft_state_json: node.files.get("raft_state").cloned(),
+            now_ms: self.now_ms,
+            fill_random: seeded_fill_random(500 + keep.min(1000) as u64),
+        });
+        node.up = true;
+        self.perform(id);
     }
 
     fn committed_everywhere(&self, seqno: u64) -> bool {
@@ -346,5 +409,37 @@ fn forwarded_requests_are_served_only_from_trusted_nodes() {
     for (by, status) in [(node_cert_id.as_str(), 200), (stranger_id.as_str(), 403), ("00", 403)] {
         let answer = cluster.request(first, forwarded(by), Request::Commit);
         assert_eq!(answer.status, status, "forwarded by {by}: {:?}", answer.body);
+    }
+}
+
+#[test]
+fn a_backup_restarts_from_its_ledger_or_from_nothing_and_catches_up() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    let a = cluster.join(2);
+    let b = cluster.join(3);
+    cluster.run_until("three voters", 500, |c| c.nodes[&first].core.raft_status().voters.len() == 3);
+    let user_cert = identities().user_cert.pem().to_string();
+    cluster.govern(json!([{"name": "set_user", "args": {"cert": user_cert}}]));
+    let service_cert = String::from_utf8(cluster.nodes[&first].files["service_cert"].clone()).unwrap();
+    cluster.govern(json!([{"name": "transition_service_to_open", "args": {"next_service_identity": service_cert}}]));
+    // `a` restarts from its whole ledger; `b` as if it had crashed before anything reached its
+    // disk (a joined node with its files but an empty ledger must resume, not start a service).
+    for (node, keep, key) in [(a, usize::MAX, 100), (b, 0, 200)] {
+        cluster.nodes.get_mut(&node).unwrap().up = false;
+        let tx = cluster.write(key, &format!("while {node} is down"));
+        cluster.run_until("the write commits without the stopped node", 300, |c| {
+            c.nodes[&first].core.commit().seqno >= tx.seqno
+        });
+        cluster.restart(node, keep);
+        let after = cluster.write(key + 1, "after the restart");
+        cluster.run_until("the restarted node catches up", 1000, |c| c.committed_everywhere(after.seqno));
+        for key in [key, key + 1] {
+            let first_value =
+                cluster.nodes[&first].core.store().get(LogTable::Private.table_name(), &LogTable::key(key));
+            let restarted = cluster.nodes[&node].core.store().get(LogTable::Private.table_name(), &LogTable::key(key));
+            assert_eq!(restarted, first_value, "node {node}, key {key}");
+            assert!(first_value.is_some());
+        }
     }
 }
