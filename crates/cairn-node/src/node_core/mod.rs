@@ -311,7 +311,7 @@ impl NodeCore {
     /// when other nodes are in the configuration, or a join retry.
     pub fn next_deadline_ms(&self) -> Option<u64> {
         let signature = self.policy.deadline_ms().filter(|_| self.is_primary());
-        let raft = self.consensus.next_tick_ms(self.now_ms);
+        let raft = self.consensus.next_tick_ms();
         let join = self.members.next_join_attempt_ms();
         [signature, raft, join].into_iter().flatten().min()
     }

@@ -234,7 +234,7 @@ impl Consensus {
     }
 
     /// The next time a Raft tick is due, unless this node is a lone leader (nothing to time).
-    pub(super) fn next_tick_ms(&self, _now_ms: u64) -> Option<u64> {
+    pub(super) fn next_tick_ms(&self) -> Option<u64> {
         (!(self.alone() && self.is_leader())).then_some(self.last_tick_ms + self.tick_ms)
     }
 
