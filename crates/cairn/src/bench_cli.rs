@@ -31,6 +31,16 @@ pub struct BenchWriteArgs {
     /// User private key (NAME_privk.pem).
     #[arg(long)]
     user_key: PathBuf,
+    /// Table to write: private (encrypted in the ledger) or public.
+    #[arg(long, default_value = "private")]
+    table: LogTable,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+/// The load shape `bench write` and `bench etcd` share (one engine: `run_write_bench`).
+#[derive(Args, Debug)]
+pub struct LoadArgs {
     /// Concurrent clients (each one write in flight at a time).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=4096))]
     clients: u16,
@@ -40,11 +50,8 @@ pub struct BenchWriteArgs {
     /// Warm-up before measuring (writes made but not counted).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     warmup: Duration,
-    /// Table to write: private (encrypted in the ledger) or public.
-    #[arg(long, default_value = "private")]
-    table: LogTable,
-    /// Size of each record's message in bytes.
-    #[arg(long, default_value_t = 64)]
+    /// Size of each record's value in bytes.
+    #[arg(long, alias = "value-size", default_value_t = 64)]
     value_bytes: usize,
     /// Give up waiting for one write's commit after this long (counted as an error).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
@@ -54,33 +61,40 @@ pub struct BenchWriteArgs {
     json: bool,
 }
 
+impl LoadArgs {
+    /// The checked engine configuration.
+    fn config(&self) -> anyhow::Result<WriteBenchConfig> {
+        anyhow::ensure!(
+            self.value_bytes <= MAX_VALUE_BYTES,
+            "--value-bytes {}: at most {MAX_VALUE_BYTES}",
+            self.value_bytes
+        );
+        anyhow::ensure!(!self.duration.is_zero(), "--duration must be more than 0");
+        Ok(WriteBenchConfig {
+            clients: usize::from(self.clients),
+            duration: self.duration,
+            warmup: self.warmup,
+            value_bytes: self.value_bytes,
+            commit_timeout: self.commit_timeout,
+        })
+    }
+}
+
 fn read(path: &Path, what: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))
 }
 
 pub fn run(args: BenchWriteArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        args.value_bytes <= MAX_VALUE_BYTES,
-        "--value-bytes {}: at most {MAX_VALUE_BYTES}",
-        args.value_bytes
-    );
-    anyhow::ensure!(!args.duration.is_zero(), "--duration must be more than 0");
+    let config = args.load.config()?;
     let service_cert = read(&args.service_cert, "service certificate")?;
     let identity = ClientIdentity {
         cert_pem: read(&args.user_cert, "user certificate")?,
         key_pem: read(&args.user_key, "user key")?,
     };
     let client = CairnClient::new(&args.url, &service_cert, Some(identity))?;
-    let config = WriteBenchConfig {
-        clients: usize::from(args.clients),
-        duration: args.duration,
-        warmup: args.warmup,
-        value_bytes: args.value_bytes,
-        commit_timeout: args.commit_timeout,
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     let report = runtime.block_on(run_write_bench(LogWriter { client, table: args.table }, &config));
-    if args.json {
+    if args.load.json {
         let mut value = serde_json::to_value(&report)?;
         value["url"] = serde_json::json!(args.url);
         value["table"] = serde_json::json!(match args.table {
@@ -104,45 +118,17 @@ pub struct BenchEtcdArgs {
     /// client C puts through endpoint C mod N.
     #[arg(long, value_delimiter = ',', required = true)]
     endpoints: Vec<String>,
-    /// Concurrent clients (each one put in flight at a time).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=4096))]
-    clients: u16,
-    /// Measured duration, e.g. 10s, 500ms, 2m.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    duration: Duration,
-    /// Warm-up before measuring (puts made but not counted).
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
-    warmup: Duration,
-    /// Size of each value in bytes.
-    #[arg(long, alias = "value-size", default_value_t = 64)]
-    value_bytes: usize,
-    /// Give up on one put after this long (counted as an error).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    commit_timeout: Duration,
-    /// Print the result as one JSON object instead of a line of text.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    load: LoadArgs,
 }
 
 pub fn run_etcd(args: BenchEtcdArgs) -> anyhow::Result<ExitCode> {
     // etcd's default --max-request-bytes is 1.5 MiB, so the bound of `bench write` fits.
-    anyhow::ensure!(
-        args.value_bytes <= MAX_VALUE_BYTES,
-        "--value-bytes {}: at most {MAX_VALUE_BYTES}",
-        args.value_bytes
-    );
-    anyhow::ensure!(!args.duration.is_zero(), "--duration must be more than 0");
-    let writer = EtcdWriter::new(&args.endpoints, args.commit_timeout)?;
-    let config = WriteBenchConfig {
-        clients: usize::from(args.clients),
-        duration: args.duration,
-        warmup: args.warmup,
-        value_bytes: args.value_bytes,
-        commit_timeout: args.commit_timeout,
-    };
+    let config = args.load.config()?;
+    let writer = EtcdWriter::new(&args.endpoints, args.load.commit_timeout)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     let report = runtime.block_on(run_write_bench(writer, &config));
-    if args.json {
+    if args.load.json {
         let mut value = serde_json::to_value(&report)?;
         value["target"] = serde_json::json!("etcd");
         value["endpoints"] = serde_json::json!(args.endpoints);
