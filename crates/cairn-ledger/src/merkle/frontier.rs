@@ -30,6 +30,11 @@ impl MerkleFrontier {
         self.leaf_count
     }
 
+    /// The peaks as (height, digest), tallest first.
+    pub fn peaks(&self) -> impl Iterator<Item = (u32, Sha256)> + '_ {
+        self.peaks.iter().copied()
+    }
+
     pub fn append(&mut self, leaf: Sha256) {
         let mut node = (0u32, leaf);
         while let Some(&(h, top)) = self.peaks.last() {
@@ -55,12 +60,13 @@ impl MerkleFrontier {
     }
 
     pub fn check_invariants(&self) -> Result<(), String> {
+        // Heights first: strictly decreasing heights below 64 cannot overflow the sum.
+        if self.peaks.windows(2).any(|w| w[0].0 <= w[1].0) || self.peaks.iter().any(|(h, _)| *h >= u64::BITS) {
+            return Err("peak heights must strictly decrease and be below 64".into());
+        }
         let expected: u64 = self.peaks.iter().map(|(h, _)| 1u64 << h).sum();
         if expected != self.leaf_count {
             return Err(format!("peaks cover {expected} leaves, count is {}", self.leaf_count));
-        }
-        if self.peaks.windows(2).any(|w| w[0].0 <= w[1].0) {
-            return Err("peak heights must strictly decrease".into());
         }
         Ok(())
     }
@@ -80,6 +86,9 @@ impl MerkleFrontier {
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         let (count, rest) = bytes.split_first_chunk::<8>()?;
         if rest.len() % 33 != 0 {
+            return None;
+        }
+        if rest.chunks(33).any(|c| u32::from(c[0]) >= u64::BITS) {
             return None;
         }
         let peaks =

@@ -4,18 +4,29 @@ use cairn_crypto::{Sha256, sha256_parts};
 /// The whole CCF Merkle tree: every leaf and every complete inner node, so inclusion proofs
 /// for any leaf against the root of any prefix (an older signature's root) take O(log n).
 ///
-/// `levels[h][i]` is the root of the perfect subtree of `2^h` leaves starting at leaf `i << h`.
-/// Nodes that cover an incomplete range (the right edge of a tree whose size is not a power of
-/// two) are not stored: they are the right fold of the peaks of their range, computed on demand.
-/// Memory: `n + n/2 + n/4 + ... < 2n` digests, about 64 bytes per leaf.
+/// `levels[h][i]` is the root of the perfect subtree of `2^h` leaves starting at leaf
+/// `(first[h] + i) << h`. Nodes that cover an incomplete range (the right edge of a tree whose
+/// size is not a power of two) are not stored: they are the right fold of the peaks of their
+/// range, computed on demand. Memory: `n + n/2 + n/4 + ... < 2n` digests, about 64 bytes per leaf.
+///
+/// A tree built from leaves has `first[h] == 0` everywhere. A tree started from a frontier
+/// ([`MerkleTree::from_frontier`], a node starting from a snapshot) stores only the frontier's
+/// peaks below its starting size `base`, so it has the same roots for every size `>= base` and
+/// proofs for leaves from [`MerkleTree::first_provable_leaf`] on, and nothing before.
 ///
 /// # Invariants (checked by [`MerkleTree::check_invariants`])
-/// 1. `levels` is never empty and `levels[h].len() == leaf_count >> h` for every stored level;
-///    there is exactly one level per bit of `leaf_count` (one level when it is 0).
-/// 2. `levels[h + 1][i] == SHA-256(levels[h][2i] ‖ levels[h][2i + 1])`.
+/// 1. `levels` is never empty and `first[h] + levels[h].len() == leaf_count >> h` for every
+///    stored level; there is exactly one level per bit of `leaf_count` (one level when it is 0);
+///    every `first[h]` is even (a stored node's sibling-to-be is stored too).
+/// 2. A stored node whose children are both stored is the hash of them.
+/// 3. `leaf_count >= base`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MerkleTree {
     levels: Vec<Vec<Sha256>>,
+    /// Global index of `levels[h][0]`.
+    first: Vec<u64>,
+    /// The size the tree started from (0 unless built from a frontier): never truncated below.
+    base: u64,
 }
 
 fn parent(left: &Sha256, right: &Sha256) -> Sha256 {
@@ -32,7 +43,35 @@ impl MerkleTree {
 
     /// A tree with no leaves at all.
     pub fn empty() -> Self {
-        MerkleTree { levels: vec![Vec::new()] }
+        MerkleTree { levels: vec![Vec::new()], first: vec![0], base: 0 }
+    }
+
+    /// The tree whose first `frontier.leaf_count()` leaves are known only through their peaks
+    /// (`public:ccf.internal.tree` of a snapshot plus its `hash_at_snapshot`): appending goes on
+    /// exactly as in the whole tree, with the same roots for every size from that count on.
+    pub fn from_frontier(frontier: &MerkleFrontier) -> Self {
+        let n = frontier.leaf_count();
+        let heights = if n == 0 { 1 } else { (u64::BITS - n.leading_zeros()) as usize };
+        let mut levels = vec![Vec::new(); heights];
+        let first = (0..heights).map(|h| (n >> (h + 1)) << 1).collect();
+        for (h, digest) in frontier.peaks() {
+            levels[h as usize].push(digest);
+        }
+        let tree = MerkleTree { levels, first, base: n };
+        debug_assert!(tree.check_invariants().is_ok(), "{:?}", tree.check_invariants());
+        tree
+    }
+
+    /// The first leaf this tree can prove (0 unless it started from a frontier).
+    pub fn first_provable_leaf(&self) -> u64 {
+        self.first[0]
+    }
+
+    /// The size this tree started from (0 unless it started from a frontier): roots exist for
+    /// every size from here (and 1 for a whole tree), proofs for leaves from
+    /// [`MerkleTree::first_provable_leaf`].
+    pub fn base(&self) -> u64 {
+        self.base
     }
 
     /// A tree over `leaves`, in order.
@@ -45,23 +84,30 @@ impl MerkleTree {
     }
 
     pub fn leaf_count(&self) -> u64 {
-        self.levels[0].len() as u64
+        self.count(0)
     }
 
-    /// Leaf `index` (leaf `seqno` is transaction `seqno`'s digest).
+    /// Nodes of level `h` (stored or not) in the current tree.
+    fn count(&self, h: usize) -> u64 {
+        self.first[h] + self.levels[h].len() as u64
+    }
+
+    /// Leaf `index` (leaf `seqno` is transaction `seqno`'s digest); `None` beyond the tree or
+    /// before a frontier tree's first stored leaf.
     pub fn leaf(&self, index: u64) -> Option<Sha256> {
-        usize::try_from(index).ok().and_then(|i| self.levels[0].get(i)).copied()
+        self.try_stored(0, index)
     }
 
     /// Appends a leaf: amortised O(1) hashes.
     pub fn append(&mut self, leaf: Sha256) {
         self.levels[0].push(leaf);
         let mut h = 0;
-        while self.levels[h].len().is_multiple_of(2) {
+        while self.count(h).is_multiple_of(2) {
             let level = &self.levels[h];
             let node = parent(&level[level.len() - 2], &level[level.len() - 1]);
             if self.levels.len() == h + 1 {
                 self.levels.push(Vec::new());
+                self.first.push(self.count(h) / 2 - 1);
             }
             self.levels[h + 1].push(node);
             h += 1;
@@ -74,21 +120,24 @@ impl MerkleTree {
     }
 
     /// The root of the tree of the first `size` leaves (what a signature at seqno `size`
-    /// signed); `None` if `size` is 0 or more than `leaf_count()`.
+    /// signed); `None` if `size` is 0 or more than `leaf_count()`, or below a frontier tree's
+    /// base.
     pub fn root_at(&self, size: u64) -> Option<Sha256> {
-        (size >= 1 && size <= self.leaf_count()).then(|| self.range_root(0, size))
+        (size >= 1 && size >= self.base && size <= self.leaf_count()).then(|| self.range_root(0, size))
     }
 
     /// The inclusion proof of leaf `index` in the tree of the first `size` leaves: walking it
     /// from the leaf (see [`ProofStep::walk`]) gives `root_at(size)`. A node promoted unchanged
     /// to the next level contributes no step, as in CCF.
     ///
-    /// Panics unless `index < size <= leaf_count()` (a caller bug: there is no such proof).
+    /// Panics unless `first_provable_leaf() <= index < size <= leaf_count()` and `size >= base()`
+    /// (a caller bug: there is no such proof here).
     pub fn path(&self, index: u64, size: u64) -> Vec<ProofStep> {
         assert!(
-            index < size && size <= self.leaf_count(),
-            "no Merkle path for leaf {index} in a tree of {size} leaves ({} stored)",
-            self.leaf_count()
+            index < size && size <= self.leaf_count() && index >= self.first[0] && size >= self.base,
+            "no Merkle path for leaf {index} in a tree of {size} leaves ({} stored from leaf {})",
+            self.leaf_count(),
+            self.first[0]
         );
         let mut steps = Vec::new();
         let (mut i, mut width, mut h) = (index, size, 0u32);
@@ -108,11 +157,14 @@ impl MerkleTree {
     /// Forgets every leaf from `size` on (uncommitted entries cut by a new primary).
     pub fn truncate(&mut self, size: u64) {
         assert!(size <= self.leaf_count(), "cannot truncate {} leaves to {size}", self.leaf_count());
+        assert!(size >= self.base, "cannot truncate below the frontier the tree started from ({})", self.base);
         for (h, level) in self.levels.iter_mut().enumerate() {
-            level.truncate(usize::try_from(size >> h).expect("fits: at most the current length"));
+            let keep = (size >> h).saturating_sub(self.first[h]);
+            level.truncate(usize::try_from(keep).expect("fits: at most the current length"));
         }
-        while self.levels.len() > 1 && self.levels.last().is_some_and(Vec::is_empty) {
+        while self.levels.len() > 1 && self.count(self.levels.len() - 1) == 0 {
             self.levels.pop();
+            self.first.pop();
         }
         debug_assert!(self.check_invariants().is_ok());
     }
@@ -142,16 +194,30 @@ impl MerkleTree {
         if self.levels.len() != expected_levels {
             return Err(format!("{} levels stored for {count} leaves (expected {expected_levels})", self.levels.len()));
         }
+        if self.first.len() != self.levels.len() {
+            return Err(format!("{} level offsets for {} levels", self.first.len(), self.levels.len()));
+        }
+        if count < self.base {
+            return Err(format!("{count} leaves, below the base {}", self.base));
+        }
         for (h, level) in self.levels.iter().enumerate() {
-            if level.len() as u64 != count >> h {
-                return Err(format!("level {h} holds {} nodes, expected {}", level.len(), count >> h));
+            if self.count(h) != count >> h {
+                return Err(format!("level {h} holds {} nodes from {}, expected {}", level.len(), self.first[h], count >> h));
+            }
+            if !self.first[h].is_multiple_of(2) {
+                return Err(format!("level {h} starts at odd index {}", self.first[h]));
             }
             if h == 0 {
                 continue;
             }
-            let below = &self.levels[h - 1];
-            if let Some(i) = (0..level.len()).find(|&i| level[i] != parent(&below[2 * i], &below[2 * i + 1])) {
-                return Err(format!("node {i} of level {h} is not the hash of its children"));
+            let bad = (0..level.len() as u64).map(|i| self.first[h] + i).find(|&j| {
+                match (self.try_stored(h as u32 - 1, 2 * j), self.try_stored(h as u32 - 1, 2 * j + 1)) {
+                    (Some(l), Some(r)) => self.stored(h as u32, j) != parent(&l, &r),
+                    _ => false,
+                }
+            });
+            if let Some(j) = bad {
+                return Err(format!("node {} of level {h} is not the hash of its children", j - self.first[h]));
             }
         }
         Ok(())
@@ -165,7 +231,13 @@ impl MerkleTree {
     }
 
     fn stored(&self, h: u32, j: u64) -> Sha256 {
-        self.levels[h as usize][usize::try_from(j).expect("index of a stored node")]
+        self.try_stored(h, j).unwrap_or_else(|| panic!("node {j} of level {h} is not stored"))
+    }
+
+    fn try_stored(&self, h: u32, j: u64) -> Option<Sha256> {
+        let level = self.levels.get(h as usize)?;
+        let i = j.checked_sub(self.first[h as usize])?;
+        usize::try_from(i).ok().and_then(|i| level.get(i)).copied()
     }
 
     /// The perfect subtrees covering leaves `start..end`, tallest first. `start` must be a
@@ -281,6 +353,61 @@ mod tests {
             expected.extend_from_slice(&all[n..]);
             prop_assert_eq!(tree, MerkleTree::from_leaves(expected));
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// A tree started from the frontier at `base` leaves behaves as the whole tree from
+        /// there on: same roots for every size >= base, same proofs for every leaf from
+        /// `first_provable_leaf`, same frontier encoding, and truncation back to any size >= base.
+        #[test]
+        fn a_tree_from_a_frontier_continues_the_whole_tree(base in 0usize..200, extra in 0usize..150, cut in 0usize..150) {
+            let all = leaves(base + extra);
+            let whole = MerkleTree::from_leaves(all.iter().copied());
+            let mut partial = MerkleTree::from_frontier(&MerkleTree::from_leaves(all[..base].iter().copied()).frontier());
+            prop_assert!(partial.check_invariants().is_ok(), "{:?}", partial.check_invariants());
+            prop_assert_eq!(partial.base(), base as u64);
+            let first = partial.first_provable_leaf();
+            prop_assert!(first == base as u64 || first + 1 == base as u64);
+            for leaf in &all[base..] {
+                partial.append(*leaf);
+                prop_assert!(partial.check_invariants().is_ok(), "{:?}", partial.check_invariants());
+            }
+            prop_assert_eq!(partial.leaf_count(), whole.leaf_count());
+            prop_assert_eq!(partial.encode_frontier(), whole.encode_frontier());
+            for size in 1..=whole.leaf_count() {
+                let expected = if size >= base as u64 { whole.root_at(size) } else { None };
+                prop_assert_eq!(partial.root_at(size), expected, "root at {}", size);
+            }
+            for index in first..whole.leaf_count() {
+                prop_assert_eq!(partial.leaf(index), whole.leaf(index));
+                for size in [index + 1, whole.leaf_count(), (index + 1).max(base as u64)] {
+                    if size >= base as u64 && size <= whole.leaf_count() {
+                        prop_assert_eq!(partial.path(index, size), whole.path(index, size), "leaf {} of {}", index, size);
+                    }
+                }
+            }
+            if first > 0 {
+                prop_assert_eq!(partial.leaf(first - 1), None);
+            }
+            let cut = base as u64 + (cut as u64 % (extra as u64 + 1));
+            partial.truncate(cut);
+            prop_assert!(partial.check_invariants().is_ok(), "{:?}", partial.check_invariants());
+            prop_assert_eq!(partial.root_at(cut), whole.root_at(cut));
+            for leaf in &all[cut as usize..] {
+                partial.append(*leaf);
+            }
+            prop_assert_eq!(partial.root(), whole.root());
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot truncate below the frontier")]
+    fn a_tree_from_a_frontier_cannot_be_cut_below_it() {
+        let mut t = MerkleTree::from_frontier(&MerkleTree::from_leaves(leaves(6)).frontier());
+        t.append(Sha256::ZERO);
+        t.truncate(5);
     }
 
     #[test]
