@@ -8,7 +8,9 @@
 use cairn_crypto::Sha256;
 use cairn_kv::Store;
 use cairn_ledger::format::{EntryView, TxId};
-use cairn_ledger::merkle::MerkleTree;
+use cairn_ledger::merkle::{MerkleFrontier, MerkleTree};
+use cairn_ledger::snapshot::DecodedSnapshot;
+use cairn_ledger::tables;
 use cairn_ledger::{LedgerSecrets, SignatureRecord};
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -26,18 +28,64 @@ pub enum ReplayError {
     Signature { seqno: u64, reason: String },
     #[error("no ledger secret covers seqno {seqno}")]
     NoSecret { seqno: u64 },
+    #[error("snapshot at {seqno}: {reason}")]
+    Snapshot { seqno: u64, reason: String },
 }
 
 /// Per-transaction facts a receipt needs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TxFacts {
-    /// SHA-256 of each entry, indexed by seqno (index 0 unused).
-    pub write_set_digests: Vec<Sha256>,
+    /// SHA-256 of each entry from seqno `digests_from` on (a whole ledger starts with a
+    /// placeholder for seqno 0; a node started from a snapshot at S starts at S + 1).
+    write_set_digests: Vec<Sha256>,
+    digests_from: u64,
     /// Non-zero claims digests (snapshot evidence), by seqno.
     pub claims: BTreeMap<u64, Sha256>,
     /// Signature transactions by seqno, without their `cert` (the signing node's certificate,
     /// kept once by the node) to keep memory small.
     pub signatures: BTreeMap<u64, SignatureRecord>,
+}
+
+impl Default for TxFacts {
+    fn default() -> Self {
+        TxFacts {
+            write_set_digests: vec![Sha256::ZERO],
+            digests_from: 0,
+            claims: BTreeMap::new(),
+            signatures: BTreeMap::new(),
+        }
+    }
+}
+
+impl TxFacts {
+    /// Facts of a node whose history starts after `seqno` (a snapshot's).
+    pub fn starting_after(seqno: u64) -> Self {
+        TxFacts { write_set_digests: Vec::new(), digests_from: seqno + 1, ..TxFacts::default() }
+    }
+
+    /// The digest of entry `seqno`, if this node holds it.
+    pub fn digest(&self, seqno: u64) -> Option<Sha256> {
+        let i = usize::try_from(seqno.checked_sub(self.digests_from)?).ok()?;
+        self.write_set_digests.get(i).copied()
+    }
+
+    /// The seqno the next digest is for.
+    pub fn next_seqno(&self) -> u64 {
+        self.digests_from + self.write_set_digests.len() as u64
+    }
+
+    /// Records the digest of entry `next_seqno()`.
+    pub fn push_digest(&mut self, digest: Sha256) {
+        self.write_set_digests.push(digest);
+    }
+
+    /// Forgets every fact after `seqno`.
+    pub fn truncate_after(&mut self, seqno: u64) {
+        assert!(seqno + 1 >= self.digests_from, "cannot forget facts before {}", self.digests_from);
+        self.write_set_digests.truncate(usize::try_from(seqno + 1 - self.digests_from).expect("fits"));
+        self.claims.split_off(&(seqno + 1));
+        self.signatures.split_off(&(seqno + 1));
+    }
 }
 
 /// State rebuilt from ledger entries (and, when restarting from a snapshot, a store loaded
@@ -62,6 +110,9 @@ pub struct Replayer {
     pub checkpoints: BTreeMap<u64, Store>,
     /// The highest commit seqno recorded by a replayed signature (its signer saw it committed).
     pub recorded_commit: u64,
+    /// The snapshot the log starts after (`0.0` for a whole ledger): entries are pushed from
+    /// its seqno + 1.
+    pub log_base: TxId,
 }
 
 impl Replayer {
@@ -71,7 +122,7 @@ impl Replayer {
             store: Store::new(),
             tree: MerkleTree::new(),
             views: ViewHistory::default(),
-            facts: TxFacts { write_set_digests: vec![Sha256::ZERO], ..TxFacts::default() },
+            facts: TxFacts::default(),
             last: TxId::default(),
             store_seqno: 0,
             secrets,
@@ -79,7 +130,53 @@ impl Replayer {
             log: Vec::new(),
             checkpoints: BTreeMap::new(),
             recorded_commit: 0,
+            log_base: TxId::default(),
         }
+    }
+
+    /// A node with no ledger before a committed snapshot (one that joined from it): the state
+    /// is the snapshot's, the Merkle tree continues from the frontier its signature recorded
+    /// plus the snapshot's own leaf, and the next entry pushed is `seqno + 1`. The snapshot must
+    /// be at a signature whose root is the frontier's (checked with the signer's certificate).
+    pub fn from_snapshot(secrets: LedgerSecrets, snapshot: DecodedSnapshot) -> Result<Self, ReplayError> {
+        let seqno = snapshot.tx.seqno;
+        let bad = |reason: String| ReplayError::Snapshot { seqno, reason };
+        let leaf = snapshot.hash_at_snapshot.ok_or_else(|| bad("no Merkle leaf recorded at the snapshot".into()))?;
+        let views = ViewHistory::from_ccf(&snapshot.view_history).map_err(bad)?;
+        let tx = snapshot.tx;
+        let store = snapshot.into_store();
+        let frontier = store
+            .get(tables::TREE, &tables::SINGLETON_KEY)
+            .and_then(MerkleFrontier::decode)
+            .ok_or_else(|| bad(format!("{} is missing or malformed", tables::TREE)))?;
+        let record: SignatureRecord = store
+            .get(tables::SIGNATURES, &tables::SINGLETON_KEY)
+            .and_then(|v| serde_json::from_slice(v).ok())
+            .ok_or_else(|| bad(format!("{} is missing or malformed", tables::SIGNATURES)))?;
+        if record.seqno != seqno || frontier.leaf_count() != seqno {
+            return Err(bad(format!(
+                "not taken at a signature: the last signature is at {}, its tree covers {} leaves",
+                record.seqno,
+                frontier.leaf_count()
+            )));
+        }
+        let mut tree = MerkleTree::from_frontier(&frontier);
+        verify_signature(&record, tx, &tree)?;
+        tree.append(leaf);
+        let mut facts = TxFacts::starting_after(seqno);
+        facts.signatures.insert(seqno, SignatureRecord { cert: String::new(), ..record.clone() });
+        let mut replayer = Replayer::new(secrets);
+        replayer.checkpoints.insert(seqno, store.clone());
+        replayer.store = store;
+        replayer.tree = tree;
+        replayer.views = views;
+        replayer.facts = facts;
+        replayer.last = tx;
+        replayer.store_seqno = seqno;
+        replayer.recorded_commit = record.commit_seqno.max(seqno);
+        replayer.log_base = tx;
+        replayer.check_invariants();
+        Ok(replayer)
     }
 
     /// Starts from a store loaded from a snapshot at `seqno`; entries up to it are hashed only.
@@ -132,7 +229,7 @@ impl Replayer {
             self.store.apply(&opened.write_set, seqno).map_err(|e| err(e.to_string()))?;
         }
         self.tree.append(opened.leaf);
-        self.facts.write_set_digests.push(opened.digest);
+        self.facts.push_digest(opened.digest);
         if opened.claims != Sha256::ZERO {
             self.facts.claims.insert(seqno, opened.claims);
         }
@@ -157,7 +254,8 @@ impl Replayer {
 
     pub fn check_invariants(&self) {
         assert_eq!(self.tree.leaf_count(), self.last.seqno + 1, "tree must cover every replayed seqno");
-        assert_eq!(self.facts.write_set_digests.len() as u64, self.last.seqno + 1);
+        assert_eq!(self.store.version(), self.last.seqno.max(self.store_seqno), "store at the last applied seqno");
+        assert_eq!(self.facts.next_seqno(), self.last.seqno + 1, "one digest per seqno");
         self.views.check_invariants();
     }
 }

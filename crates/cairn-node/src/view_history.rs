@@ -22,6 +22,24 @@ impl ViewHistory {
         }
     }
 
+    /// The history a snapshot records in CCF's form (element `v - 1` = first seqno of view
+    /// `v`; a view that wrote nothing repeats the next one's start).
+    pub fn from_ccf(history: &[u64]) -> Result<Self, String> {
+        if history.windows(2).any(|w| w[0] > w[1]) {
+            return Err(format!("view history {history:?} decreases"));
+        }
+        let mut starts: Vec<(u64, u64)> = Vec::new();
+        for (i, &first) in history.iter().enumerate() {
+            let view = i as u64 + 1;
+            match starts.last_mut() {
+                // The earlier view wrote nothing: this one starts at the same seqno.
+                Some(last) if last.1 == first => *last = (view, first),
+                _ => starts.push((view, first)),
+            }
+        }
+        Ok(ViewHistory { starts })
+    }
+
     /// The view `seqno` was written in, if known.
     pub fn view_of(&self, seqno: u64) -> Option<u64> {
         let i = self.starts.partition_point(|&(_, s)| s <= seqno);
@@ -62,5 +80,16 @@ mod tests {
         }
         h.truncate(5);
         assert_eq!(h.view_of(9), Some(3));
+    }
+
+    #[test]
+    fn the_ccf_form_round_trips_and_decreasing_histories_are_refused() {
+        let starts = [(2, 1), (4, 10), (7, 12)];
+        let ccf = cairn_ledger::snapshot::view_history_from_starts(&starts);
+        let h = ViewHistory::from_ccf(&ccf).unwrap();
+        assert_eq!(h.starts(), &starts);
+        h.check_invariants();
+        assert!(ViewHistory::from_ccf(&[1, 5, 3]).is_err());
+        assert_eq!(ViewHistory::from_ccf(&[]).unwrap().starts(), &[]);
     }
 }

@@ -366,6 +366,93 @@ fn reads_see_committed_transactions_only() {
 
 // ----- snapshots -----
 
+/// A single node's committed snapshot (taken every 12 transactions), decoded, with the node.
+fn committed_snapshot() -> (Node, cairn_ledger::snapshot::DecodedSnapshot) {
+    let (mut node, _) = Node::start(config(3, 1000, 12), 7);
+    node.open_service();
+    for i in 1..100 {
+        node.write_tx(i, &format!("value {i}"));
+        node.settle();
+        if !node.committed_snapshots.is_empty() {
+            break;
+        }
+    }
+    let (name, file) = node.committed_snapshots.last().cloned().expect("a committed snapshot within 100 writes");
+    let committed = verify_committed_snapshot(&name, &file, &identities().service_cert).expect("verifies");
+    let decoded = decode_snapshot(committed.entry(&file), &LedgerSecret::new(FIRST_SECRET)).expect("decodes");
+    (node, decoded)
+}
+
+fn secrets() -> LedgerSecrets {
+    LedgerSecrets::single(LedgerSecret::new(FIRST_SECRET))
+}
+
+#[test]
+fn a_node_state_starts_from_a_snapshot_and_replays_the_ledger_after_it() {
+    let (node, snapshot) = committed_snapshot();
+    let s = snapshot.tx.seqno;
+    let mut replayer = Replayer::from_snapshot(secrets(), snapshot).expect("starts from the snapshot");
+    assert_eq!(replayer.last, node.ledger[s as usize - 1].tx_id);
+    assert_eq!(replayer.log_base, replayer.last);
+    assert_eq!(Some(replayer.tree.root().unwrap()), node.core.merkle_root_at(s));
+    for e in &node.ledger[s as usize..] {
+        replayer.push(e.bytes.clone()).expect("the ledger after the snapshot replays");
+    }
+    replayer.check_invariants();
+    assert_eq!(replayer.last, node.core.last());
+    assert_eq!(replayer.tree.root(), node.core.merkle_root_at(node.core.last().seqno));
+    for table in [LogTable::Private, LogTable::Public] {
+        assert_eq!(records(&replayer.store, table), records(node.core.store(), table), "{table:?}");
+    }
+}
+
+#[test]
+fn a_snapshot_that_cannot_start_a_node_is_refused_with_the_reason() {
+    let (node, snapshot) = committed_snapshot();
+    let s = snapshot.tx.seqno;
+    let refused = |mutate: &dyn Fn(&mut cairn_ledger::snapshot::DecodedSnapshot)| {
+        let mut bad = snapshot.clone();
+        mutate(&mut bad);
+        match Replayer::from_snapshot(secrets(), bad) {
+            Ok(_) => panic!("a bad snapshot was accepted"),
+            Err(e) => e.to_string(),
+        }
+    };
+    assert_eq!(
+        refused(&|d| d.hash_at_snapshot = None),
+        format!("snapshot at {s}: no Merkle leaf recorded at the snapshot")
+    );
+    let no_tree = refused(&|d| {
+        d.tables.remove(tables::TREE);
+    });
+    assert_eq!(no_tree, format!("snapshot at {s}: public:ccf.internal.tree is missing or malformed"));
+    let no_signature = refused(&|d| {
+        d.tables.remove(tables::SIGNATURES);
+    });
+    assert_eq!(no_signature, format!("snapshot at {s}: public:ccf.internal.signatures is missing or malformed"));
+    let decreasing = refused(&|d| d.view_history = vec![5, 1]);
+    assert!(decreasing.contains("decreases"), "{decreasing}");
+    // A tree that is not the one the signature at the snapshot signed.
+    let forged = refused(&|d| {
+        let tree = d.tables.get_mut(tables::TREE).unwrap();
+        let value = tree.entries.values_mut().next().unwrap();
+        let last = value.value.len() - 1;
+        value.value[last] ^= 1;
+    });
+    assert!(forged.starts_with(&format!("signature at {s}: root")), "{forged}");
+
+    // A wrong leaf at the snapshot cannot be seen from the snapshot alone: the next signature
+    // of the ledger after it does not verify.
+    let mut wrong_leaf = snapshot.clone();
+    wrong_leaf.hash_at_snapshot = Some(cairn_crypto::sha256(b"not the leaf"));
+    let mut replayer = Replayer::from_snapshot(secrets(), wrong_leaf).expect("the leaf alone is not checkable");
+    let err = node.ledger[s as usize..]
+        .iter()
+        .find_map(|e| replayer.push(e.bytes.clone()).err())
+        .expect("the next signature does not verify");
+    assert!(matches!(err, ReplayError::Signature { .. }), "{err}");
+}
+
 #[test]
 fn snapshot_written_at_signature_is_committed_only_after_a_later_signature_is_durable() {
     let (mut node, _) = Node::start(config(3, 1000, 12), 7);

@@ -7,7 +7,8 @@ mod support;
 use cairn_crypto::{Certificate, CertificateRequest, EncryptionKeyPair, SigningKey};
 use cairn_gov::{GovRequestHeader, sign_request};
 use cairn_ledger::format::{EncodedEntry, TxId};
-use cairn_ledger::{ServiceIdentity, tables};
+use cairn_ledger::snapshot::{SnapshotName, decode_snapshot, verify_committed_snapshot};
+use cairn_ledger::{LedgerSecrets, ServiceIdentity, tables};
 use cairn_node::{
     Action, Caller, CoreConfig, Event, JoinParams, LogTable, NodeCore, NodeIdentity, Request, Response, StartParams,
 };
@@ -32,7 +33,11 @@ fn config() -> CoreConfig {
 
 struct SimNode {
     core: NodeCore,
+    /// Entries `ledger_base + 1 ..` (a node that started from a snapshot has none before it).
     ledger: Vec<EncodedEntry>,
+    ledger_base: u64,
+    /// The snapshots directory: committed snapshot files, and written ones waiting for commit.
+    snapshots: BTreeMap<SnapshotName, Vec<u8>>,
     replies: BTreeMap<u64, Response>,
     up: bool,
     /// What the shell would have in `node_data`: the node key, the endorsed certificate, the
@@ -43,7 +48,25 @@ struct SimNode {
 
 impl SimNode {
     fn new(core: NodeCore, key_pem: String) -> SimNode {
-        SimNode { core, ledger: Vec::new(), replies: BTreeMap::new(), up: true, key_pem, files: BTreeMap::new() }
+        SimNode {
+            core,
+            ledger: Vec::new(),
+            ledger_base: 0,
+            snapshots: BTreeMap::new(),
+            replies: BTreeMap::new(),
+            up: true,
+            key_pem,
+            files: BTreeMap::new(),
+        }
+    }
+
+    fn last_seqno(&self) -> u64 {
+        self.ledger_base + self.ledger.len() as u64
+    }
+
+    /// The newest committed snapshot file.
+    fn committed_snapshot(&self) -> Option<(SnapshotName, Vec<u8>)> {
+        self.snapshots.iter().rev().find(|(n, _)| n.committed).map(|(n, b)| (*n, b.clone()))
     }
 }
 
@@ -141,13 +164,24 @@ impl Cluster {
                 let node = self.nodes.get_mut(&id).expect("node");
                 match action {
                     Action::Append(e) => {
-                        assert_eq!(e.tx_id.seqno, node.ledger.len() as u64 + 1, "node {id} appends in order");
+                        assert_eq!(e.tx_id.seqno, node.last_seqno() + 1, "node {id} appends in order");
                         node.ledger.push(e);
                     }
-                    Action::TruncateLedger { seqno } => node.ledger.truncate(seqno as usize),
+                    Action::TruncateLedger { seqno } => {
+                        assert!(seqno >= node.ledger_base, "node {id} truncates below its snapshot");
+                        node.ledger.truncate((seqno - node.ledger_base) as usize);
+                    }
                     Action::Sync => {
-                        let last = node.ledger.len() as u64;
+                        let last = node.last_seqno();
                         node.core.handle(Event::Durable { seqno: last });
+                    }
+                    Action::WriteSnapshot { name, bytes } => {
+                        node.snapshots.insert(name, bytes);
+                    }
+                    Action::CommitSnapshot { name, receipt } => {
+                        let mut bytes = node.snapshots.remove(&name).expect("a written snapshot is committed");
+                        bytes.extend_from_slice(&receipt);
+                        node.snapshots.insert(name.committed(), bytes);
                     }
                     Action::Reply { id: rid, response } => {
                         node.replies.insert(rid, response);
@@ -285,7 +319,16 @@ impl Cluster {
             node_to_node_address: "127.0.0.1:9000".into(),
         };
         let secrets = NodeCore::parse_secrets_json(&node.files["secrets"]).unwrap();
-        let mut replayed = cairn_node::Replayer::new(secrets.clone());
+        let mut replayed = match node.ledger_base {
+            0 => cairn_node::Replayer::new(secrets.clone()),
+            base => {
+                // The shell's rule: a ledger that starts after seqno 1 needs the committed
+                // snapshot at its base.
+                let (name, file) = node.committed_snapshot().expect("the snapshot the node started from");
+                assert_eq!(name.seqno, base);
+                snapshot_replayer(&name, &file, &text("service_cert"), &secrets)
+            }
+        };
         for e in &node.ledger {
             replayed.push(e.bytes.clone()).unwrap();
         }
@@ -303,9 +346,34 @@ impl Cluster {
         self.perform(id);
     }
 
+    /// What the shell does for a node that joined after fetching a committed snapshot: its
+    /// empty ledger starts after the snapshot, and the core resumes from the snapshot.
+    fn restart_from_snapshot(&mut self, id: u64, name: SnapshotName, file: Vec<u8>) {
+        let node = self.nodes.get_mut(&id).unwrap();
+        assert!(node.ledger.is_empty(), "a node starts from a snapshot with an empty ledger");
+        node.ledger_base = name.seqno;
+        node.snapshots.insert(name, file);
+        self.restart(id, 0);
+    }
+
     fn committed_everywhere(&self, seqno: u64) -> bool {
         self.nodes.values().filter(|n| n.up).all(|n| n.core.commit().seqno >= seqno)
     }
+}
+
+/// The state a node starts from: the committed snapshot `file`, verified against the service
+/// certificate and decoded with the ledger secret of its seqno.
+fn snapshot_replayer(
+    name: &SnapshotName,
+    file: &[u8],
+    service_cert_pem: &str,
+    secrets: &LedgerSecrets,
+) -> cairn_node::Replayer {
+    let cert = Certificate::from_pem(service_cert_pem).unwrap();
+    let committed = verify_committed_snapshot(name, file, &cert).expect("the snapshot verifies");
+    let secret = secrets.secret_for(name.seqno).expect("a secret covers the snapshot");
+    let decoded = decode_snapshot(committed.entry(file), secret).expect("the snapshot decodes");
+    cairn_node::Replayer::from_snapshot(secrets.clone(), decoded).expect("a node starts from the snapshot")
 }
 
 #[test]
@@ -442,4 +510,87 @@ fn a_backup_restarts_from_its_ledger_or_from_nothing_and_catches_up() {
             assert!(first_value.is_some());
         }
     }
+}
+
+#[test]
+fn a_node_joins_from_a_committed_snapshot_catches_up_and_restarts_from_it() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    let a = cluster.join(2);
+    cluster.run_until("two voters", 500, |c| c.nodes[&first].core.raft_status().voters.len() == 2);
+    let user_cert = identities().user_cert.pem().to_string();
+    cluster.govern(json!([{"name": "set_user", "args": {"cert": user_cert}}]));
+    let service_cert = String::from_utf8(cluster.nodes[&first].files["service_cert"].clone()).unwrap();
+    cluster.govern(json!([{"name": "transition_service_to_open", "args": {"next_service_identity": service_cert}}]));
+    let before: Vec<TxId> = (0..30).map(|i| cluster.write(i, &format!("before {i}"))).collect();
+    cluster.govern(json!([{"name": "trigger_snapshot", "args": {}}]));
+    for i in 30..60 {
+        cluster.write(i, &format!("before {i}"));
+    }
+    cluster.run_until("the primary commits a snapshot", 300, |c| c.nodes[&first].committed_snapshot().is_some());
+    let (name, file) = cluster.nodes[&first].committed_snapshot().unwrap();
+    assert!(name.seqno > before.last().unwrap().seqno, "the snapshot covers the first writes");
+
+    // A joiner is admitted, then (as the shell does after fetching the snapshot) starts from it
+    // with an empty ledger that begins after the snapshot.
+    let c = cluster.join(3);
+    cluster.step();
+    let joiner_id = cluster.nodes[&c].core.node_id().to_string();
+    cluster.govern(json!([{"name": "transition_node_to_trusted", "args": {"node_id": joiner_id}}]));
+    cluster.run_until("the joiner is admitted", 500, |cl| cl.nodes[&c].files.contains_key("secrets"));
+    cluster.restart_from_snapshot(c, name, file.clone());
+    assert_eq!(cluster.nodes[&c].core.last().seqno, name.seqno, "the joiner starts at the snapshot");
+    let after = cluster.write(1000, "after the join");
+    cluster.run_until("the joiner catches up", 1000, |cl| cl.committed_everywhere(after.seqno));
+    cluster.run_until("the joiner becomes a voter", 500, |cl| cl.nodes[&first].core.raft_status().voters.len() == 3);
+    let joiner = &cluster.nodes[&c];
+    assert_eq!(joiner.ledger_base, name.seqno);
+    assert_eq!(
+        joiner.ledger.first().map(|e| e.tx_id.seqno),
+        Some(name.seqno + 1),
+        "its ledger starts after the snapshot"
+    );
+    let primary_entries: Vec<&Vec<u8>> =
+        cluster.nodes[&first].ledger[name.seqno as usize..].iter().map(|e| &e.bytes).collect();
+    let joiner_entries: Vec<&Vec<u8>> = joiner.ledger.iter().map(|e| &e.bytes).collect();
+    let common = primary_entries.len().min(joiner_entries.len());
+    assert_eq!(joiner_entries[..common], primary_entries[..common], "the same entries after the snapshot");
+    for key in (0..60).chain([1000]) {
+        let table = LogTable::Private.table_name();
+        let expected = cluster.nodes[&first].core.store().get(table, &LogTable::key(key));
+        assert!(expected.is_some());
+        assert_eq!(cluster.nodes[&c].core.store().get(table, &LogTable::key(key)), expected, "key {key}");
+    }
+    for id in [first, a, c] {
+        let root = cluster.nodes[&id].core.merkle_root_at(after.seqno);
+        assert_eq!(root, cluster.nodes[&first].core.merkle_root_at(after.seqno), "node {id}'s Merkle root");
+    }
+
+    // Receipts: from the snapshot on, the joiner proves them like the primary; before it, it
+    // says it holds no ledger there.
+    let receipt = |cl: &mut Cluster, id: u64, tx: TxId| {
+        cl.request(id, Caller::default(), Request::Receipt { tx: tx.to_string() })
+    };
+    let on_joiner = receipt(&mut cluster, c, after);
+    assert_eq!(on_joiner.status, 200, "{:?}", on_joiner.body);
+    assert_eq!(on_joiner.body, receipt(&mut cluster, first, after).body);
+    let old = receipt(&mut cluster, c, before[0]);
+    assert_eq!((old.status, old.body["error"]["code"].as_str()), (404, Some("ReceiptUnavailable")), "{:?}", old.body);
+    assert_eq!(receipt(&mut cluster, first, before[0]).status, 200);
+
+    // The joiner restarts from the snapshot plus its own ledger, and catches up again.
+    cluster.nodes.get_mut(&c).unwrap().up = false;
+    let while_down = cluster.write(1001, "while the joiner is down");
+    cluster.run_until("the write commits without the joiner", 300, |cl| {
+        cl.nodes[&first].core.commit().seqno >= while_down.seqno
+    });
+    cluster.restart(c, usize::MAX);
+    let last = cluster.write(1002, "after the joiner's restart");
+    cluster.run_until("the restarted joiner catches up", 1000, |cl| cl.committed_everywhere(last.seqno));
+    let table = LogTable::Private.table_name();
+    assert_eq!(
+        cluster.nodes[&c].core.store().get(table, &LogTable::key(1002)),
+        Some(&b"after the joiner's restart"[..])
+    );
+    assert_eq!(cluster.nodes[&c].core.store().get(table, &LogTable::key(5)), Some(&b"before 5"[..]));
 }

@@ -202,7 +202,12 @@ impl MerkleTree {
         }
         for (h, level) in self.levels.iter().enumerate() {
             if self.count(h) != count >> h {
-                return Err(format!("level {h} holds {} nodes from {}, expected {}", level.len(), self.first[h], count >> h));
+                return Err(format!(
+                    "level {h} holds {} nodes from {}, expected {}",
+                    level.len(),
+                    self.first[h],
+                    count >> h
+                ));
             }
             if !self.first[h].is_multiple_of(2) {
                 return Err(format!("level {h} starts at odd index {}", self.first[h]));

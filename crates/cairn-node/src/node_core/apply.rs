@@ -83,7 +83,7 @@ impl NodeCore {
         }
         self.store.apply(&opened.write_set, seqno).unwrap_or_else(|e| panic!("replicated entry {seqno}: {e}"));
         self.history.append_received(opened.tx, opened.leaf);
-        self.facts.write_set_digests.push(opened.digest);
+        self.facts.push_digest(opened.digest);
         if opened.claims != Sha256::ZERO {
             self.facts.claims.insert(seqno, opened.claims);
         }
@@ -107,9 +107,7 @@ impl NodeCore {
         self.store = store.clone();
         let view = self.views.view_of(s).unwrap_or(0);
         self.history.rollback(TxId::new(view, s));
-        self.facts.write_set_digests.truncate(s as usize + 1);
-        self.facts.claims.split_off(&(s + 1));
-        self.facts.signatures.split_off(&(s + 1));
+        self.facts.truncate_after(s);
         self.views.truncate(s);
         self.replica.checkpoints.split_off(&(s + 1));
         if self.secrets.entries().iter().any(|(from, _)| *from > s) {

@@ -180,6 +180,7 @@ impl NodeCore {
             p.identity.raft_id(),
             &mut fill_random,
             p.now_ms,
+            (replayed.log_base.seqno, replayed.log_base.view),
             log.iter().chain(&tail),
             raft_state,
             known_commit,
@@ -404,7 +405,7 @@ impl NodeCore {
     /// entry, or a proposal). It reaches the ledger as an `Append` from the Ready loop.
     fn record_own_entry(&mut self, entry: EncodedEntry) {
         self.count_chunk_bytes(entry.flags, entry.bytes.len() as u64);
-        self.facts.write_set_digests.push(entry.digest());
+        self.facts.push_digest(entry.digest());
         self.views.record(entry.tx_id.view, entry.tx_id.seqno);
         let index = self.consensus.append_own(entry.bytes);
         assert_eq!(index, entry.tx_id.seqno, "Raft index and seqno must agree");
@@ -678,7 +679,18 @@ impl NodeCore {
         }
         let secret = self.secret_for(tx.seqno);
         let claims = self.facts.claims.get(&tx.seqno).copied().unwrap_or(Sha256::ZERO);
-        let digest = self.facts.write_set_digests[tx.seqno as usize];
+        let Some(digest) =
+            self.facts.digest(tx.seqno).filter(|_| tx.seqno >= self.history.tree().first_provable_leaf())
+        else {
+            return Err(ApiError::not_found(
+                "ReceiptUnavailable",
+                format!(
+                    "this node started from a snapshot at seqno {} and holds no ledger before it: ask a node \
+                     that holds the whole ledger for a receipt of {tx}",
+                    self.history.tree().base().saturating_sub(1)
+                ),
+            ));
+        };
         Ok(Receipt::build(self.history.tree(), tx, digest, secret.commit_evidence(tx), claims, sig, cert))
     }
 
@@ -698,7 +710,7 @@ impl NodeCore {
         );
         assert_eq!(self.store.version(), last.seqno, "store version follows the ledger");
         assert_eq!(self.history.tree().leaf_count(), last.seqno + 1, "tree covers every seqno");
-        assert_eq!(self.facts.write_set_digests.len() as u64, last.seqno + 1, "one digest per seqno");
+        assert_eq!(self.facts.next_seqno(), last.seqno + 1, "one digest per seqno");
         self.policy.check_invariants();
         self.views.check_invariants();
     }

@@ -14,7 +14,7 @@ use crate::consensus::{OpeningEntry, RaftDriver, RaftDriverConfig, wire};
 use crate::received_entry::is_signature_entry;
 use cairn_crypto::sha256;
 use cairn_ledger::format::{EncodedEntry, EntryView};
-use raft::eraftpb::{ConfState, Entry, HardState, Message};
+use raft::eraftpb::{ConfState, Entry, HardState, Message, Snapshot};
 use raft::storage::MemStorage;
 use raft::{GetEntriesContext, StateRole, Storage};
 use serde::{Deserialize, Serialize};
@@ -135,14 +135,16 @@ impl Consensus {
         Self::with_driver(driver, tick_ms, now_ms, (0, 0), 0)
     }
 
-    /// A restart: the log is every replayed entry; the hard state the persisted one (the
-    /// commit raised to `known_commit`); the configuration the consensus table's.
+    /// A restart: the log is every replayed entry after `base` (index and term of the snapshot
+    /// the node started from, `(0, 0)` for a whole ledger); the hard state the persisted one
+    /// (the commit raised to `known_commit`); the configuration the consensus table's.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn resume<'a>(
         config: &crate::CoreConfig,
         id: u64,
         fill: &mut crate::FillRandom,
         now_ms: u64,
+        base: (u64, u64),
         log: impl Iterator<Item = &'a Vec<u8>>,
         state: Option<RaftStateFile>,
         known_commit: u64,
@@ -150,8 +152,20 @@ impl Consensus {
     ) -> Self {
         let (cfg, tick_ms) = driver_config(config, id, vec![id], draw_seed(fill));
         let storage = MemStorage::new();
+        if base.0 > 0 {
+            // A log that starts after a snapshot: raft-rs knows index and term of its base and
+            // never asks for entries before it (this node sends no Raft snapshots).
+            let mut snapshot = Snapshot::default();
+            let meta = snapshot.mut_metadata();
+            (meta.index, meta.term) = base;
+            meta.set_conf_state(conf_state.clone());
+            storage.wl().apply_snapshot(snapshot).expect("a fresh storage takes any snapshot");
+        }
         let entries: Vec<Entry> = log.map(|b| raft_entry(b)).collect();
-        let (last, last_term) = entries.last().map_or((0, 0), |e| (e.index, e.term));
+        if let Some(first) = entries.first() {
+            assert_eq!(first.index, base.0 + 1, "the log starts right after its base");
+        }
+        let (last, last_term) = entries.last().map_or(base, |e| (e.index, e.term));
         let mut hs = HardState::default();
         match state {
             Some(s) => {
@@ -166,7 +180,7 @@ impl Consensus {
             }
             None => hs.term = last_term,
         }
-        hs.commit = known_commit.min(last);
+        hs.commit = known_commit.min(last).max(base.0);
         {
             let mut w = storage.wl();
             w.append(&entries).expect("replayed entries are contiguous from 1");
@@ -490,7 +504,7 @@ impl NodeCore {
             );
             let flags = view.header.flags;
             let applied = self.history.last().seqno;
-            let own = entry.index <= applied && self.facts.write_set_digests[entry.index as usize] == sha256(&bytes);
+            let own = entry.index <= applied && self.facts.digest(entry.index) == Some(sha256(&bytes));
             self.consensus.appended_last = entry.index;
             if own {
                 signed |= self.facts.signatures.contains_key(&entry.index);
