@@ -6,6 +6,8 @@
 //!   fsync of the directory, so the name only ever holds a complete entry.
 //! - `snapshot_<seqno>_<evidence_seqno>.committed`: the same entry with the receipt of its
 //!   evidence appended (fsync), then renamed (fsync of the directory). Never written again.
+//!   A committed snapshot fetched from another node is written whole: `.committed.tmp` → fsync
+//!   → rename → fsync of the directory (`store_committed`).
 //! - `<name>.corrupted` (`.corrupted.1`, ... if taken), with `<that>.reason`: a snapshot set
 //!   aside because it failed verification. Nothing is ever deleted.
 //! - `*.tmp`: a write interrupted by a crash. Renamed `*.tmp.stale-<n>` when the directory is
@@ -122,6 +124,31 @@ impl<S: Storage> SnapshotDirectory<S> {
         self.main.rename(&file, &committed.to_string())?;
         self.main.sync_dir()?;
         Ok(committed)
+    }
+
+    /// Stores `bytes`, a whole committed snapshot file received from another node, as the
+    /// committed `name`: temp file, fsync, rename, directory fsync. Idempotent: a file of that
+    /// name (in either directory) with identical bytes is success; with different bytes it is an
+    /// `AlreadyExists` error (never overwritten). The caller verifies the snapshot first.
+    pub fn store_committed(&mut self, name: &SnapshotName, bytes: &[u8]) -> Result<(), StorageError> {
+        const OP: &str = "store committed snapshot";
+        if !name.committed {
+            let message = "expects the name of a committed snapshot";
+            return Err(StorageError::new(StorageErrorKind::Other, OP, &name.to_string(), message));
+        }
+        let file = name.to_string();
+        for storage in std::iter::once(&self.main).chain(self.read_only.as_ref()) {
+            match storage.size(&file) {
+                Ok(len) if len == bytes.len() as u64 && storage.read_all(&file)? == bytes => return Ok(()),
+                Ok(len) => {
+                    let message = format!("exists with different content ({len} bytes; received {})", bytes.len());
+                    return Err(StorageError::new(StorageErrorKind::AlreadyExists, OP, &file, message));
+                }
+                Err(e) if e.kind == StorageErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.main.write_file_atomic(&file, bytes)
     }
 
     /// Length of the entry at the start of `file`, from its header.

@@ -157,3 +157,70 @@ fn set_aside_renames_to_corrupted_with_the_reason_and_never_deletes() {
     let missing = dir.set_aside(&SnapshotName::new(1, 2).committed(), "bad").unwrap_err();
     assert_eq!(missing.kind, StorageErrorKind::NotFound, "{missing}");
 }
+
+#[test]
+fn store_committed_writes_a_fetched_snapshot_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dir = SnapshotDirectory::open(tmp.path(), None).unwrap();
+    let name = SnapshotName::new(3, 4).committed();
+    let mut bytes = entry(3);
+    bytes.extend_from_slice(br#"{"receipt":3}"#);
+    dir.store_committed(&name, &bytes).unwrap();
+    assert_eq!(files(tmp.path()), ["snapshot_3_4.committed"], "no temp file left");
+    assert_eq!(dir.read(&name).unwrap(), bytes);
+    assert_eq!(dir.committed_newest_first().unwrap(), [name]);
+    let reopened = SnapshotDirectory::open(tmp.path(), None).unwrap();
+    assert_eq!(reopened.committed_newest_first().unwrap(), [name], "durable under its committed name");
+}
+
+#[test]
+fn store_committed_is_idempotent_for_identical_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let read_only = tmp.path().join("ro");
+    fs::create_dir_all(&read_only).unwrap();
+    let mut bytes = entry(2);
+    bytes.extend_from_slice(b"{}");
+    fs::write(read_only.join("snapshot_7_8.committed"), &bytes).unwrap();
+    let mut dir = SnapshotDirectory::open(tmp.path().join("main"), Some(read_only.clone())).unwrap();
+    let name = SnapshotName::new(2, 3).committed();
+    dir.store_committed(&name, &bytes).unwrap();
+    dir.store_committed(&name, &bytes).unwrap();
+    assert_eq!(files(&tmp.path().join("main")), ["snapshot_2_3.committed"]);
+    assert_eq!(dir.read(&name).unwrap(), bytes);
+    // Already present, identically, in the read-only directory: nothing to write.
+    dir.store_committed(&SnapshotName::new(7, 8).committed(), &bytes).unwrap();
+    assert_eq!(files(&tmp.path().join("main")), ["snapshot_2_3.committed"]);
+    assert_eq!(files(&read_only), ["snapshot_7_8.committed"]);
+}
+
+#[test]
+fn store_committed_never_overwrites_different_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let read_only = tmp.path().join("ro");
+    fs::create_dir_all(&read_only).unwrap();
+    fs::write(read_only.join("snapshot_7_8.committed"), entry(1)).unwrap();
+    let mut dir = SnapshotDirectory::open(tmp.path().join("main"), Some(read_only.clone())).unwrap();
+    let name = SnapshotName::new(2, 3).committed();
+    let mut bytes = entry(2);
+    bytes.extend_from_slice(b"{}");
+    dir.store_committed(&name, &bytes).unwrap();
+    let mut other = bytes.clone();
+    *other.last_mut().unwrap() = b' ';
+    for (name, expected) in [(name, bytes), (SnapshotName::new(7, 8).committed(), entry(1))] {
+        let err = dir.store_committed(&name, &other).unwrap_err();
+        assert_eq!(err.kind, StorageErrorKind::AlreadyExists, "{err}");
+        assert!(err.to_string().contains(&name.to_string()), "the error names the file: {err}");
+        assert_eq!(dir.read(&name).unwrap(), expected, "the existing file is kept");
+    }
+    assert_eq!(files(&tmp.path().join("main")), ["snapshot_2_3.committed"]);
+}
+
+#[test]
+fn store_committed_refuses_an_uncommitted_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dir = SnapshotDirectory::open(tmp.path(), None).unwrap();
+    let err = dir.store_committed(&SnapshotName::new(2, 3), &entry(2)).unwrap_err();
+    assert_eq!(err.kind, StorageErrorKind::Other, "{err}");
+    assert!(err.to_string().contains("snapshot_2_3"), "{err}");
+    assert!(files(tmp.path()).is_empty(), "nothing written");
+}

@@ -177,6 +177,11 @@ impl<S: Storage> LedgerWriter<S> {
     pub fn last(&self) -> TxId {
         self.last
     }
+    /// The seqno of the ledger's first entry: 1, or the one after the snapshot a node started
+    /// from (see [`LedgerWriter::start_at`]).
+    pub fn first_seqno(&self) -> u64 {
+        self.first_seqno
+    }
     pub fn durable_seqno(&self) -> u64 {
         self.durable_seqno
     }

@@ -462,3 +462,29 @@ impl Storage for Probe {
         self.inner.sync_dir()
     }
 }
+
+/// A node that started from a snapshot at 10 writes a ledger starting at 11: chunk names start
+/// there, reads before it find nothing, a reopen keeps the start, and a cut is refused below it
+/// only by what was committed (the core never cuts below the snapshot, which is committed).
+#[test]
+fn a_ledger_that_starts_after_a_snapshot_keeps_its_start_across_reopens() {
+    let (entries, _) = Chain::standard(|_| 2, 24);
+    let (mut w, _) = LedgerWriter::open(MemStorage::new(), config()).unwrap();
+    w.start_at(11);
+    assert_eq!((w.first_seqno(), w.last().seqno, w.durable_seqno(), w.committed_seqno()), (11, 10, 10, 10));
+    let refused = w.append(&entries[3]).unwrap_err();
+    assert!(matches!(refused, WriteError::OutOfOrder { .. }), "{refused}");
+    for e in &entries[10..] {
+        w.append(e).unwrap();
+    }
+    w.sync().unwrap();
+    w.commit(22).unwrap();
+    assert_eq!(chunks(w.storage()), ["ledger_11-16.committed", "ledger_17-22.committed", "ledger_23"]);
+    assert_eq!(w.read_entry(10).unwrap(), None);
+    assert_eq!(w.read_entry(11).unwrap(), Some(entries[10].bytes.clone()));
+    let (w, found) = LedgerWriter::open(w.into_storage(), config()).unwrap();
+    assert!(found.repairs.is_empty());
+    assert_eq!((w.first_seqno(), w.last().seqno, w.committed_seqno()), (11, 25, 22));
+    assert_eq!(w.read_entry(25).unwrap(), Some(entries[24].bytes.clone()));
+    w.check_invariants();
+}

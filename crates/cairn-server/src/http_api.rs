@@ -21,6 +21,8 @@ pub struct ApiState {
     pub forwarder: Option<reqwest::Client>,
     /// The node-to-node channel, whose connection status `/node/consensus` adds.
     pub channel: Option<std::sync::Arc<crate::node_channel::NodeChannel>>,
+    /// This node's snapshot directories, served by `GET /node/snapshot`; `None`: none served.
+    pub snapshots: Option<crate::snapshot_api::SnapshotSource>,
 }
 
 fn to_http(r: Response) -> HttpResponse {
@@ -34,18 +36,23 @@ fn to_http(r: Response) -> HttpResponse {
     out
 }
 
-fn error(e: ApiError) -> HttpResponse {
+pub(crate) fn error(e: ApiError) -> HttpResponse {
     to_http(Response::from(e))
 }
 
-async fn ask(state: &ApiState, caller: Caller, request: Request) -> HttpResponse {
+/// Sends `request` to the core thread and waits for its answer.
+pub(crate) async fn ask_core(state: &ApiState, caller: Caller, request: Request) -> Result<Response, ApiError> {
     let (reply, answer) = oneshot::channel();
     if state.core.send(CoreMsg { caller, request, reply }).await.is_err() {
-        return error(ApiError::unavailable("NodeStopping", "the node is shutting down"));
+        return Err(ApiError::unavailable("NodeStopping", "the node is shutting down"));
     }
-    match answer.await {
+    answer.await.map_err(|_| ApiError::unavailable("NodeStopping", "the node stopped before answering"))
+}
+
+async fn ask(state: &ApiState, caller: Caller, request: Request) -> HttpResponse {
+    match ask_core(state, caller, request).await {
         Ok(r) => to_http(r),
-        Err(_) => error(ApiError::unavailable("NodeStopping", "the node stopped before answering")),
+        Err(e) => error(e),
     }
 }
 
@@ -149,6 +156,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/node/commit", get(simple(|| Request::Commit)))
         .route("/node/consensus", get(node_consensus))
         .route("/node/join", post(node_join))
+        .route("/node/snapshot", get(crate::snapshot_api::newest_snapshot))
+        .route("/node/snapshot/{name}", get(crate::snapshot_api::snapshot_file))
         .route("/node/service/previous_identity", get(simple(|| Request::PreviousIdentity)))
         .route("/node/tx", get(with_tx(|tx| Request::TxStatus { tx })))
         .route("/node/receipt", get(with_tx(|tx| Request::Receipt { tx })))

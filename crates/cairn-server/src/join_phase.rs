@@ -3,10 +3,12 @@
 //! certificate, the node's self-signed certificate as client certificate proving its key)
 //! every `retry_timeout`, until an answer carries the network information. The files a
 //! restart needs (endorsed certificate, service identity, ledger secrets) are written before
-//! the node goes on.
+//! the node goes on. With `fetch_recent_snapshot`, the newest committed snapshot is fetched and
+//! verified first; the node runner then starts the admitted node from it.
 use crate::core_loop::now_ms;
 use crate::node_files::{LEDGER_SECRETS_FILE, NODE_CERT_FILE, SERVICE_CERT_FILE, SERVICE_KEY_FILE};
 use crate::shell_config::JoinSpec;
+use crate::snapshot_fetch::{SnapshotFetchLimits, fetch_recent_snapshot};
 use crate::startup::Started;
 use anyhow::Context;
 use cairn_client::{ClientIdentity, build_tls_config};
@@ -22,6 +24,9 @@ pub async fn complete_join(started: &mut Started, join: &JoinSpec) -> anyhow::Re
         .timeout(Duration::from_millis(join.retry_ms.max(1000)))
         .build()
         .context("join HTTP client")?;
+    if join.fetch_recent_snapshot && started.writer.last().seqno == 0 {
+        fetch_snapshot_before_joining(started, join, &client).await;
+    }
     let url = format!("https://{}/node/join", join.target_rpc_address);
     let mut pending = Vec::new();
     loop {
@@ -60,5 +65,26 @@ pub async fn complete_join(started: &mut Started, join: &JoinSpec) -> anyhow::Re
         let wait = started.core.next_deadline_ms().map_or(join.retry_ms, |d| d.saturating_sub(now_ms()));
         tokio::time::sleep(Duration::from_millis(wait.clamp(1, join.retry_ms))).await;
         started.core.handle(Event::Tick { now_ms: now_ms() });
+    }
+}
+
+/// `fetch_recent_snapshot`: the newest committed snapshot of the service, verified against the
+/// service certificate, into this node's snapshots directory. Not fatal: without it (none yet,
+/// target unreachable, or one that does not verify, which is not stored) the node joins and the
+/// primary replicates the whole ledger.
+async fn fetch_snapshot_before_joining(started: &mut Started, join: &JoinSpec, client: &reqwest::Client) {
+    let limits = SnapshotFetchLimits::default();
+    let fetched = fetch_recent_snapshot(
+        client,
+        &join.target_rpc_address,
+        &join.service_cert_pem,
+        &mut started.snapshots,
+        &limits,
+    )
+    .await;
+    match fetched {
+        Ok(Some(name)) => tracing::info!(snapshot = %name, "fetched the service's newest committed snapshot"),
+        Ok(None) => tracing::info!("the service has no committed snapshot yet: joining from the start of the ledger"),
+        Err(e) => tracing::warn!("no snapshot fetched, joining from the start of the ledger: {e:#}"),
     }
 }

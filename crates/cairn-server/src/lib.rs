@@ -13,9 +13,13 @@ pub mod node_channel;
 mod node_files;
 mod node_runner;
 mod shell_config;
+mod snapshot_api;
+mod snapshot_fetch;
+mod snapshot_start;
 mod startup;
 mod tls_config;
 
 pub use node_files::NodeFiles;
 pub use node_runner::{RunningNode, run_node, start_node};
 pub use shell_config::{JoinSpec, ShellConfig, StartSpec};
+pub use snapshot_fetch::{SnapshotFetchLimits, fetch_recent_snapshot};

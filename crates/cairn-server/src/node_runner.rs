@@ -69,7 +69,20 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
         tokio::task::spawn_blocking(move || start_or_restart(&cfg)).await.context("start task")??
     };
     let initial = match (&cfg.join, started.joining) {
-        (Some(join), true) => complete_join(&mut started, join).await?,
+        (Some(join), true) => {
+            let actions = complete_join(&mut started, join).await?;
+            if started.snapshots.committed_newest_first().context("listing snapshots")?.is_empty() {
+                actions
+            } else {
+                // Admitted, with a committed snapshot (fetched, or placed by the operator): start
+                // again from the files the join wrote, so the state starts from the snapshot and
+                // the ledger right after it (nothing was appended yet).
+                drop(started);
+                let cfg = cfg.clone();
+                started = tokio::task::spawn_blocking(move || start_or_restart(&cfg)).await.context("start task")??;
+                Vec::new()
+            }
+        }
         _ => Vec::new(),
     };
     let (peer_tx, peer_rx) = mpsc::channel::<ChannelEvent>(PEER_QUEUE);
@@ -114,6 +127,10 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
         max_body_bytes: cfg.max_body_bytes,
         forwarder: Some(forwarder),
         channel: Some(channel),
+        snapshots: Some(crate::snapshot_api::SnapshotSource {
+            directory: cfg.snapshots_directory.clone(),
+            read_only_directory: cfg.snapshots_read_only_directory.clone(),
+        }),
     };
     let accept = AcceptContext { acceptor: TlsAcceptor::from(tls), app: router(state), service_key };
     tokio::spawn(accept_loop(listener, accept, cfg.max_connections, stop_rx));

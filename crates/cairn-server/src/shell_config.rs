@@ -21,6 +21,10 @@ pub struct JoinSpec {
     pub retry_ms: u64,
     /// The service certificate (`command.service_certificate_file`): the target is pinned to it.
     pub service_cert_pem: String,
+    /// `fetch_recent_snapshot`: download the newest committed snapshot from the target (or the
+    /// primary it redirects to) before joining, and start from it instead of replaying the
+    /// whole ledger.
+    pub fetch_recent_snapshot: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -1,18 +1,18 @@
 //! Bringing a node up from its directories: a first start creates the service and node
 //! identities and the genesis transaction; a restart (same config, same directories; not a
 //! disaster recovery) opens the ledger (running the local-restart scan), replays it from the
-//! newest verified committed snapshot or from the start, drops the unsigned tail, and resumes
-//! the same service under a new view.
+//! newest verified committed snapshot or from the start (`snapshot_start`), keeps the unsigned
+//! tail, and resumes the same service.
 use crate::core_loop::now_ms;
 use crate::node_files::{
     LEDGER_SECRETS_FILE, NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, RAFT_STATE_FILE, SERVICE_CERT_FILE,
     SERVICE_KEY_FILE, write_atomically,
 };
 use crate::shell_config::ShellConfig;
+use crate::snapshot_start::{newest_snapshot, replay_after_snapshot, start_from_newest_snapshot};
 use anyhow::{Context, bail};
-use cairn_crypto::{Certificate, Sha256, SigningKey, sha256};
+use cairn_crypto::{Certificate, SigningKey};
 use cairn_fs::{FsStorage, SnapshotDirectory};
-use cairn_ledger::snapshot::{SnapshotName, decode_snapshot, verify_committed_snapshot};
 use cairn_ledger::storage::Storage;
 use cairn_ledger::{LedgerConfig, LedgerSecrets, LedgerWriter, NodeSigner, ServiceIdentity};
 use cairn_node::{FillRandom, NodeCore, NodeIdentity, Replayer, ResumeParams, StartParams};
@@ -158,23 +158,27 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     let mut snapshots = SnapshotDirectory::open(&cfg.snapshots_directory, cfg.snapshots_read_only_directory.clone())
         .with_context(|| format!("opening snapshots.directory {}", cfg.snapshots_directory.display()))?;
 
-    let replayed = if writer.last().seqno > 0 {
+    // A node that joined resumes whatever its ledger holds: nothing yet (then it starts from
+    // the newest committed snapshot, fetched before joining, if any), a ledger that starts after
+    // the snapshot it joined from, or a whole ledger. It never creates a service.
+    let joined = cfg.join.is_some();
+    let replayed = if writer.first_seqno() > 1 {
+        Some(replay_after_snapshot(&writer, &mut snapshots, &secrets, &service_cert_pem)?)
+    } else if writer.last().seqno > 0 {
         Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
+    } else if joined {
+        Some(start_from_newest_snapshot(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
     } else {
         None
     };
-    // A node that joined resumes whatever its ledger holds (possibly nothing yet): it never
-    // creates a service. A starting node that crashed before its first signature was never
-    // part of a committed service: its unsigned genesis is cut and the service created again
-    // with the same identity.
-    let joined = cfg.join.is_some();
+    // A starting node that crashed before its first signature was never part of a committed
+    // service: its unsigned genesis is cut and the service created again with the same identity.
     let replayed = match replayed {
         Some(r) if r.last.seqno == 0 && !joined => {
             tracing::warn!(entries = writer.last().seqno, "no signature in the ledger: creating the service again");
             writer.truncate(0).context("cutting the unsigned genesis")?;
             None
         }
-        None if joined => Some(Replayer::new(secrets.clone())),
         other => other,
     };
     let core = if let Some(replayer) = replayed {
@@ -311,71 +315,4 @@ fn replay(
     }
     tracing::info!(entries = last, elapsed_ms = started.elapsed().as_millis() as u64, "ledger replayed");
     Ok(replayer)
-}
-
-/// A snapshot the restart starts from.
-pub struct LoadedSnapshot {
-    pub name: SnapshotName,
-    pub store: cairn_kv::Store,
-    pub seqno: u64,
-    /// The Merkle leaf of `seqno` as the snapshot records it; the replayed ledger must agree.
-    pub leaf: Sha256,
-}
-
-/// The newest committed snapshot that verifies against the service certificate and whose
-/// evidence transaction is the one in this node's ledger; older ones are tried when it does not
-/// (CCF picks by name alone). A snapshot that fails verification is set aside (renamed), never
-/// deleted.
-pub fn newest_snapshot(
-    writer: &LedgerWriter<FsStorage>,
-    snapshots: &mut SnapshotDirectory,
-    secrets: &LedgerSecrets,
-    service_cert_pem: &str,
-) -> anyhow::Result<Option<LoadedSnapshot>> {
-    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
-    for name in snapshots.committed_newest_first().context("listing snapshots")? {
-        if name.evidence_seqno > writer.last().seqno {
-            tracing::warn!(snapshot = %name, "snapshot evidence is beyond the ledger; trying an older one");
-            continue;
-        }
-        match load_snapshot(writer, snapshots, name, secrets, &cert) {
-            Ok(loaded) => return Ok(Some(loaded)),
-            Err(e) => {
-                let reason = format!("{e:#}");
-                tracing::warn!(snapshot = %name, "snapshot does not verify, trying an older one: {reason}");
-                // A snapshot in the read-only directory cannot be renamed: it is only skipped.
-                match snapshots.set_aside(&name, &reason) {
-                    Ok(aside) => tracing::warn!(snapshot = %name, renamed_to = %aside, "bad snapshot set aside"),
-                    Err(e) => tracing::warn!(snapshot = %name, "bad snapshot skipped, not renamed: {e}"),
-                }
-            }
-        }
-    }
-    Ok(None)
-}
-
-fn load_snapshot(
-    writer: &LedgerWriter<FsStorage>,
-    snapshots: &SnapshotDirectory,
-    name: SnapshotName,
-    secrets: &LedgerSecrets,
-    cert: &Certificate,
-) -> anyhow::Result<LoadedSnapshot> {
-    let file = snapshots.read(&name)?;
-    let committed = verify_committed_snapshot(&name, &file, cert)?;
-    let evidence = writer
-        .read_entry(name.evidence_seqno)?
-        .with_context(|| format!("evidence transaction {} is not in the ledger", name.evidence_seqno))?;
-    let proven = committed.receipt.leaf_components.as_ref().map(|l| l.write_set_digest);
-    anyhow::ensure!(
-        proven == Some(sha256(&evidence)),
-        "the receipt proves an evidence transaction other than seqno {} of this ledger",
-        name.evidence_seqno
-    );
-    let secret =
-        secrets.secret_for(name.seqno).with_context(|| format!("no ledger secret covers seqno {}", name.seqno))?;
-    let decoded = decode_snapshot(committed.entry(&file), secret)?;
-    decoded.check_invariants().map_err(|e| anyhow::anyhow!(e))?;
-    let leaf = decoded.hash_at_snapshot.context("the snapshot records no Merkle leaf at its seqno")?;
-    Ok(LoadedSnapshot { name, seqno: decoded.tx.seqno, store: decoded.into_store(), leaf })
 }

@@ -80,6 +80,7 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
                 target_rpc_address: j.target_rpc_address.clone(),
                 retry_ms: j.retry_timeout_ms,
                 service_cert_pem,
+                fetch_recent_snapshot: j.fetch_recent_snapshot,
             })
         }
         None => None,

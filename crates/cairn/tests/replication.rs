@@ -350,20 +350,26 @@ fn three_nodes_fail_over_catch_up_agree_byte_for_byte_and_reconfigure() {
 
     // 7. Committed chunks: same names over the range every node has, same bytes.
     let chunk_sets: Vec<_> = (0..3).map(|n| committed_chunks(&dir(n).join("ledger"))).collect();
-    compare_chunks(&[dir(0), dir(1), dir(2)], &chunk_sets);
+    compare_chunks(&[dir(0), dir(1), dir(2)], &chunk_sets, 3);
 
     join_remove_and_read_ledger(&rt, &mut nodes, &root, new_primary, &records, &mut rng, test_start, seed);
 }
 
 /// Over the seqno range every node has committed, the nodes hold the same chunk names with the
-/// same bytes; and there are several of them.
-fn compare_chunks(dirs: &[PathBuf], sets: &[Vec<(u64, u64, String)>]) {
+/// same bytes; and there are several of them. A node that started from a snapshot has a first
+/// chunk that starts after it: chunks are compared from the next one on, and the entries of that
+/// first chunk must be a byte-for-byte suffix of the entries of the others' chunk ending there.
+fn compare_chunks(dirs: &[PathBuf], sets: &[Vec<(u64, u64, String)>], min_chunks: usize) {
     let common_end = sets.iter().map(|s| s.last().map_or(0, |c| c.1)).min().unwrap();
+    let latest_start = sets.iter().map(|s| s.first().map_or(1, |c| c.0)).max().unwrap();
     let names = |s: &Vec<(u64, u64, String)>| -> Vec<String> {
-        s.iter().filter(|c| c.1 <= common_end).map(|c| c.2.clone()).collect()
+        s.iter()
+            .filter(|c| c.1 <= common_end && (c.0 > latest_start || latest_start == 1))
+            .map(|c| c.2.clone())
+            .collect()
     };
     let first = names(&sets[0]);
-    assert!(first.len() >= 3, "expected several committed chunks, got {first:?}");
+    assert!(first.len() >= min_chunks, "expected at least {min_chunks} committed chunks, got {first:?}");
     for (d, s) in dirs.iter().zip(sets).skip(1) {
         assert_eq!(
             names(s),
@@ -379,6 +385,27 @@ fn compare_chunks(dirs: &[PathBuf], sets: &[Vec<(u64, u64, String)>]) {
             let b = std::fs::read(d.join("ledger").join(name)).unwrap();
             assert!(a == b, "chunk {name} differs between {} and {}", dirs[0].display(), d.display());
         }
+    }
+    // A chunk that starts after a snapshot: its entries end the same chunk of a whole ledger.
+    let whole = sets.iter().position(|s| s.first().is_some_and(|c| c.0 == 1)).expect("a whole ledger");
+    for (d, s) in dirs.iter().zip(sets) {
+        let Some(partial) = s.first().filter(|c| c.0 > 1) else { continue };
+        let full = sets[whole].iter().find(|c| c.1 == partial.1).expect("the whole ledger's chunk ending there");
+        let entries = |path: PathBuf| {
+            let bytes = std::fs::read(&path).unwrap();
+            let positions = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+            bytes[8..positions].to_vec()
+        };
+        let (ours, theirs) =
+            (entries(d.join("ledger").join(&partial.2)), entries(dirs[whole].join("ledger").join(&full.2)));
+        assert!(
+            ours.len() < theirs.len() && theirs.ends_with(&ours),
+            "{}'s {} does not hold the last entries of {}'s {}",
+            d.display(),
+            partial.2,
+            dirs[whole].display(),
+            full.2
+        );
     }
     println!("committed chunks identical on {} nodes: {} chunks up to seqno {common_end}", dirs.len(), first.len());
 }
@@ -398,11 +425,13 @@ fn join_remove_and_read_ledger(
 ) {
     let dir = |n: usize| root.join(format!("n{n}"));
     let opts = ClusterOptions::default();
-    // 8. A 4th node joins through a backup (forwarded to the primary), is trusted by governance
-    //    and catches up. (`command.join.fetch_recent_snapshot` is not implemented yet: the joiner
-    //    replays the ledger from the start, so joining from a snapshot is not tested here.)
+    // 8. A 4th node joins through a backup (forwarded to the primary), is trusted by governance,
+    //    starts from the newest committed snapshot it fetched (`fetch_recent_snapshot`, on by
+    //    default; from the backup or, if that has none, the primary it redirects to) and catches
+    //    up; killed and restarted, it resumes from that snapshot and its own ledger after it.
     let member = Member::load(&dir(0), "m0");
     let gov = nodes[new_primary].client(None);
+    ensure_committed_snapshot(rt, &member, &gov, &nodes[new_primary].client(Some("u0")), &dir(new_primary));
     let via = (0..3).find(|&i| i != new_primary).unwrap();
     let known: BTreeSet<String> =
         nodes.iter().map(|n| rt.block_on(n.client(None).node_state()).expect("node state").node_id).collect();
@@ -435,6 +464,22 @@ fn join_remove_and_read_ledger(
     if let Err(e) = rt.block_on(check_node(&users[3], records)) {
         panic!("seed {seed}: node n3: {e}");
     }
+    let snapshot_seqno = joined_from_snapshot(&nodes[3], &dir(3));
+    nodes[3].kill();
+    let restart_at = Instant::now();
+    nodes[3].start();
+    let commit4 = rt.block_on(wait_same_commit(&anon, &[0, 1, 2, 3], Duration::from_secs(60)));
+    let log = nodes[3].last_log();
+    assert!(log.contains("restarting from the snapshot the ledger starts after"), "n3 restart:\n{log}");
+    if let Err(e) = rt.block_on(check_node(&users[3], records)) {
+        panic!("seed {seed}: node n3 after its restart: {e}");
+    }
+    println!(
+        "[{:>5.1?}] n3 started from the snapshot at {snapshot_seqno}; SIGKILLed, restarted from it and its ledger, \
+         at commit {commit4} after {:?}",
+        test_start.elapsed(),
+        restart_at.elapsed()
+    );
 
     // Remove one of the original backups; the configuration shrinks and writes still commit.
     let backups: Vec<usize> = (0..3).filter(|&i| i != new_primary).collect();
@@ -477,7 +522,7 @@ fn join_remove_and_read_ledger(
         voters(&rt.block_on(anon[new_primary].consensus()).unwrap())
     );
     let chunk_sets: Vec<_> = remaining.iter().map(|&n| committed_chunks(&dir(n).join("ledger"))).collect();
-    compare_chunks(&remaining.iter().map(|&n| dir(n)).collect::<Vec<_>>(), &chunk_sets);
+    compare_chunks(&remaining.iter().map(|&n| dir(n)).collect::<Vec<_>>(), &chunk_sets, 1);
 
     // No node panicked, and every node stops cleanly.
     for (n, node) in nodes.iter().enumerate() {
@@ -488,9 +533,11 @@ fn join_remove_and_read_ledger(
         node.stop();
     }
 
-    // 9. CCF's reader accepts every node's committed chunks.
+    // 9. CCF's reader accepts every whole ledger's committed chunks. n3's ledger starts after its
+    //    snapshot, which `read_ledger.py` cannot start from (its validator needs every entry from
+    //    seqno 1); its committed chunks were compared above with chunks verified here.
     let venv = support::ccf_venv();
-    for n in 0..4 {
+    for n in 0..3 {
         let ledger = dir(n).join("ledger");
         let out = Command::new(venv.join("bin/python"))
             .arg(venv.join("bin/read_ledger.py"))
@@ -504,5 +551,55 @@ fn join_remove_and_read_ledger(
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    println!("[{:>5.1?}] read_ledger.py verified the 4 ledgers", test_start.elapsed());
+    println!("[{:>5.1?}] read_ledger.py verified the 3 whole ledgers", test_start.elapsed());
+}
+
+/// Makes sure the primary holds a committed snapshot for the joiner to fetch: the workload
+/// usually left one (`snapshots.tx_count` 1000); otherwise `trigger_snapshot`, and a few writes
+/// so a signature after its evidence commits it.
+fn ensure_committed_snapshot(
+    rt: &tokio::runtime::Runtime,
+    member: &Member,
+    gov: &CairnClient,
+    user: &CairnClient,
+    primary_dir: &std::path::Path,
+) {
+    let committed = || -> Vec<String> {
+        let names = std::fs::read_dir(primary_dir.join("snapshots")).map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".committed")).collect()
+        });
+        names.unwrap_or_default()
+    };
+    if !committed().is_empty() {
+        return;
+    }
+    let (_, state) = rt.block_on(member.propose_and_approve(gov, json!([{"name": "trigger_snapshot", "args": {}}])));
+    assert_eq!(state, "Accepted");
+    rt.block_on(wait_for("a committed snapshot on the primary", Duration::from_secs(20), || async {
+        let txid = user.log_write(LogTable::Public, 2_000_000, "commits the snapshot").await.ok()?;
+        user.wait_committed(txid, Duration::from_secs(5)).await.ok()?;
+        (!committed().is_empty()).then_some(())
+    }));
+}
+
+/// Checks that the node in `dir` started from a committed snapshot: its log says so, its
+/// snapshots directory holds it, and its ledger starts right after it. Returns its seqno.
+fn joined_from_snapshot(node: &NodeProcess, dir: &std::path::Path) -> u64 {
+    let log = node.last_log();
+    assert!(log.contains("fetched the service's newest committed snapshot"), "the joiner fetched no snapshot:\n{log}");
+    assert!(log.contains("starting from a committed snapshot"), "the joiner did not start from it:\n{log}");
+    let seqno = std::fs::read_dir(dir.join("snapshots"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_prefix("snapshot_")?.split('_').next()?.parse::<u64>().ok())
+        .max()
+        .expect("the fetched snapshot is in the joiner's snapshots directory");
+    let first = std::fs::read_dir(dir.join("ledger"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_prefix("ledger_")?.split(['-', '.']).next()?.parse::<u64>().ok())
+        .min()
+        .expect("the joiner has a ledger");
+    assert!(seqno > 1 && first == seqno + 1, "the joiner's ledger starts at {first}, its snapshot is at {seqno}");
+    seqno
 }

@@ -1,0 +1,162 @@
+//! Which committed snapshot a starting node uses (SPEC §5), and how:
+//! - a whole ledger (first seqno 1): the newest snapshot that verifies and whose evidence is in
+//!   the ledger gives the store; the ledger is still hashed from the start (receipts for every
+//!   transaction stay possible), and must agree with the snapshot's Merkle leaf;
+//! - a ledger that starts at `S + 1` (a node that joined from a snapshot): the snapshot at `S`
+//!   is required; the Merkle tree continues from the frontier it records;
+//! - an empty ledger on a joined node: the newest snapshot that verifies, if any (the one
+//!   fetched before joining), and the ledger is started right after it.
+//!
+//! A snapshot is used only if its receipt verifies against the service certificate and proves
+//! the snapshot's digest, its evidence transaction is the one in this node's ledger when the
+//! ledger holds it, and it decodes. One that fails is set aside (renamed `.corrupted` with
+//! the reason beside it), never deleted, and an older one is tried (CCF picks by name alone).
+use anyhow::Context;
+use cairn_crypto::{Certificate, Sha256, sha256};
+use cairn_fs::{FsStorage, SnapshotDirectory};
+use cairn_ledger::snapshot::{DecodedSnapshot, SnapshotName, decode_snapshot, verify_committed_snapshot};
+use cairn_ledger::{LedgerSecrets, LedgerWriter};
+use cairn_node::Replayer;
+
+/// A snapshot the restart of a whole ledger starts from.
+pub struct LoadedSnapshot {
+    pub name: SnapshotName,
+    pub store: cairn_kv::Store,
+    pub seqno: u64,
+    /// The Merkle leaf of `seqno` as the snapshot records it; the replayed ledger must agree.
+    pub leaf: Sha256,
+}
+
+/// The newest committed snapshot that verifies, for a whole ledger: its evidence transaction
+/// must be in the ledger.
+pub fn newest_snapshot(
+    writer: &LedgerWriter<FsStorage>,
+    snapshots: &mut SnapshotDirectory,
+    secrets: &LedgerSecrets,
+    service_cert_pem: &str,
+) -> anyhow::Result<Option<LoadedSnapshot>> {
+    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
+    let mut candidates = Vec::new();
+    for name in snapshots.committed_newest_first().context("listing snapshots")? {
+        if name.evidence_seqno > writer.last().seqno {
+            tracing::warn!(snapshot = %name, "snapshot evidence is beyond the ledger; trying an older one");
+            continue;
+        }
+        candidates.push(name);
+    }
+    first_that_loads(snapshots, candidates, |snapshots, name| {
+        let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
+        let leaf = decoded.hash_at_snapshot.context("the snapshot records no Merkle leaf at its seqno")?;
+        Ok(LoadedSnapshot { name, seqno: decoded.tx.seqno, store: decoded.into_store(), leaf })
+    })
+}
+
+/// A ledger that starts at `first_seqno() > 1` continues the committed snapshot just before it:
+/// the state starts from that snapshot, then every entry of the ledger is replayed.
+pub fn replay_after_snapshot(
+    writer: &LedgerWriter<FsStorage>,
+    snapshots: &mut SnapshotDirectory,
+    secrets: &LedgerSecrets,
+    service_cert_pem: &str,
+) -> anyhow::Result<Replayer> {
+    let base = writer.first_seqno() - 1;
+    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
+    let names = snapshots.committed_newest_first().context("listing snapshots")?;
+    let candidates = names.into_iter().filter(|n| n.seqno == base).collect();
+    let mut replayer = first_that_loads(snapshots, candidates, |snapshots, name| {
+        let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
+        Ok(Replayer::from_snapshot(secrets.clone(), decoded)?)
+    })?
+    .with_context(|| {
+        format!(
+            "the ledger starts at seqno {} (this node joined from a snapshot) but no committed snapshot at seqno \
+             {base} (snapshot_{base}_<evidence>.committed) in the snapshots directories verifies: restore it, or move \
+             the ledger and node_data aside and join again",
+            base + 1
+        )
+    })?;
+    tracing::info!(snapshot_seqno = base, "restarting from the snapshot the ledger starts after");
+    for seqno in base + 1..=writer.last().seqno {
+        let bytes = writer
+            .read_entry(seqno)
+            .with_context(|| format!("reading entry {seqno}"))?
+            .with_context(|| format!("entry {seqno} is missing from the ledger"))?;
+        replayer.push(bytes).context("replaying the ledger after the snapshot")?;
+    }
+    Ok(replayer)
+}
+
+/// A joined node with an empty ledger starts from the newest committed snapshot that verifies
+/// (the one it fetched before joining), its ledger starting right after it; with none it starts
+/// from nothing and the primary replicates the whole ledger.
+pub fn start_from_newest_snapshot(
+    writer: &mut LedgerWriter<FsStorage>,
+    snapshots: &mut SnapshotDirectory,
+    secrets: &LedgerSecrets,
+    service_cert_pem: &str,
+) -> anyhow::Result<Replayer> {
+    assert_eq!(writer.last().seqno, 0, "only an empty ledger starts from a snapshot");
+    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
+    let candidates = snapshots.committed_newest_first().context("listing snapshots")?;
+    let started = first_that_loads(snapshots, candidates, |snapshots, name| {
+        let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
+        Ok(Replayer::from_snapshot(secrets.clone(), decoded)?)
+    })?;
+    match started {
+        Some(replayer) => {
+            tracing::info!(snapshot_seqno = replayer.last.seqno, "starting from a committed snapshot");
+            writer.start_at(replayer.last.seqno + 1);
+            Ok(replayer)
+        }
+        None => Ok(Replayer::new(secrets.clone())),
+    }
+}
+
+/// The first of `candidates` that `load` accepts; each one refused is set aside with its reason.
+fn first_that_loads<T>(
+    snapshots: &mut SnapshotDirectory,
+    candidates: Vec<SnapshotName>,
+    mut load: impl FnMut(&SnapshotDirectory, SnapshotName) -> anyhow::Result<T>,
+) -> anyhow::Result<Option<T>> {
+    for name in candidates {
+        match load(snapshots, name) {
+            Ok(loaded) => return Ok(Some(loaded)),
+            Err(e) => {
+                let reason = format!("{e:#}");
+                tracing::warn!(snapshot = %name, "snapshot does not verify, trying an older one: {reason}");
+                // A snapshot in the read-only directory cannot be renamed: it is only skipped.
+                match snapshots.set_aside(&name, &reason) {
+                    Ok(aside) => tracing::warn!(snapshot = %name, renamed_to = %aside, "bad snapshot set aside"),
+                    Err(e) => tracing::warn!(snapshot = %name, "bad snapshot skipped, not renamed: {e}"),
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Committed snapshot `name`, verified (receipt against the service certificate, evidence
+/// against this ledger when it holds that seqno) and decoded.
+fn verified_snapshot(
+    writer: &LedgerWriter<FsStorage>,
+    snapshots: &SnapshotDirectory,
+    name: SnapshotName,
+    secrets: &LedgerSecrets,
+    cert: &Certificate,
+) -> anyhow::Result<DecodedSnapshot> {
+    let file = snapshots.read(&name)?;
+    let committed = verify_committed_snapshot(&name, &file, cert)?;
+    if let Some(evidence) = writer.read_entry(name.evidence_seqno)? {
+        let proven = committed.receipt.leaf_components.as_ref().map(|l| l.write_set_digest);
+        anyhow::ensure!(
+            proven == Some(sha256(&evidence)),
+            "the receipt proves an evidence transaction other than seqno {} of this ledger",
+            name.evidence_seqno
+        );
+    }
+    let secret =
+        secrets.secret_for(name.seqno).with_context(|| format!("no ledger secret covers seqno {}", name.seqno))?;
+    let decoded = decode_snapshot(committed.entry(&file), secret)?;
+    decoded.check_invariants().map_err(|e| anyhow::anyhow!(e))?;
+    Ok(decoded)
+}
