@@ -160,3 +160,79 @@ fn verified_snapshot(
     decoded.check_invariants().map_err(|e| anyhow::anyhow!(e))?;
     Ok(decoded)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_fs::Durability;
+    use cairn_kv::WriteSet;
+    use cairn_ledger::format::EntryFlags;
+    use cairn_ledger::{History, LedgerConfig, LedgerSecret, ServiceIdentity};
+    use std::sync::Arc;
+
+    const NOW: i64 = 1_767_225_600;
+
+    /// A ledger directory whose entries start at 11 (a node that joined from a snapshot at 10),
+    /// and an empty snapshots directory.
+    fn ledger_after_snapshot(root: &std::path::Path) -> (LedgerWriter<FsStorage>, SnapshotDirectory, String) {
+        let service = ServiceIdentity::create(NOW, 365).unwrap();
+        let signer = Arc::new(service.new_local_node(NOW, 365).unwrap());
+        let mut history = History::new(Arc::new(LedgerSecret::new([3; 32])), signer);
+        let entries: Vec<_> =
+            (1..=15).map(|_| history.append_tx(2, &WriteSet::new(), EntryFlags::default())).collect();
+        let storage = FsStorage::open(root.join("ledger"), Durability::Fsync, false).unwrap();
+        let config = LedgerConfig { chunk_size_bytes: 1 << 20, recovery: false };
+        let (mut writer, _) = LedgerWriter::open(storage, config).unwrap();
+        writer.start_at(11);
+        for e in &entries[10..] {
+            writer.append(e).unwrap();
+        }
+        writer.sync().unwrap();
+        let snapshots = SnapshotDirectory::open(root.join("snapshots"), None).unwrap();
+        (writer, snapshots, service.cert.pem().to_string())
+    }
+
+    fn secrets() -> LedgerSecrets {
+        LedgerSecrets::single(LedgerSecret::new([3; 32]))
+    }
+
+    #[test]
+    fn a_ledger_after_a_snapshot_without_that_snapshot_stops_the_start_naming_it() {
+        let root = tempfile::tempdir().unwrap();
+        let (writer, mut snapshots, cert) = ledger_after_snapshot(root.path());
+        let err = replay_after_snapshot(&writer, &mut snapshots, &secrets(), &cert).err().expect("refused");
+        let text = format!("{err:#}");
+        assert!(text.contains("the ledger starts at seqno 11"), "{text}");
+        assert!(text.contains("snapshot_10_<evidence>.committed"), "{text}");
+    }
+
+    #[test]
+    fn a_snapshot_that_does_not_verify_is_set_aside_with_its_reason_not_used() {
+        let root = tempfile::tempdir().unwrap();
+        let (writer, mut snapshots, cert) = ledger_after_snapshot(root.path());
+        let name: SnapshotName = "snapshot_10_12.committed".parse().unwrap();
+        snapshots.store_committed(&name, b"not a snapshot").unwrap();
+        let err = replay_after_snapshot(&writer, &mut snapshots, &secrets(), &cert).err().expect("refused");
+        assert!(format!("{err:#}").contains("no committed snapshot at seqno 10"), "{err:#}");
+        let dir = root.path().join("snapshots");
+        assert!(!dir.join(name.to_string()).exists(), "the bad snapshot is no longer listed");
+        let aside = dir.join(format!("{name}.corrupted"));
+        assert_eq!(std::fs::read(&aside).unwrap(), b"not a snapshot", "set aside, not deleted");
+        let reason = std::fs::read_to_string(dir.join(format!("{name}.corrupted.reason"))).unwrap();
+        assert!(!reason.is_empty());
+    }
+
+    #[test]
+    fn an_empty_ledger_without_a_usable_snapshot_starts_from_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let storage = FsStorage::open(root.path().join("ledger"), Durability::Fsync, false).unwrap();
+        let (mut writer, _) = LedgerWriter::open(storage, LedgerConfig::default()).unwrap();
+        let mut snapshots = SnapshotDirectory::open(root.path().join("snapshots"), None).unwrap();
+        let name: SnapshotName = "snapshot_7_9.committed".parse().unwrap();
+        snapshots.store_committed(&name, b"garbage").unwrap();
+        let cert = ServiceIdentity::create(NOW, 365).unwrap().cert.pem().to_string();
+        let replayer = start_from_newest_snapshot(&mut writer, &mut snapshots, &secrets(), &cert).unwrap();
+        assert_eq!((replayer.last.seqno, writer.first_seqno()), (0, 1), "the primary replicates from seqno 1");
+        assert!(snapshots.committed_newest_first().unwrap().is_empty(), "the bad snapshot was set aside");
+    }
+}
