@@ -178,8 +178,7 @@ mod tests {
         let service = ServiceIdentity::create(NOW, 365).unwrap();
         let signer = Arc::new(service.new_local_node(NOW, 365).unwrap());
         let mut history = History::new(Arc::new(LedgerSecret::new([3; 32])), signer);
-        let entries: Vec<_> =
-            (1..=15).map(|_| history.append_tx(2, &WriteSet::new(), EntryFlags::default())).collect();
+        let entries: Vec<_> = (1..=15).map(|_| history.append_tx(2, &WriteSet::new(), EntryFlags::default())).collect();
         let storage = FsStorage::open(root.join("ledger"), Durability::Fsync, false).unwrap();
         let config = LedgerConfig { chunk_size_bytes: 1 << 20, recovery: false };
         let (mut writer, _) = LedgerWriter::open(storage, config).unwrap();
