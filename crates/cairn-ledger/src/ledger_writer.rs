@@ -47,6 +47,8 @@ pub enum WriteError {
     Malformed { tx: TxId, reason: String },
     #[error("cannot truncate to seqno {seqno}: {reason}")]
     Truncate { seqno: u64, reason: String },
+    #[error("cannot set the ledger aside for a snapshot at {seqno}: {reason}")]
+    Supersede { seqno: u64, reason: String },
     #[error("cannot commit seqno {seqno}: only {durable} is durable")]
     CommitBeyondDurable { seqno: u64, durable: u64 },
     #[error("storage: {0}")]
@@ -426,12 +428,50 @@ impl<S: Storage> LedgerWriter<S> {
 
     /// `<file>.ignored`, or `<file>.<n>.ignored` with the first `n ≥ 1` not taken.
     fn free_ignored_name(&self, file: &str) -> Result<String, WriteError> {
+        self.free_name(file, "ignored")
+    }
+
+    /// `<file>.<suffix>`, or `<file>.<n>.<suffix>` with the first `n ≥ 1` not taken.
+    fn free_name(&self, file: &str, suffix: &str) -> Result<String, WriteError> {
         let names = self.storage.list()?;
         let name = (0u64..)
-            .map(|n| if n == 0 { format!("{file}.ignored") } else { format!("{file}.{n}.ignored") })
+            .map(|n| if n == 0 { format!("{file}.{suffix}") } else { format!("{file}.{n}.{suffix}") })
             .find(|n| !names.contains(n) && !names.contains(&format!("{n}.tmp")))
             .expect("u64 names run out");
         Ok(name)
+    }
+
+    /// Sets the whole ledger aside because the node starts again from a committed snapshot at
+    /// `snapshot_seqno` (its primary holds no entries as old as this ledger needs): every chunk
+    /// is renamed `<name>.superseded` (never deleted; the scan does not read it), newest first,
+    /// and the ledger is empty, its next entry `snapshot_seqno + 1`. Returns the new names.
+    /// Refused below the commit (committed entries are never dropped for an older state), and
+    /// when read-only directories contribute chunks (they would come back at the next start).
+    pub fn supersede(&mut self, snapshot_seqno: u64) -> Result<Vec<String>, WriteError> {
+        let refuse = |reason: String| Err(WriteError::Supersede { seqno: snapshot_seqno, reason });
+        if snapshot_seqno < self.committed_seqno {
+            return refuse(format!("the ledger is committed up to {}", self.committed_seqno));
+        }
+        if let Some(ro) = self.complete.iter().find(|c| c.dir != 0) {
+            return refuse(format!("{} is in a read-only directory: move those chunks aside first", ro.name));
+        }
+        self.flush()?;
+        let mut renamed = Vec::new();
+        let chunks: Vec<Chunk> = self.open.take().into_iter().chain(self.complete.drain(..).rev()).collect();
+        for chunk in chunks {
+            let file = chunk.name.to_string();
+            let to = self.free_name(&file, "superseded")?;
+            self.storage.rename(&file, &to)?;
+            renamed.push(to);
+        }
+        self.storage.sync_dir()?;
+        self.dir_dirty = false;
+        self.first_seqno = snapshot_seqno + 1;
+        self.last = TxId::new(0, snapshot_seqno);
+        self.durable_seqno = snapshot_seqno;
+        self.committed_seqno = snapshot_seqno;
+        self.check_invariants();
+        Ok(renamed)
     }
 
     /// The bytes of entry `seqno`.

@@ -488,3 +488,29 @@ fn a_ledger_that_starts_after_a_snapshot_keeps_its_start_across_reopens() {
     assert_eq!(w.read_entry(25).unwrap(), Some(entries[24].bytes.clone()));
     w.check_invariants();
 }
+
+/// A node that starts again from a newer snapshot sets its whole ledger aside: every chunk is
+/// renamed `.superseded` with its bytes, a reopen finds an empty ledger, and nothing committed
+/// is dropped for an older state.
+#[test]
+fn supersede_sets_every_chunk_aside_and_refuses_to_go_below_the_commit() {
+    let (entries, _) = Chain::standard(|_| 2, 24);
+    let mut w = write(MemStorage::new(), &entries, 10);
+    let before = files(w.storage());
+    let refused = w.supersede(9).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "cannot set the ledger aside for a snapshot at 9: the ledger is committed up to 10"
+    );
+    let renamed = w.supersede(30).unwrap();
+    assert_eq!(renamed.len(), before.len());
+    assert_eq!((w.first_seqno(), w.last().seqno, w.committed_seqno()), (31, 30, 30));
+    let after = files(w.storage());
+    for (name, bytes) in &before {
+        assert_eq!(after.get(&format!("{name}.superseded")), Some(bytes), "{name} kept, renamed");
+    }
+    assert!(chunks(w.storage()).is_empty());
+    let (w, found) = LedgerWriter::open(w.into_storage(), config()).unwrap();
+    assert_eq!(w.last().seqno, 0);
+    assert_eq!(found.not_read.len(), before.len(), "the superseded chunks are listed, not read");
+}

@@ -60,4 +60,9 @@ pub enum Action {
     /// A joining node was admitted: persist what it received (the files a restart needs:
     /// endorsed node certificate, service certificate and key) before anything else.
     PersistJoinedIdentity { node_cert_pem: String, service_cert_pem: String, service_key_pem: String },
+    /// The primary holds no entries as old as this node's log needs: it offered its committed
+    /// snapshot `name` instead. The shell fetches it from `rpc_address`, verifies it, sets the
+    /// ledger aside (renamed, never deleted) and starts the node again from the snapshot, with
+    /// its Raft hard state. This core handles nothing more (requests get 503).
+    InstallSnapshot { name: SnapshotName, rpc_address: String },
 }

@@ -15,6 +15,7 @@ mod membership;
 mod node_core;
 mod node_identity;
 mod node_state;
+mod raft_snapshot_offer;
 mod received_entry;
 mod replay;
 mod signature_policy;
@@ -35,6 +36,7 @@ pub use node_core::{
 };
 pub use node_identity::NodeIdentity;
 pub use node_state::NodeState;
+pub use raft_snapshot_offer::SnapshotOffer;
 pub use replay::{ReplayError, Replayer};
 pub use signature_policy::SignaturePolicy;
 pub use tx_status::TxStatus;

@@ -113,6 +113,9 @@ pub struct Replayer {
     /// The snapshot the log starts after (`0.0` for a whole ledger): entries are pushed from
     /// its seqno + 1.
     pub log_base: TxId,
+    /// The committed snapshot file the log starts after (set by whoever read it), which this
+    /// node offers to followers that need older entries than it holds.
+    pub log_base_snapshot: Option<cairn_ledger::snapshot::SnapshotName>,
 }
 
 impl Replayer {
@@ -131,6 +134,7 @@ impl Replayer {
             checkpoints: BTreeMap::new(),
             recorded_commit: 0,
             log_base: TxId::default(),
+            log_base_snapshot: None,
         }
     }
 

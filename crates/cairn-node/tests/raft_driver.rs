@@ -134,7 +134,7 @@ impl Cluster {
             let node = self.nodes.get_mut(&id).expect("known node");
             let mut ready = node.ready();
             let mut sent = ready.take_messages();
-            let store = node.store().clone();
+            let store = node.store().mem().clone();
             if !ready.snapshot().is_empty() {
                 store.wl().apply_snapshot(ready.snapshot().clone()).expect("snapshot applies");
             }
@@ -285,8 +285,8 @@ fn leader_empty_entry_is_filled_before_ready() {
         let last_index = cluster.node(leader).last_index();
         for id in VOTERS {
             assert_eq!(cluster.node(id).commit_index(), last_index, "node {id} caught up");
-            let log = cluster.node(id).store().clone();
-            let entries = raft::Storage::entries(&log, 1, last_index + 1, None, raft::GetEntriesContext::empty(false))
+            let log = cluster.node(id).store();
+            let entries = raft::Storage::entries(log, 1, last_index + 1, None, raft::GetEntriesContext::empty(false))
                 .expect("the whole log is readable");
             assert_filled(seed, "a node's log", &entries);
         }

@@ -36,6 +36,8 @@ struct SimNode {
     /// Entries `ledger_base + 1 ..` (a node that started from a snapshot has none before it).
     ledger: Vec<EncodedEntry>,
     ledger_base: u64,
+    /// Ledger entries set aside when the node started again from a leader's snapshot.
+    superseded: Vec<EncodedEntry>,
     /// The snapshots directory: committed snapshot files, and written ones waiting for commit.
     snapshots: BTreeMap<SnapshotName, Vec<u8>>,
     replies: BTreeMap<u64, Response>,
@@ -52,6 +54,7 @@ impl SimNode {
             core,
             ledger: Vec::new(),
             ledger_base: 0,
+            superseded: Vec::new(),
             snapshots: BTreeMap::new(),
             replies: BTreeMap::new(),
             up: true,
@@ -76,6 +79,8 @@ struct Cluster {
     network: VecDeque<(u64, u64, Vec<u8>)>,
     /// Joiners' pending requests: (joiner raft id, body)
     joins: VecDeque<(u64, Vec<u8>)>,
+    /// Nodes told to start again from a leader's snapshot: (raft id, snapshot name).
+    installs: VecDeque<(u64, SnapshotName)>,
     now_ms: u64,
     next_request: u64,
 }
@@ -115,6 +120,7 @@ impl Cluster {
             nodes: BTreeMap::new(),
             network: VecDeque::new(),
             joins: VecDeque::new(),
+            installs: VecDeque::new(),
             now_ms: START_MS,
             next_request: 0,
         };
@@ -188,6 +194,7 @@ impl Cluster {
                     }
                     Action::Send { to, frame } => self.network.push_back((id, to, frame)),
                     Action::SendJoinRequest { body } => self.joins.push_back((id, body)),
+                    Action::InstallSnapshot { name, .. } => self.installs.push_back((id, name)),
                     Action::PersistRaftState { json } => {
                         node.files.insert("raft_state", json);
                     }
@@ -244,6 +251,14 @@ impl Cluster {
             let body = serde_json::to_vec(&answer.body).unwrap();
             self.nodes.get_mut(&joiner).unwrap().core.handle(Event::JoinResponse { status: answer.status, body });
             self.perform(joiner);
+        }
+        while let Some((id, name)) = self.installs.pop_front() {
+            // What the shell does: fetch the file from the node that offered it, set the ledger
+            // aside, start again from the snapshot (with the persisted Raft hard state).
+            let file = self.nodes.values().find_map(|n| n.snapshots.get(&name).cloned()).expect("the offered snapshot");
+            let node = self.nodes.get_mut(&id).unwrap();
+            node.superseded.append(&mut node.ledger);
+            self.restart_from_snapshot(id, name, file);
         }
         self.now_ms += TICK_MS;
         let ids: Vec<u64> = self.nodes.keys().copied().collect();
@@ -373,7 +388,10 @@ fn snapshot_replayer(
     let committed = verify_committed_snapshot(name, file, &cert).expect("the snapshot verifies");
     let secret = secrets.secret_for(name.seqno).expect("a secret covers the snapshot");
     let decoded = decode_snapshot(committed.entry(file), secret).expect("the snapshot decodes");
-    cairn_node::Replayer::from_snapshot(secrets.clone(), decoded).expect("a node starts from the snapshot")
+    let mut replayer =
+        cairn_node::Replayer::from_snapshot(secrets.clone(), decoded).expect("a node starts from the snapshot");
+    replayer.log_base_snapshot = Some(*name);
+    replayer
 }
 
 #[test]
@@ -576,6 +594,8 @@ fn a_node_joins_from_a_committed_snapshot_catches_up_and_restarts_from_it() {
     assert_eq!(on_joiner.body, receipt(&mut cluster, first, after).body);
     let old = receipt(&mut cluster, c, before[0]);
     assert_eq!((old.status, old.body["error"]["code"].as_str()), (404, Some("ReceiptUnavailable")), "{:?}", old.body);
+    let message = old.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("snapshot at seqno {}", name.seqno)), "{message}");
     assert_eq!(receipt(&mut cluster, first, before[0]).status, 200);
 
     // The joiner restarts from the snapshot plus its own ledger, and catches up again.
@@ -593,4 +613,80 @@ fn a_node_joins_from_a_committed_snapshot_catches_up_and_restarts_from_it() {
         Some(&b"after the joiner's restart"[..])
     );
     assert_eq!(cluster.nodes[&c].core.store().get(table, &LogTable::key(5)), Some(&b"before 5"[..]));
+}
+
+/// A primary that started from a snapshot holds no entries before it. A node that needs older
+/// ones (here a new node joining without a snapshot) gets the primary's snapshot offer instead
+/// of entries, starts again from that snapshot, and catches up.
+#[test]
+fn a_primary_that_started_from_a_snapshot_brings_a_node_behind_it_up_through_its_snapshot() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    let b = cluster.join(2);
+    cluster.run_until("two voters", 500, |c| c.nodes[&first].core.raft_status().voters.len() == 2);
+    let user_cert = identities().user_cert.pem().to_string();
+    cluster.govern(json!([{"name": "set_user", "args": {"cert": user_cert}}]));
+    let service_cert = String::from_utf8(cluster.nodes[&first].files["service_cert"].clone()).unwrap();
+    cluster.govern(json!([{"name": "transition_service_to_open", "args": {"next_service_identity": service_cert}}]));
+    for i in 0..20 {
+        cluster.write(i, &format!("early {i}"));
+    }
+    cluster.govern(json!([{"name": "trigger_snapshot", "args": {}}]));
+    for i in 20..30 {
+        cluster.write(i, &format!("early {i}"));
+    }
+    cluster.run_until("a committed snapshot", 300, |c| c.nodes[&first].committed_snapshot().is_some());
+    let (name, file) = cluster.nodes[&first].committed_snapshot().unwrap();
+
+    // C joins from the snapshot and becomes a voter.
+    let c = cluster.join(3);
+    cluster.step();
+    let c_id = cluster.nodes[&c].core.node_id().to_string();
+    cluster.govern(json!([{"name": "transition_node_to_trusted", "args": {"node_id": c_id}}]));
+    cluster.run_until("C is admitted", 500, |cl| cl.nodes[&c].files.contains_key("secrets"));
+    cluster.restart_from_snapshot(c, name, file);
+    // Every node must know the promotion committed before a primary stops (a configuration
+    // change applies at commit: a backup that has not learnt it still counts two voters).
+    cluster.run_until("three voters everywhere", 1000, |cl| {
+        cl.nodes.values().all(|n| n.core.raft_status().voters.len() == 3)
+    });
+
+    // Stop primaries until C leads (the stopped one comes back each time, as a backup).
+    for _ in 0..12 {
+        let p = cluster.primary().expect("a primary");
+        if p == c {
+            break;
+        }
+        cluster.nodes.get_mut(&p).unwrap().up = false;
+        cluster.run_until("another primary", 2000, |cl| cl.primary().is_some_and(|q| q != p));
+        cluster.restart(p, usize::MAX);
+        cluster.run_until("the stopped node is back", 1000, |cl| {
+            let lead = cl.primary().unwrap_or(0);
+            cl.nodes[&p].core.raft_status().leader_id == Some(lead)
+        });
+    }
+    assert_eq!(cluster.primary(), Some(c), "C never became primary (A {first}, B {b}, C {c})");
+    assert!(cluster.nodes[&c].ledger_base > 0, "the primary's log starts after its snapshot");
+
+    // D joins without a snapshot: C cannot send it entries from seqno 1, so it offers its
+    // snapshot; D starts again from it and catches up.
+    let d = cluster.join(4);
+    cluster.step();
+    let d_id = cluster.nodes[&d].core.node_id().to_string();
+    cluster.govern(json!([{"name": "transition_node_to_trusted", "args": {"node_id": d_id}}]));
+    let after = cluster.write(500, "after D joined");
+    cluster.run_until("D catches up through the snapshot", 2000, |cl| cl.committed_everywhere(after.seqno));
+    let node_d = &cluster.nodes[&d];
+    assert_eq!(node_d.ledger_base, name.seqno, "D started from the snapshot C offered");
+    assert!(node_d.superseded.is_empty(), "D had nothing to set aside");
+    for key in (0..30).chain([500]) {
+        let table = LogTable::Private.table_name();
+        let expected = cluster.nodes[&c].core.store().get(table, &LogTable::key(key));
+        assert!(expected.is_some(), "key {key}");
+        assert_eq!(cluster.nodes[&d].core.store().get(table, &LogTable::key(key)), expected, "key {key}");
+    }
+    cluster.run_until("four voters", 1000, |cl| cl.nodes[&c].core.raft_status().voters.len() == 4);
+    let last = cluster.write(501, "with four voters");
+    cluster.run_until("the last write commits everywhere", 1000, |cl| cl.committed_everywhere(last.seqno));
+    let _ = b;
 }

@@ -419,7 +419,7 @@ fn raft_driver_messages_survive_the_wire() {
         while node.has_ready() {
             let mut ready = node.ready();
             let mut sent = ready.take_messages();
-            let store = node.store().clone();
+            let store = node.store().mem().clone();
             if !ready.snapshot().is_empty() {
                 store.wl().apply_snapshot(ready.snapshot().clone()).expect("snapshot applies");
             }

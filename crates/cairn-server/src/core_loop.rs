@@ -9,9 +9,11 @@ use crate::node_channel::{ChannelEvent, DropReason, NodeChannel, PeerAddress, Se
 use crate::node_files::{
     LEDGER_SECRETS_FILE, NODE_CERT_FILE, NodeFiles, RAFT_STATE_FILE, SERVICE_CERT_FILE, SERVICE_KEY_FILE,
 };
+use crate::snapshot_fetch::{SnapshotFetchLimits, SnapshotFetcher, fetch_named_snapshot};
 use anyhow::Context;
 use cairn_fs::{FsStorage, SnapshotDirectory};
 use cairn_ledger::LedgerWriter;
+use cairn_ledger::snapshot::SnapshotName;
 use cairn_node::{Action, Caller, Event, NodeCore, Request, RequestId, Response};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,8 +43,22 @@ pub struct CoreLoop {
     channel: Option<Arc<NodeChannel>>,
     /// Actions the join phase left for the loop to perform first.
     initial: Vec<Action>,
+    /// Fetches a snapshot a primary offers in place of entries (absent in lone-node tests).
+    fetcher: Option<SnapshotFetcher>,
+    /// The core asked to start again from this offered snapshot (name, where to fetch it).
+    install: Option<(SnapshotName, String)>,
     pending: HashMap<RequestId, oneshot::Sender<Response>>,
     next_id: RequestId,
+}
+
+/// Why [`CoreLoop::run`] returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoopExit {
+    /// Every request sender is gone.
+    Shutdown,
+    /// The node must start again from its files (it set its ledger aside for a snapshot); the
+    /// peers it knew, which its new state may not name.
+    StartAgain { peers: Vec<cairn_node::PeerInfo> },
 }
 
 /// What wakes the core thread.
@@ -62,18 +78,31 @@ impl CoreLoop {
         snapshots: SnapshotDirectory,
         files: NodeFiles,
         channel: Option<Arc<NodeChannel>>,
+        fetcher: Option<SnapshotFetcher>,
         initial: Vec<Action>,
     ) -> Self {
-        CoreLoop { core, writer, snapshots, files, channel, initial, pending: HashMap::new(), next_id: 0 }
+        CoreLoop {
+            core,
+            writer,
+            snapshots,
+            files,
+            channel,
+            initial,
+            fetcher,
+            install: None,
+            pending: HashMap::new(),
+            next_id: 0,
+        }
     }
 
-    /// Runs until every request sender is dropped (shutdown) or an I/O error (returned).
+    /// Runs until every request sender is dropped (shutdown), the node must start again from
+    /// a snapshot, or an I/O error (returned).
     pub fn run(
         mut self,
-        mut rx: mpsc::Receiver<CoreMsg>,
-        mut peers: mpsc::Receiver<ChannelEvent>,
-    ) -> anyhow::Result<()> {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().context("core runtime")?;
+        rx: &mut mpsc::Receiver<CoreMsg>,
+        peers: &mut mpsc::Receiver<ChannelEvent>,
+    ) -> anyhow::Result<LoopExit> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("core runtime")?;
         for action in std::mem::take(&mut self.initial) {
             self.perform_one(action)?;
         }
@@ -132,11 +161,56 @@ impl CoreLoop {
             }
             self.core.handle(Event::Tick { now_ms: now_ms() });
             self.perform()?;
+            if let Some((name, rpc_address)) = self.install.take() {
+                self.install_snapshot(&rt, name, &rpc_address)?;
+                return Ok(LoopExit::StartAgain { peers: self.core.address_book() });
+            }
         }
         tracing::info!("core loop stopping: signing and syncing what was acknowledged");
         self.core.sign_pending();
         self.perform()?;
         self.writer.sync().context("final ledger sync")?;
+        Ok(LoopExit::Shutdown)
+    }
+
+    /// The primary offered snapshot `name` (it holds no older entries than that): fetch and
+    /// verify it, then set the ledger aside so the next start begins after the snapshot. A
+    /// fetch that fails changes nothing: the node starts again from its ledger after a pause,
+    /// and the primary offers the snapshot again.
+    fn install_snapshot(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        name: SnapshotName,
+        rpc_address: &str,
+    ) -> anyhow::Result<()> {
+        let fetcher = self.fetcher.as_ref().context("a snapshot was offered but this node cannot fetch one")?;
+        let limits = SnapshotFetchLimits::default();
+        let fetched = rt.block_on(fetch_named_snapshot(
+            &fetcher.client,
+            rpc_address,
+            name,
+            &fetcher.service_cert_pem,
+            &mut self.snapshots,
+            &limits,
+        ));
+        match fetched {
+            Ok(()) => {
+                let renamed = self
+                    .writer
+                    .supersede(name.seqno)
+                    .with_context(|| format!("setting the ledger aside to start from snapshot {name}"))?;
+                tracing::warn!(
+                    snapshot = %name,
+                    set_aside = ?renamed,
+                    "the primary holds no entries this old: starting again from its snapshot; the ledger chunks \
+                     were renamed .superseded"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(snapshot = %name, from = rpc_address, "could not fetch the offered snapshot, starting again from the ledger: {e:#}");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
         Ok(())
     }
 
@@ -222,6 +296,7 @@ impl CoreLoop {
                 }
             }
             Action::SendJoinRequest { .. } => tracing::warn!("a join request after the join phase is ignored"),
+            Action::InstallSnapshot { name, rpc_address } => self.install = Some((name, rpc_address)),
         }
         Ok(())
     }

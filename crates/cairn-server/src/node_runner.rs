@@ -1,11 +1,12 @@
 //! Running a node: start or restart it from its directories, bind the RPC interface, accept TLS
 //! connections (bounded in number), and serve the API until shutdown or a fatal error.
-use crate::core_loop::{CoreLoop, CoreMsg};
+use crate::core_loop::{CoreLoop, CoreMsg, LoopExit};
 use crate::forwarding::PeerIsNode;
 use crate::http_api::{ApiState, router};
 use crate::join_phase::complete_join;
 use crate::node_channel::{ChannelEvent, NodeChannel, NodeChannelConfig, NodeIdentity as ChannelIdentity};
 use crate::shell_config::ShellConfig;
+use crate::snapshot_fetch::SnapshotFetcher;
 use crate::startup::start_or_restart;
 use crate::tls_config::server_config;
 use anyhow::Context;
@@ -76,11 +77,14 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
             } else {
                 // Admitted, with a committed snapshot (fetched, or placed by the operator): start
                 // again from the files the join wrote, so the state starts from the snapshot and
-                // the ledger right after it (nothing was appended yet).
+                // the ledger right after it (nothing was appended yet). The peers the join answer
+                // named are kept: the snapshot may predate some of them (the primary, even).
+                let peers = started.core.address_book();
                 drop(started);
                 let cfg = cfg.clone();
                 started = tokio::task::spawn_blocking(move || start_or_restart(&cfg)).await.context("start task")??;
-                Vec::new()
+                started.core.learn_peers(peers);
+                started.core.take_actions()
             }
         }
         _ => Vec::new(),
@@ -100,12 +104,48 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(CORE_QUEUE);
     let (failed_tx, failed) = watch::channel(false);
     let channel = Arc::new(channel);
-    let core_loop =
-        CoreLoop::new(started.core, started.writer, started.snapshots, started.files, Some(channel.clone()), initial);
+    let identity = ClientIdentity { cert_pem: started.node_cert_pem.clone(), key_pem: started.node_key_pem.clone() };
+    let fetcher = SnapshotFetcher {
+        client: reqwest::Client::builder()
+            .use_preconfigured_tls(build_tls_config(&started.service_cert_pem, Some(&identity))?)
+            .build()
+            .context("snapshot client")?,
+        service_cert_pem: started.service_cert_pem.clone(),
+    };
+    let core_loop = CoreLoop::new(
+        started.core,
+        started.writer,
+        started.snapshots,
+        started.files,
+        Some(channel.clone()),
+        Some(fetcher.clone()),
+        initial,
+    );
+    let loop_cfg = cfg.clone();
+    let loop_channel = channel.clone();
     let core_thread = std::thread::Builder::new()
         .name("cairn-core".into())
         .spawn(move || {
-            let result = core_loop.run(core_rx, peer_rx);
+            let (mut core_rx, mut peer_rx) = (core_rx, peer_rx);
+            let mut core_loop = core_loop;
+            let result = loop {
+                match core_loop.run(&mut core_rx, &mut peer_rx) {
+                    Ok(LoopExit::Shutdown) => break Ok(()),
+                    // Started again from the files (the ledger was set aside for a snapshot):
+                    // same identity, same channel, same request queue.
+                    Ok(LoopExit::StartAgain { peers }) => match start_or_restart(&loop_cfg) {
+                        Ok(mut s) => {
+                            s.core.learn_peers(peers);
+                            let channel = Some(loop_channel.clone());
+                            let fetcher = Some(fetcher.clone());
+                            core_loop =
+                                CoreLoop::new(s.core, s.writer, s.snapshots, s.files, channel, fetcher, Vec::new());
+                        }
+                        Err(e) => break Err(e.context("starting again from a snapshot")),
+                    },
+                    Err(e) => break Err(e),
+                }
+            };
             if let Err(e) = &result {
                 tracing::error!("core loop failed, the node stops: {e:#}");
             }

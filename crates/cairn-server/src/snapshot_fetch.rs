@@ -8,6 +8,14 @@ use cairn_fs::SnapshotDirectory;
 use cairn_ledger::snapshot::{SnapshotName, verify_committed_snapshot};
 use std::time::Duration;
 
+/// What the core thread needs to fetch a snapshot a primary offered: an HTTPS client pinned to
+/// the service certificate (this node's certificate as client identity) and that certificate.
+#[derive(Clone)]
+pub struct SnapshotFetcher {
+    pub client: reqwest::Client,
+    pub service_cert_pem: String,
+}
+
 /// Bounds on one snapshot download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotFetchLimits {
@@ -41,10 +49,39 @@ pub async fn fetch_recent_snapshot(
     snapshots: &mut SnapshotDirectory,
     limits: &SnapshotFetchLimits,
 ) -> anyhow::Result<Option<SnapshotName>> {
-    let service_cert = Certificate::from_pem(service_cert_pem).context("the service certificate")?;
     let url = format!("https://{target_rpc_address}/node/snapshot");
+    fetch_from(client, &url, service_cert_pem, snapshots, limits).await
+}
+
+/// Downloads committed snapshot `name` from the node at `rpc_address` (a primary that offered it
+/// in place of entries it does not hold), verifies it and stores it, as
+/// [`fetch_recent_snapshot`] does. A 404 is an error here: the offered file must exist.
+pub async fn fetch_named_snapshot(
+    client: &reqwest::Client,
+    rpc_address: &str,
+    name: SnapshotName,
+    service_cert_pem: &str,
+    snapshots: &mut SnapshotDirectory,
+    limits: &SnapshotFetchLimits,
+) -> anyhow::Result<()> {
+    let url = format!("https://{rpc_address}/node/snapshot/{name}");
+    match fetch_from(client, &url, service_cert_pem, snapshots, limits).await? {
+        Some(got) if got == name => Ok(()),
+        Some(got) => anyhow::bail!("GET {url} served snapshot {got}, not {name}"),
+        None => anyhow::bail!("GET {url}: the node that offered snapshot {name} no longer has it"),
+    }
+}
+
+async fn fetch_from(
+    client: &reqwest::Client,
+    url: &str,
+    service_cert_pem: &str,
+    snapshots: &mut SnapshotDirectory,
+    limits: &SnapshotFetchLimits,
+) -> anyhow::Result<Option<SnapshotName>> {
+    let service_cert = Certificate::from_pem(service_cert_pem).context("the service certificate")?;
     let mut response = client
-        .get(&url)
+        .get(url)
         .timeout(limits.timeout)
         .send()
         .await

@@ -65,7 +65,9 @@ pub fn replay_after_snapshot(
     let candidates = names.into_iter().filter(|n| n.seqno == base).collect();
     let mut replayer = first_that_loads(snapshots, candidates, |snapshots, name| {
         let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
-        Ok(Replayer::from_snapshot(secrets.clone(), decoded)?)
+        let mut replayer = Replayer::from_snapshot(secrets.clone(), decoded)?;
+        replayer.log_base_snapshot = Some(name);
+        Ok(replayer)
     })?
     .with_context(|| {
         format!(
@@ -100,7 +102,9 @@ pub fn start_from_newest_snapshot(
     let candidates = snapshots.committed_newest_first().context("listing snapshots")?;
     let started = first_that_loads(snapshots, candidates, |snapshots, name| {
         let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
-        Ok(Replayer::from_snapshot(secrets.clone(), decoded)?)
+        let mut replayer = Replayer::from_snapshot(secrets.clone(), decoded)?;
+        replayer.log_base_snapshot = Some(name);
+        Ok(replayer)
     })?;
     match started {
         Some(replayer) => {
@@ -112,16 +116,39 @@ pub fn start_from_newest_snapshot(
     }
 }
 
-/// The first of `candidates` that `load` accepts; each one refused is set aside with its reason.
+/// Why a snapshot was not used.
+enum Refusal {
+    /// The file does not verify or decode: set it aside (renamed, with the reason) and try an
+    /// older one.
+    Unusable(anyhow::Error),
+    /// Not the file's fault (no ledger secret for it here): keep it, try an older one.
+    Skip(anyhow::Error),
+    /// The disk failed while reading it: stop, naming the error (a snapshot that could not be
+    /// read is not known to be bad, and may be the only base this ledger has).
+    Unreadable(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Refusal {
+    /// Verification and decoding errors (the `?` default).
+    fn from(e: E) -> Self {
+        Refusal::Unusable(e.into())
+    }
+}
+
+/// The first of `candidates` that `load` accepts; each unusable one is set aside with its reason.
 fn first_that_loads<T>(
     snapshots: &mut SnapshotDirectory,
     candidates: Vec<SnapshotName>,
-    mut load: impl FnMut(&SnapshotDirectory, SnapshotName) -> anyhow::Result<T>,
+    mut load: impl FnMut(&SnapshotDirectory, SnapshotName) -> Result<T, Refusal>,
 ) -> anyhow::Result<Option<T>> {
     for name in candidates {
         match load(snapshots, name) {
             Ok(loaded) => return Ok(Some(loaded)),
-            Err(e) => {
+            Err(Refusal::Unreadable(e)) => return Err(e.context(format!("reading snapshot {name}"))),
+            Err(Refusal::Skip(e)) => {
+                tracing::warn!(snapshot = %name, "snapshot not usable here, trying an older one: {e:#}")
+            }
+            Err(Refusal::Unusable(e)) => {
                 let reason = format!("{e:#}");
                 tracing::warn!(snapshot = %name, "snapshot does not verify, trying an older one: {reason}");
                 // A snapshot in the read-only directory cannot be renamed: it is only skipped.
@@ -143,21 +170,24 @@ fn verified_snapshot(
     name: SnapshotName,
     secrets: &LedgerSecrets,
     cert: &Certificate,
-) -> anyhow::Result<DecodedSnapshot> {
-    let file = snapshots.read(&name)?;
+) -> Result<DecodedSnapshot, Refusal> {
+    let file = snapshots.read(&name).map_err(|e| Refusal::Unreadable(e.into()))?;
     let committed = verify_committed_snapshot(&name, &file, cert)?;
-    if let Some(evidence) = writer.read_entry(name.evidence_seqno)? {
+    let evidence = writer.read_entry(name.evidence_seqno).map_err(|e| Refusal::Unreadable(e.into()))?;
+    if let Some(evidence) = evidence {
         let proven = committed.receipt.leaf_components.as_ref().map(|l| l.write_set_digest);
-        anyhow::ensure!(
-            proven == Some(sha256(&evidence)),
-            "the receipt proves an evidence transaction other than seqno {} of this ledger",
-            name.evidence_seqno
-        );
+        if proven != Some(sha256(&evidence)) {
+            return Err(Refusal::Unusable(anyhow::anyhow!(
+                "the receipt proves an evidence transaction other than seqno {} of this ledger",
+                name.evidence_seqno
+            )));
+        }
     }
-    let secret =
-        secrets.secret_for(name.seqno).with_context(|| format!("no ledger secret covers seqno {}", name.seqno))?;
+    let secret = secrets
+        .secret_for(name.seqno)
+        .ok_or_else(|| Refusal::Skip(anyhow::anyhow!("no ledger secret of this node covers seqno {}", name.seqno)))?;
     let decoded = decode_snapshot(committed.entry(&file), secret)?;
-    decoded.check_invariants().map_err(|e| anyhow::anyhow!(e))?;
+    decoded.check_invariants().map_err(|e| Refusal::Unusable(anyhow::anyhow!(e)))?;
     Ok(decoded)
 }
 
@@ -219,6 +249,36 @@ mod tests {
         assert_eq!(std::fs::read(&aside).unwrap(), b"not a snapshot", "set aside, not deleted");
         let reason = std::fs::read_to_string(dir.join(format!("{name}.corrupted.reason"))).unwrap();
         assert!(!reason.is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_that_cannot_be_read_stops_the_start_and_is_not_set_aside() {
+        let root = tempfile::tempdir().unwrap();
+        let mut snapshots = SnapshotDirectory::open(root.path().join("snapshots"), None).unwrap();
+        let (old, new): (SnapshotName, SnapshotName) =
+            ("snapshot_5_7.committed".parse().unwrap(), "snapshot_10_12.committed".parse().unwrap());
+        for name in [old, new] {
+            snapshots.store_committed(&name, b"bytes").unwrap();
+        }
+        // An I/O error says nothing about the snapshot: stop, rename nothing, try nothing older.
+        let mut tried = Vec::new();
+        let err = first_that_loads(&mut snapshots, vec![new, old], |_, name| -> Result<(), Refusal> {
+            tried.push(name);
+            Err(Refusal::Unreadable(anyhow::anyhow!("EIO")))
+        })
+        .unwrap_err();
+        assert_eq!(format!("{err:#}"), "reading snapshot snapshot_10_12.committed: EIO");
+        assert_eq!(tried, [new]);
+        assert_eq!(snapshots.committed_newest_first().unwrap(), [new, old], "nothing set aside");
+        // No secret for it here: kept, and the older one is tried.
+        let mut tried = Vec::new();
+        let got = first_that_loads(&mut snapshots, vec![new, old], |_, name| {
+            tried.push(name);
+            if name == new { Err(Refusal::Skip(anyhow::anyhow!("no secret"))) } else { Ok(name) }
+        })
+        .unwrap();
+        assert_eq!((got, tried), (Some(old), vec![new, old]));
+        assert_eq!(snapshots.committed_newest_first().unwrap(), [new, old], "a skipped snapshot is kept");
     }
 
     #[test]

@@ -158,18 +158,18 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     let mut snapshots = SnapshotDirectory::open(&cfg.snapshots_directory, cfg.snapshots_read_only_directory.clone())
         .with_context(|| format!("opening snapshots.directory {}", cfg.snapshots_directory.display()))?;
 
-    // A node that joined resumes whatever its ledger holds: nothing yet (then it starts from
-    // the newest committed snapshot, fetched before joining, if any), a ledger that starts after
-    // the snapshot it joined from, or a whole ledger. It never creates a service.
+    // A node resumes whatever its ledger holds: a whole ledger, a ledger that starts after the
+    // snapshot it joined from, or nothing: then it starts from its newest committed snapshot
+    // that verifies (fetched before joining, or offered by a primary that holds no older
+    // entries, after which the ledger was set aside), if any. A node that joined never creates
+    // a service.
     let joined = cfg.join.is_some();
     let replayed = if writer.first_seqno() > 1 {
         Some(replay_after_snapshot(&writer, &mut snapshots, &secrets, &service_cert_pem)?)
     } else if writer.last().seqno > 0 {
         Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
-    } else if joined {
-        Some(start_from_newest_snapshot(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
     } else {
-        None
+        Some(start_from_newest_snapshot(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
     };
     // A starting node that crashed before its first signature was never part of a committed
     // service: its unsigned genesis is cut and the service created again with the same identity.

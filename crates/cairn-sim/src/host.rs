@@ -187,6 +187,11 @@ impl SimNode {
             Action::Send { to, frame } => out.push(Output::Send { to_raft: to, frame }),
             Action::SetPeers { .. } => {}
             Action::SendJoinRequest { body } => out.push(Output::JoinRequest { body }),
+            // Every simulated node holds its whole ledger, so no primary lacks entries a
+            // follower needs: a snapshot offer here is a bug, reported as a crashed node.
+            Action::InstallSnapshot { name, rpc_address } => {
+                return Err(format!("offered snapshot {name} by {rpc_address}, yet every node holds its whole ledger"));
+            }
         }
         Ok(())
     }

@@ -13,11 +13,13 @@
 //! Step 1 of the implementation plan (§11): the driver still stores its log in
 //! `raft::storage::MemStorage`; the `RaftLog` storage over our ledger (§3) replaces it later.
 mod driver_config;
+mod log_storage;
 mod propose_error;
 mod raft_driver;
 pub mod wire;
 mod wire_error;
 
 pub use driver_config::{DriverConfigError, RaftDriverConfig};
+pub use log_storage::LogStorage;
 pub use propose_error::ProposeError;
 pub use raft_driver::{OpeningEntry, RaftDriver};

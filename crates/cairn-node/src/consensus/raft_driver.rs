@@ -24,6 +24,8 @@
 //! replaces it in a later step.
 use raft::eraftpb::{Entry, EntryType, Message};
 use raft::storage::MemStorage;
+
+use super::log_storage::LogStorage;
 use raft::{LightReady, RawNode, Ready, StateRole};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -41,7 +43,7 @@ pub struct OpeningEntry {
 
 /// One node's Raft state machine. See the module doc for what it adds to `RawNode`.
 pub struct RaftDriver {
-    raw: RawNode<MemStorage>,
+    raw: RawNode<LogStorage>,
     rng: ChaCha8Rng,
     min_election_ticks: usize,
     max_election_ticks: usize,
@@ -77,8 +79,8 @@ impl RaftDriver {
     fn with_storage(config: &RaftDriverConfig, storage: MemStorage, applied: u64, logger: &slog::Logger) -> Self {
         let mut raft_config = config.to_raft_config();
         raft_config.applied = applied;
-        let raw =
-            RawNode::new(&raft_config, storage, logger).expect("a validated configuration is accepted by raft-rs");
+        let raw = RawNode::new(&raft_config, LogStorage::new(storage), logger)
+            .expect("a validated configuration is accepted by raft-rs");
         let mut rng = ChaCha8Rng::seed_from_u64(config.rng_seed);
         rng.set_stream(config.id);
         let mut driver = Self {
@@ -134,12 +136,12 @@ impl RaftDriver {
     }
 
     /// The storage raft-rs reads; the caller persists each `Ready` into it.
-    pub fn store(&self) -> &MemStorage {
+    pub fn store(&self) -> &LogStorage {
         self.raw.store()
     }
 
     /// Read-only access for status pages and tests.
-    pub fn raw(&self) -> &RawNode<MemStorage> {
+    pub fn raw(&self) -> &RawNode<LogStorage> {
         &self.raw
     }
 
@@ -229,6 +231,13 @@ impl RaftDriver {
     }
 
     /// Reports that frames to `to` are being lost (raft-rs probes it again).
+    /// The shell delivered (or failed to deliver) a snapshot message to `to`.
+    pub fn report_snapshot(&mut self, to: u64, status: raft::SnapshotStatus) {
+        let before = self.before_raft_call();
+        self.raw.report_snapshot(to, status);
+        assert_eq!(self.after_raft_call(before), None);
+    }
+
     pub fn report_unreachable(&mut self, to: u64) {
         let before = self.before_raft_call();
         self.raw.report_unreachable(to);
@@ -253,7 +262,7 @@ impl RaftDriver {
     }
 
     /// Mutable access to the storage, to persist a `Ready` into it.
-    pub fn store_mut(&mut self) -> &mut MemStorage {
+    pub fn store_mut(&mut self) -> &mut LogStorage {
         self.raw.mut_store()
     }
 

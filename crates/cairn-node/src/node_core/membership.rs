@@ -506,6 +506,18 @@ impl NodeCore {
 
     /// Hands the shell the address book when it changed: committed rows, rows of the applied
     /// (possibly uncommitted) state, and what the join answer named.
+    /// Every node this node may have to talk to (its address book), for a shell that starts
+    /// the node again (from a snapshot) and must not forget peers its new state does not name.
+    pub fn address_book(&self) -> Vec<PeerInfo> {
+        self.members.address_book.values().cloned().collect()
+    }
+
+    /// Adds `peers` to the address book (see [`NodeCore::address_book`]).
+    pub fn learn_peers(&mut self, peers: Vec<PeerInfo>) {
+        self.members.learn(peers);
+        self.emit_peers();
+    }
+
     pub(super) fn emit_peers(&mut self) {
         let committed = self.members.peers();
         let applied: Vec<PeerInfo> = rows_of(&self.store)

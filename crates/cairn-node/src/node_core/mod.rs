@@ -114,6 +114,8 @@ pub struct NodeCore {
     consensus: raft_loop::Consensus,
     replica: apply::Replica,
     members: membership::Membership,
+    /// A Raft snapshot arrived: the shell starts the node again from it; this core is done.
+    installing: Option<SnapshotName>,
 }
 
 /// Bytes of a chunk file's header (the positions-table offset).
@@ -170,6 +172,7 @@ impl NodeCore {
         let mut known_commit =
             raft_state.as_ref().map_or(0, |s| s.commit).max(replayed.recorded_commit).max(replayed.store_seqno);
         let members = membership::Membership::from_store(&replayed.store);
+        let base_offer = replayed.log_base_snapshot.map(|name| (name, replayed.log_base));
         let me = p.identity.raft_id();
         if members.conf_state().voters == [me] {
             // The only voter: what is durable on its disk is durable on a majority.
@@ -197,6 +200,9 @@ impl NodeCore {
             consensus,
             tail,
         );
+        if let Some((name, at)) = base_offer {
+            core.offer_snapshot(name, at);
+        }
         core.commit = TxId::default();
         core.advance_commit(known_commit.min(core.history.last().seqno));
         core.out.clear();
@@ -252,6 +258,7 @@ impl NodeCore {
             consensus,
             replica,
             members,
+            installing: None,
         }
     }
 
@@ -261,6 +268,15 @@ impl NodeCore {
     }
 
     pub fn handle(&mut self, event: Event) {
+        if let Some(name) = self.installing {
+            // Waiting for the shell to start the node again from the snapshot.
+            if let Event::Request { id, .. } = event {
+                let e =
+                    ApiError::unavailable("InstallingSnapshot", format!("this node is starting from snapshot {name}"));
+                self.out.push(Action::Reply { id, response: Response::from(e) });
+            }
+            return;
+        }
         match event {
             Event::Tick { now_ms } => {
                 self.now_ms = self.now_ms.max(now_ms);
@@ -290,7 +306,9 @@ impl NodeCore {
         // Cheap enough for debug builds (tests and the simulator); release builds rely on the
         // asserts at each step.
         #[cfg(debug_assertions)]
-        self.check_invariants();
+        if self.installing.is_none() {
+            self.check_invariants();
+        }
     }
 
     fn sign_if_due(&mut self) {
@@ -461,6 +479,8 @@ impl NodeCore {
             let receipt = self.receipt_for(tx).expect("a committed evidence tx has a receipt");
             let bytes = serde_json::to_vec(&receipt).expect("json");
             self.out.push(Action::CommitSnapshot { name: p.name, receipt: bytes });
+            let at = TxId::new(self.views.view_of(p.name.seqno).expect("known"), p.name.seqno);
+            self.offer_snapshot(p.name.committed(), at);
         }
         self.on_commit_advanced();
     }
@@ -687,7 +707,7 @@ impl NodeCore {
                 format!(
                     "this node started from a snapshot at seqno {} and holds no ledger before it: ask a node \
                      that holds the whole ledger for a receipt of {tx}",
-                    self.history.tree().base().saturating_sub(1)
+                    self.history.tree().base()
                 ),
             ));
         };

@@ -10,10 +10,13 @@
 //!    their `Ready` is answered by `Event::Durable`: acknowledging before the fsync is exactly
 //!    the bug the simulator's `AckBeforeFsync` injects.
 use super::NodeCore;
+use crate::SnapshotOffer;
 use crate::consensus::{OpeningEntry, RaftDriver, RaftDriverConfig, wire};
 use crate::received_entry::is_signature_entry;
 use cairn_crypto::sha256;
+use cairn_ledger::format::TxId;
 use cairn_ledger::format::{EncodedEntry, EntryView};
+use cairn_ledger::snapshot::SnapshotName;
 use raft::eraftpb::{ConfState, Entry, HardState, Message, Snapshot};
 use raft::storage::MemStorage;
 use raft::{GetEntriesContext, StateRole, Storage};
@@ -331,6 +334,14 @@ impl NodeCore {
             Ok(m) => m,
             Err(_) => return, // a malformed frame is dropped; the peer's Raft resends
         };
+        if message.get_msg_type() == raft::eraftpb::MessageType::MsgSnapshot {
+            // Checked before raft-rs restores anything: a snapshot must name a committed
+            // snapshot file at its index and where to fetch it.
+            let snapshot = message.get_snapshot();
+            if SnapshotOffer::decode(&snapshot.data, snapshot.get_metadata().index).is_err() {
+                return; // dropped like a malformed frame
+            }
+        }
         match self.consensus.driver.step(message) {
             Ok(Some(opening)) => self.on_opening(opening),
             Ok(None) => {}
@@ -398,10 +409,27 @@ impl NodeCore {
         }
     }
 
+    /// Offers committed snapshot `name` at `at` to followers that need entries older than this
+    /// node's log holds.
+    pub(super) fn offer_snapshot(&mut self, name: SnapshotName, at: TxId) {
+        let Some(rpc_address) = self.identity.rpc_addresses.first().cloned() else { return };
+        let mut snapshot =
+            Snapshot { data: SnapshotOffer::new(name, rpc_address).encode().into(), ..Default::default() };
+        let meta = snapshot.mut_metadata();
+        (meta.index, meta.term) = (at.seqno, at.view);
+        self.consensus.driver.store_mut().offer(snapshot);
+    }
+
     /// Hands out every pending `Ready`, then asks for one `Sync` if entries were appended.
     pub(super) fn drive(&mut self) {
-        while self.consensus.pending_opening().is_none() && self.consensus.driver.has_ready() {
+        while self.installing.is_none()
+            && self.consensus.pending_opening().is_none()
+            && self.consensus.driver.has_ready()
+        {
             self.on_ready();
+        }
+        if self.installing.is_some() {
+            return;
         }
         if let Some(number) = self.consensus.sync_due.take() {
             self.consensus.unsynced.push_back((number, self.consensus.appended_last));
@@ -424,10 +452,29 @@ impl NodeCore {
                 self.out.push(Action::PersistRaftState { json: serde_json::to_vec(&file).expect("json") });
             }
         }
-        for message in rd.take_messages() {
+        let mut snapshots_sent = Vec::new();
+        for mut message in rd.take_messages() {
+            if message.get_msg_type() == raft::eraftpb::MessageType::MsgSnapshot {
+                // The configuration sent is the current one, not the one at the snapshot: the
+                // recipient's raft-rs only checks that it names the recipient (which a node
+                // that joined after the snapshot is not, at the snapshot), and the recipient
+                // starts again from the snapshot file and its own consensus table anyway.
+                let conf = self.consensus.driver.raw().raft.prs().conf().to_conf_state();
+                message.mut_snapshot().mut_metadata().set_conf_state(conf);
+                snapshots_sent.push(message.to);
+            }
             self.send(message);
         }
-        assert!(rd.snapshot().is_empty(), "Raft snapshots are never sent: logs are not compacted");
+        if !rd.snapshot().is_empty() {
+            // The leader holds no entries as old as this log needs (it started from a snapshot
+            // after them): start again from its snapshot. Nothing else of this Ready is kept.
+            let snapshot = rd.snapshot();
+            let (name, rpc_address) = SnapshotOffer::decode(&snapshot.data, snapshot.get_metadata().index)
+                .expect("checked when the message arrived");
+            self.installing = Some(name);
+            self.out.push(Action::InstallSnapshot { name, rpc_address });
+            return;
+        }
         let entries = rd.take_entries();
         let appended = !entries.is_empty();
         let signed = appended && self.append_entries(entries);
@@ -448,6 +495,11 @@ impl NodeCore {
         }
         let persisted_messages = rd.take_persisted_messages();
         self.consensus.driver.advance_append_async(rd);
+        // A snapshot offer is only a descriptor: it is "delivered" once sent; the follower
+        // fetches the file itself, and the leader probes it again from the snapshot on.
+        for to in snapshots_sent {
+            self.consensus.driver.report_snapshot(to, raft::SnapshotStatus::Finish);
+        }
         if appended {
             self.consensus.dirty = true;
             self.consensus.dirty_ready = number;
