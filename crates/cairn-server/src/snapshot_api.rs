@@ -17,12 +17,13 @@
 //! that parse as committed snapshots are listed or served, and a committed file is never
 //! written again, so reading it while the core works is safe.
 use crate::http_api::{ApiState, ask_core, error};
+use axum::body::Body;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use cairn_ledger::snapshot::SnapshotName;
 use cairn_node::{ApiError, Caller, Request};
-use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::io::{ErrorKind, Seek, SeekFrom};
 use std::path::PathBuf;
 
 /// Where this node's snapshots are (`snapshots.directory`, `snapshots.read_only_directory`).
@@ -151,8 +152,16 @@ fn parse_range(value: &str, len: u64) -> ByteRange {
 /// What the blocking reader produced.
 enum FileRead {
     NotFound,
-    Unsatisfiable { len: u64 },
-    Bytes { len: u64, range: Option<(u64, u64)>, bytes: Vec<u8> },
+    Unsatisfiable {
+        len: u64,
+    },
+    /// The file, positioned at the range's start (absent for `HEAD`), and how many bytes to send.
+    Bytes {
+        len: u64,
+        range: Option<(u64, u64)>,
+        file: Option<std::fs::File>,
+        count: u64,
+    },
 }
 
 fn read_snapshot(path: Option<PathBuf>, range: Option<String>, head: bool) -> std::io::Result<FileRead> {
@@ -170,14 +179,11 @@ fn read_snapshot(path: Option<PathBuf>, range: Option<String>, head: bool) -> st
     };
     let (start, end) = range.unwrap_or((0, len.saturating_sub(1)));
     let count = if len == 0 { 0 } else { end - start + 1 };
-    let mut bytes = Vec::new();
-    if !head {
-        let count = usize::try_from(count).map_err(|_| std::io::Error::other("range larger than memory"))?;
-        bytes = vec![0; count];
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(&mut bytes)?;
+    if head {
+        return Ok(FileRead::Bytes { len, range, file: None, count });
     }
-    Ok(FileRead::Bytes { len, range, bytes })
+    file.seek(SeekFrom::Start(start))?;
+    Ok(FileRead::Bytes { len, range, file: Some(file), count })
 }
 
 /// `GET` / `HEAD /node/snapshot/{name}`.
@@ -221,12 +227,19 @@ pub async fn snapshot_file(
             }
             out
         }
-        FileRead::Bytes { len, range, bytes } => {
-            let (status, length) = match range {
-                Some((a, b)) => (StatusCode::PARTIAL_CONTENT, b - a + 1),
-                None => (StatusCode::OK, len),
+        FileRead::Bytes { len, range, file, count } => {
+            let status = if range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
+            // Streamed in chunks, never held whole: snapshots can be large and the endpoint is
+            // open to every client. A committed snapshot file is never written again.
+            let body = match file {
+                Some(file) => {
+                    let reader = tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), count);
+                    Body::from_stream(tokio_util::io::ReaderStream::new(reader))
+                }
+                None => Body::empty(),
             };
-            let mut out = (status, bytes).into_response();
+            let mut out = (status, body).into_response();
+            let length = count;
             let h = out.headers_mut();
             h.insert(header::CONTENT_TYPE, octets);
             h.insert(header::ACCEPT_RANGES, ranges);

@@ -11,14 +11,17 @@ mod support;
 use cairn_client::{CairnClient, LogTable, TxStatus};
 use cairn_ledger::format::TxId;
 use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::cluster::{ClusterOptions, committed_chunks, create_join_node, create_start_node, wait_for};
+use support::cluster::{
+    ClusterOptions, committed_chunks, create_join_node, create_start_node, find_leader, voters, wait_for,
+    wait_same_commit,
+};
 use support::member::{Member, open_service_with_user};
 use support::node_process::NodeProcess;
 
@@ -140,40 +143,6 @@ async fn check_node(client: &CairnClient, records: &[Written]) -> Result<(), Str
         t.await.unwrap()?;
     }
     Ok(())
-}
-
-fn role_term(c: &Value) -> (String, u64) {
-    (c["role"].as_str().unwrap_or("?").to_string(), c["term"].as_u64().unwrap_or(0))
-}
-
-fn voters(c: &Value) -> Vec<u64> {
-    c["voters"].as_array().map(|v| v.iter().filter_map(Value::as_u64).collect()).unwrap_or_default()
-}
-
-/// Index of the node reporting itself Leader (among `candidates`), with its term.
-async fn find_leader(nodes: &[CairnClient], candidates: &[usize], min_term: u64) -> Option<(usize, u64)> {
-    for &i in candidates {
-        if let Ok(c) = nodes[i].consensus().await {
-            let (role, term) = role_term(&c);
-            if role == "Leader" && term > min_term {
-                return Some((i, term));
-            }
-        }
-    }
-    None
-}
-
-/// Waits until every node in `which` reports the same commit; returns it.
-async fn wait_same_commit(clients: &[CairnClient], which: &[usize], limit: Duration) -> TxId {
-    wait_for("the same commit on every node", limit, || async {
-        let mut commits = Vec::new();
-        for &i in which {
-            commits.push(clients[i].commit().await.ok()?);
-        }
-        let first = commits[0];
-        (first.seqno > 0 && commits.iter().all(|c| *c == first)).then_some(first)
-    })
-    .await
 }
 
 /// On a panic: print every node's log tail and keep the workspace for inspection.

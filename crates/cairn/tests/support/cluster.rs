@@ -3,6 +3,8 @@
 //! user keys and of the service certificate, so `NodeProcess::client` works on any of them.
 use super::node_process::NodeProcess;
 use super::{cairn_in, free_port};
+use cairn_client::CairnClient;
+use cairn_ledger::format::TxId;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,6 +17,8 @@ pub struct ClusterOptions {
     pub snapshot_tx_count: u64,
     pub chunk_size: &'static str,
     pub join_retry: &'static str,
+    /// `command.join.fetch_recent_snapshot` of joining nodes.
+    pub fetch_recent_snapshot: bool,
 }
 
 impl Default for ClusterOptions {
@@ -27,6 +31,7 @@ impl Default for ClusterOptions {
             snapshot_tx_count: 1000,
             chunk_size: "64KB",
             join_retry: "200ms",
+            fetch_recent_snapshot: true,
         }
     }
 }
@@ -75,7 +80,11 @@ pub fn create_join_node(dir: &Path, first: &Path, target_port: u16, opts: &Clust
     let command = json!({
         "type": "Join",
         "service_certificate_file": "service_cert.pem",
-        "join": {"target_rpc_address": format!("127.0.0.1:{target_port}"), "retry_timeout": opts.join_retry}
+        "join": {
+            "target_rpc_address": format!("127.0.0.1:{target_port}"),
+            "retry_timeout": opts.join_retry,
+            "fetch_recent_snapshot": opts.fetch_recent_snapshot
+        }
     });
     NodeProcess::with_config(dir, port, &config(opts, port, command))
 }
@@ -125,4 +134,38 @@ pub fn panics_in_logs(node: &NodeProcess) -> Vec<String> {
         }
     }
     found
+}
+
+pub fn role_term(c: &Value) -> (String, u64) {
+    (c["role"].as_str().unwrap_or("?").to_string(), c["term"].as_u64().unwrap_or(0))
+}
+
+pub fn voters(c: &Value) -> Vec<u64> {
+    c["voters"].as_array().map(|v| v.iter().filter_map(Value::as_u64).collect()).unwrap_or_default()
+}
+
+/// Index of the node reporting itself Leader (among `candidates`), with its term.
+pub async fn find_leader(nodes: &[CairnClient], candidates: &[usize], min_term: u64) -> Option<(usize, u64)> {
+    for &i in candidates {
+        if let Ok(c) = nodes[i].consensus().await {
+            let (role, term) = role_term(&c);
+            if role == "Leader" && term > min_term {
+                return Some((i, term));
+            }
+        }
+    }
+    None
+}
+
+/// Waits until every node in `which` reports the same commit; returns it.
+pub async fn wait_same_commit(clients: &[CairnClient], which: &[usize], limit: Duration) -> TxId {
+    wait_for("the same commit on every node", limit, || async {
+        let mut commits = Vec::new();
+        for &i in which {
+            commits.push(clients[i].commit().await.ok()?);
+        }
+        let first = commits[0];
+        (first.seqno > 0 && commits.iter().all(|c| *c == first)).then_some(first)
+    })
+    .await
 }
