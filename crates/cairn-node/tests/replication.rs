@@ -33,6 +33,8 @@ fn config() -> CoreConfig {
 
 struct SimNode {
     core: NodeCore,
+    /// Its RPC address (where the harness "fetches" the snapshots it offers).
+    rpc: String,
     /// Entries `ledger_base + 1 ..` (a node that started from a snapshot has none before it).
     ledger: Vec<EncodedEntry>,
     ledger_base: u64,
@@ -49,9 +51,10 @@ struct SimNode {
 }
 
 impl SimNode {
-    fn new(core: NodeCore, key_pem: String) -> SimNode {
+    fn new(core: NodeCore, key_pem: String, rpc: String) -> SimNode {
         SimNode {
             core,
+            rpc,
             ledger: Vec::new(),
             ledger_base: 0,
             superseded: Vec::new(),
@@ -79,8 +82,8 @@ struct Cluster {
     network: VecDeque<(u64, u64, Vec<u8>)>,
     /// Joiners' pending requests: (joiner raft id, body)
     joins: VecDeque<(u64, Vec<u8>)>,
-    /// Nodes told to start again from a leader's snapshot: (raft id, snapshot name).
-    installs: VecDeque<(u64, SnapshotName)>,
+    /// Nodes told to start again from a leader's snapshot: (raft id, snapshot name, where).
+    installs: VecDeque<(u64, SnapshotName, String)>,
     now_ms: u64,
     next_request: u64,
 }
@@ -124,7 +127,7 @@ impl Cluster {
             now_ms: START_MS,
             next_request: 0,
         };
-        let mut node = SimNode::new(core, key_pem);
+        let mut node = SimNode::new(core, key_pem, "127.0.0.1:8000".into());
         node.files = files;
         cluster.nodes.insert(id, node);
         cluster.perform(id);
@@ -154,7 +157,7 @@ impl Cluster {
             fill_random: seeded_fill_random(100 + n),
         });
         let id = core.raft_status().raft_id;
-        self.nodes.insert(id, SimNode::new(core, key_pem));
+        self.nodes.insert(id, SimNode::new(core, key_pem, format!("127.0.0.1:800{n}")));
         self.perform(id);
         id
     }
@@ -194,7 +197,7 @@ impl Cluster {
                     }
                     Action::Send { to, frame } => self.network.push_back((id, to, frame)),
                     Action::SendJoinRequest { body } => self.joins.push_back((id, body)),
-                    Action::InstallSnapshot { name, .. } => self.installs.push_back((id, name)),
+                    Action::InstallSnapshot { name, rpc_address } => self.installs.push_back((id, name, rpc_address)),
                     Action::PersistRaftState { json } => {
                         node.files.insert("raft_state", json);
                     }
@@ -252,10 +255,11 @@ impl Cluster {
             self.nodes.get_mut(&joiner).unwrap().core.handle(Event::JoinResponse { status: answer.status, body });
             self.perform(joiner);
         }
-        while let Some((id, name)) = self.installs.pop_front() {
+        while let Some((id, name, rpc)) = self.installs.pop_front() {
             // What the shell does: fetch the file from the node that offered it, set the ledger
             // aside, start again from the snapshot (with the persisted Raft hard state).
-            let file = self.nodes.values().find_map(|n| n.snapshots.get(&name).cloned()).expect("the offered snapshot");
+            let offering = self.nodes.values().find(|n| n.rpc == rpc).expect("the offer names a node's RPC address");
+            let file = offering.snapshots.get(&name).cloned().expect("the offering node holds the offered snapshot");
             let node = self.nodes.get_mut(&id).unwrap();
             node.superseded.append(&mut node.ledger);
             self.restart_from_snapshot(id, name, file);
@@ -330,7 +334,7 @@ impl Cluster {
             signer,
             service_cert_pem: text("service_cert"),
             service_key: Some(Arc::new(SigningKey::from_pem(&text("service_key")).unwrap())),
-            rpc_addresses: vec!["127.0.0.1:8000".into()],
+            rpc_addresses: vec![node.rpc.clone()],
             node_to_node_address: "127.0.0.1:9000".into(),
         };
         let secrets = NodeCore::parse_secrets_json(&node.files["secrets"]).unwrap();
@@ -689,4 +693,79 @@ fn a_primary_that_started_from_a_snapshot_brings_a_node_behind_it_up_through_its
     let last = cluster.write(501, "with four voters");
     cluster.run_until("the last write commits everywhere", 1000, |cl| cl.committed_everywhere(last.seqno));
     let _ = b;
+}
+
+/// A backup that was down since before the snapshot a new primary started from comes back with
+/// a ledger that ends before it: the primary offers its snapshot, and the backup sets its
+/// ledger aside (kept, never deleted) and starts again from the snapshot.
+#[test]
+fn a_backup_behind_the_primarys_snapshot_sets_its_ledger_aside_and_starts_from_it() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    for n in [2, 4, 5] {
+        cluster.join(n);
+    }
+    cluster.run_until("four voters everywhere", 2000, |cl| {
+        cl.nodes.values().all(|n| n.core.raft_status().voters.len() == 4)
+    });
+    let e = *cluster.nodes.iter().find(|(_, n)| n.rpc == "127.0.0.1:8005").unwrap().0;
+    let user_cert = identities().user_cert.pem().to_string();
+    cluster.govern(json!([{"name": "set_user", "args": {"cert": user_cert}}]));
+    let service_cert = String::from_utf8(cluster.nodes[&first].files["service_cert"].clone()).unwrap();
+    cluster.govern(json!([{"name": "transition_service_to_open", "args": {"next_service_identity": service_cert}}]));
+    let early = cluster.write(0, "before E stops");
+    cluster.run_until("committed everywhere", 500, |cl| cl.committed_everywhere(early.seqno));
+
+    // E stops; the others go on, and the primary commits a snapshot beyond E's ledger.
+    cluster.nodes.get_mut(&e).unwrap().up = false;
+    let e_held = cluster.nodes[&e].ledger.len();
+    for i in 1..30 {
+        cluster.write(i, &format!("while E is down {i}"));
+    }
+    cluster.govern(json!([{"name": "trigger_snapshot", "args": {}}]));
+    cluster.write(30, "commits the snapshot");
+    cluster.run_until("a committed snapshot", 500, |cl| cl.nodes[&first].committed_snapshot().is_some());
+    let (name, file) = cluster.nodes[&first].committed_snapshot().unwrap();
+    assert!(name.seqno > e_held as u64, "the snapshot is beyond E's ledger");
+
+    // C joins from it, becomes a voter, and is made primary by stopping the others in turn.
+    let c = cluster.join(3);
+    cluster.step();
+    let c_id = cluster.nodes[&c].core.node_id().to_string();
+    cluster.govern(json!([{"name": "transition_node_to_trusted", "args": {"node_id": c_id}}]));
+    cluster.run_until("C is admitted", 500, |cl| cl.nodes[&c].files.contains_key("secrets"));
+    cluster.restart_from_snapshot(c, name, file);
+    cluster.run_until("five voters on the running nodes", 2000, |cl| {
+        cl.nodes.values().filter(|n| n.up).all(|n| n.core.raft_status().voters.len() == 5)
+    });
+    for _ in 0..16 {
+        let p = cluster.primary().expect("a primary");
+        if p == c {
+            break;
+        }
+        cluster.nodes.get_mut(&p).unwrap().up = false;
+        cluster.run_until("another primary", 3000, |cl| cl.primary().is_some_and(|q| q != p));
+        cluster.restart(p, usize::MAX);
+        cluster.run_until("the stopped node follows again", 2000, |cl| {
+            let lead = cl.primary().unwrap_or(0);
+            cl.nodes[&p].core.raft_status().leader_id == Some(lead)
+        });
+    }
+    assert_eq!(cluster.primary(), Some(c), "C never became primary");
+
+    // E comes back from its own (old) ledger: C holds nothing that old and offers its snapshot.
+    let before: Vec<Vec<u8>> = cluster.nodes[&e].ledger.iter().map(|x| x.bytes.clone()).collect();
+    cluster.restart(e, usize::MAX);
+    let after = cluster.write(100, "after E is back");
+    cluster.run_until("E catches up through the snapshot", 3000, |cl| cl.committed_everywhere(after.seqno));
+    let node_e = &cluster.nodes[&e];
+    assert_eq!(node_e.ledger_base, name.seqno, "E started again from the snapshot C offered");
+    let kept: Vec<Vec<u8>> = node_e.superseded.iter().map(|x| x.bytes.clone()).collect();
+    assert_eq!(kept, before, "E's old ledger was set aside whole, not lost");
+    let table = LogTable::Private.table_name();
+    for key in (0..=30).chain([100]) {
+        let expected = cluster.nodes[&c].core.store().get(table, &LogTable::key(key));
+        assert!(expected.is_some(), "key {key}");
+        assert_eq!(cluster.nodes[&e].core.store().get(table, &LogTable::key(key)), expected, "key {key}");
+    }
 }

@@ -8,6 +8,7 @@
 use crate::node_channel::{ChannelEvent, DropReason, NodeChannel, PeerAddress, SendOutcome};
 use crate::node_files::{
     LEDGER_SECRETS_FILE, NODE_CERT_FILE, NodeFiles, RAFT_STATE_FILE, SERVICE_CERT_FILE, SERVICE_KEY_FILE,
+    SNAPSHOT_INSTALL_FILE,
 };
 use crate::snapshot_fetch::{SnapshotFetchLimits, SnapshotFetcher, fetch_named_snapshot};
 use anyhow::Context;
@@ -56,9 +57,10 @@ pub struct CoreLoop {
 pub enum LoopExit {
     /// Every request sender is gone.
     Shutdown,
-    /// The node must start again from its files (it set its ledger aside for a snapshot); the
-    /// peers it knew, which its new state may not name.
-    StartAgain { peers: Vec<cairn_node::PeerInfo> },
+    /// The node must start again from its files: it set its ledger aside for an offered
+    /// snapshot (`fetched`), or could not fetch it (then the ledger is unchanged and the
+    /// primary offers it again). `peers`: the ones it knew, which its new state may not name.
+    StartAgain { peers: Vec<cairn_node::PeerInfo>, fetched: bool },
 }
 
 /// What wakes the core thread.
@@ -162,8 +164,8 @@ impl CoreLoop {
             self.core.handle(Event::Tick { now_ms: now_ms() });
             self.perform()?;
             if let Some((name, rpc_address)) = self.install.take() {
-                self.install_snapshot(&rt, name, &rpc_address)?;
-                return Ok(LoopExit::StartAgain { peers: self.core.address_book() });
+                let fetched = self.install_snapshot(&rt, name, &rpc_address)?;
+                return Ok(LoopExit::StartAgain { peers: self.core.address_book(), fetched });
             }
         }
         tracing::info!("core loop stopping: signing and syncing what was acknowledged");
@@ -174,15 +176,16 @@ impl CoreLoop {
     }
 
     /// The primary offered snapshot `name` (it holds no older entries than that): fetch and
-    /// verify it, then set the ledger aside so the next start begins after the snapshot. A
-    /// fetch that fails changes nothing: the node starts again from its ledger after a pause,
-    /// and the primary offers the snapshot again.
+    /// verify it, record it in `node_data` (so every start until the ledger holds entries again
+    /// uses exactly it), then set the ledger aside so the next start begins after it. Returns
+    /// whether it was fetched: a fetch that fails changes nothing (the node starts again from
+    /// its ledger, after a back-off, and the primary offers the snapshot again).
     fn install_snapshot(
         &mut self,
         rt: &tokio::runtime::Runtime,
         name: SnapshotName,
         rpc_address: &str,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<bool> {
         let fetcher = self.fetcher.as_ref().context("a snapshot was offered but this node cannot fetch one")?;
         let limits = SnapshotFetchLimits::default();
         let fetched = rt.block_on(fetch_named_snapshot(
@@ -195,6 +198,7 @@ impl CoreLoop {
         ));
         match fetched {
             Ok(()) => {
+                self.files.write(SNAPSHOT_INSTALL_FILE, name.to_string().as_bytes(), false)?;
                 let renamed = self
                     .writer
                     .supersede(name.seqno)
@@ -205,13 +209,13 @@ impl CoreLoop {
                     "the primary holds no entries this old: starting again from its snapshot; the ledger chunks \
                      were renamed .superseded"
                 );
+                Ok(true)
             }
             Err(e) => {
                 tracing::warn!(snapshot = %name, from = rpc_address, "could not fetch the offered snapshot, starting again from the ledger: {e:#}");
-                std::thread::sleep(Duration::from_secs(1));
+                Ok(false)
             }
         }
-        Ok(())
     }
 
     /// Performs the core's actions, feeding back durability, until it has nothing more to do.

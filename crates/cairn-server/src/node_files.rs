@@ -15,6 +15,10 @@ pub const SERVICE_CERT_FILE: &str = "service_cert.pem";
 pub const LEDGER_SECRETS_FILE: &str = "ledger_secrets.json";
 /// The Raft hard state (term, vote, commit), written when the term or the vote changes.
 pub const RAFT_STATE_FILE: &str = "raft_state.json";
+/// The name of the snapshot a primary offered and this node set its ledger aside for, written
+/// before the ledger is renamed `.superseded`: until the ledger holds entries again, the node
+/// starts from exactly that snapshot (never an older one, never a new service).
+pub const SNAPSHOT_INSTALL_FILE: &str = "snapshot_install.txt";
 
 #[derive(Debug, Clone)]
 pub struct NodeFiles {

@@ -128,21 +128,29 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
         .spawn(move || {
             let (mut core_rx, mut peer_rx) = (core_rx, peer_rx);
             let mut core_loop = core_loop;
+            let mut failed_fetches = 0u32;
             let result = loop {
                 match core_loop.run(&mut core_rx, &mut peer_rx) {
                     Ok(LoopExit::Shutdown) => break Ok(()),
-                    // Started again from the files (the ledger was set aside for a snapshot):
-                    // same identity, same channel, same request queue.
-                    Ok(LoopExit::StartAgain { peers }) => match start_or_restart(&loop_cfg) {
-                        Ok(mut s) => {
-                            s.core.learn_peers(peers);
-                            let channel = Some(loop_channel.clone());
-                            let fetcher = Some(fetcher.clone());
-                            core_loop =
-                                CoreLoop::new(s.core, s.writer, s.snapshots, s.files, channel, fetcher, Vec::new());
+                    // Started again from the files (the ledger was set aside for a snapshot, or
+                    // the offered one could not be fetched: then after a growing pause): same
+                    // identity, same channel, same request queue.
+                    Ok(LoopExit::StartAgain { peers, fetched }) => {
+                        failed_fetches = if fetched { 0 } else { failed_fetches + 1 };
+                        if failed_fetches > 0 {
+                            std::thread::sleep(Duration::from_secs(1 << failed_fetches.min(6)));
                         }
-                        Err(e) => break Err(e.context("starting again from a snapshot")),
-                    },
+                        match start_or_restart(&loop_cfg) {
+                            Ok(mut s) => {
+                                s.core.learn_peers(peers);
+                                let channel = Some(loop_channel.clone());
+                                let fetcher = Some(fetcher.clone());
+                                core_loop =
+                                    CoreLoop::new(s.core, s.writer, s.snapshots, s.files, channel, fetcher, Vec::new());
+                            }
+                            Err(e) => break Err(e.context("starting again from a snapshot")),
+                        }
+                    }
                     Err(e) => break Err(e),
                 }
             };

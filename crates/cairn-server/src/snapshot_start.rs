@@ -135,6 +135,41 @@ impl<E: Into<anyhow::Error>> From<E> for Refusal {
     }
 }
 
+/// A node that set its ledger aside for snapshot `name` (a primary offered it) and whose ledger
+/// is still empty starts from exactly that snapshot: never an older one (its state would go
+/// back below what it acknowledged), never nothing (a node that started the service would
+/// create it again). If it is missing or does not verify, the start stops, naming it.
+pub fn start_from_installed_snapshot(
+    writer: &mut LedgerWriter<FsStorage>,
+    snapshots: &mut SnapshotDirectory,
+    name: SnapshotName,
+    secrets: &LedgerSecrets,
+    service_cert_pem: &str,
+) -> anyhow::Result<Replayer> {
+    assert_eq!(writer.last().seqno, 0, "only an empty ledger starts from a snapshot");
+    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
+    let present = snapshots.committed_newest_first().context("listing snapshots")?.contains(&name);
+    let loaded = match present {
+        true => first_that_loads(snapshots, vec![name], |snapshots, name| {
+            let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
+            let mut replayer = Replayer::from_snapshot(secrets.clone(), decoded)?;
+            replayer.log_base_snapshot = Some(name);
+            Ok(replayer)
+        })?,
+        false => None,
+    };
+    let replayer = loaded.with_context(|| {
+        format!(
+            "this node set its ledger aside (chunks renamed .superseded) to start from snapshot {name}, which is \
+             missing from the snapshots directory or does not verify: restore it, or copy the primary's newest \
+             committed snapshot there and name it in node_data/snapshot_install.txt"
+        )
+    })?;
+    tracing::info!(snapshot = %name, "starting from the snapshot the primary offered");
+    writer.start_at(replayer.last.seqno + 1);
+    Ok(replayer)
+}
+
 /// The first of `candidates` that `load` accepts; each unusable one is set aside with its reason.
 fn first_that_loads<T>(
     snapshots: &mut SnapshotDirectory,
@@ -279,6 +314,26 @@ mod tests {
         .unwrap();
         assert_eq!((got, tried), (Some(old), vec![new, old]));
         assert_eq!(snapshots.committed_newest_first().unwrap(), [new, old], "a skipped snapshot is kept");
+    }
+
+    #[test]
+    fn a_node_that_set_its_ledger_aside_starts_from_that_snapshot_or_stops() {
+        let root = tempfile::tempdir().unwrap();
+        let storage = FsStorage::open(root.path().join("ledger"), Durability::Fsync, false).unwrap();
+        let (mut writer, _) = LedgerWriter::open(storage, LedgerConfig::default()).unwrap();
+        let mut snapshots = SnapshotDirectory::open(root.path().join("snapshots"), None).unwrap();
+        let older: SnapshotName = "snapshot_7_9.committed".parse().unwrap();
+        snapshots.store_committed(&older, b"an older one").unwrap();
+        let cert = ServiceIdentity::create(NOW, 365).unwrap().cert.pem().to_string();
+        let installed: SnapshotName = "snapshot_20_22.committed".parse().unwrap();
+        let missing = start_from_installed_snapshot(&mut writer, &mut snapshots, installed, &secrets(), &cert);
+        let text = format!("{:#}", missing.err().expect("refused"));
+        assert!(text.contains("start from snapshot snapshot_20_22.committed, which is missing"), "{text}");
+        snapshots.store_committed(&installed, b"not a snapshot").unwrap();
+        let bad = start_from_installed_snapshot(&mut writer, &mut snapshots, installed, &secrets(), &cert);
+        assert!(bad.is_err(), "an installed snapshot that does not verify stops the start");
+        assert_eq!(snapshots.committed_newest_first().unwrap(), [older], "set aside; the older one untouched");
+        assert_eq!((writer.first_seqno(), writer.last().seqno), (1, 0), "the ledger is not started");
     }
 
     #[test]

@@ -6,13 +6,16 @@
 use crate::core_loop::now_ms;
 use crate::node_files::{
     LEDGER_SECRETS_FILE, NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, RAFT_STATE_FILE, SERVICE_CERT_FILE,
-    SERVICE_KEY_FILE, write_atomically,
+    SERVICE_KEY_FILE, SNAPSHOT_INSTALL_FILE, write_atomically,
 };
 use crate::shell_config::ShellConfig;
-use crate::snapshot_start::{newest_snapshot, replay_after_snapshot, start_from_newest_snapshot};
+use crate::snapshot_start::{
+    newest_snapshot, replay_after_snapshot, start_from_installed_snapshot, start_from_newest_snapshot,
+};
 use anyhow::{Context, bail};
 use cairn_crypto::{Certificate, SigningKey};
 use cairn_fs::{FsStorage, SnapshotDirectory};
+use cairn_ledger::snapshot::SnapshotName;
 use cairn_ledger::storage::Storage;
 use cairn_ledger::{LedgerConfig, LedgerSecrets, LedgerWriter, NodeSigner, ServiceIdentity};
 use cairn_node::{FillRandom, NodeCore, NodeIdentity, Replayer, ResumeParams, StartParams};
@@ -158,19 +161,40 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     let mut snapshots = SnapshotDirectory::open(&cfg.snapshots_directory, cfg.snapshots_read_only_directory.clone())
         .with_context(|| format!("opening snapshots.directory {}", cfg.snapshots_directory.display()))?;
 
-    // A node resumes whatever its ledger holds: a whole ledger, a ledger that starts after the
-    // snapshot it joined from, or nothing: then it starts from its newest committed snapshot
-    // that verifies (fetched before joining, or offered by a primary that holds no older
-    // entries, after which the ledger was set aside), if any. A node that joined never creates
+    // A node resumes whatever its ledger holds: a whole ledger, a ledger that starts after a
+    // snapshot, or nothing. With nothing: the snapshot a primary offered, if the ledger was set
+    // aside for it (exactly that one); else, for a node that joined, its newest committed
+    // snapshot that verifies (fetched before joining), if any. A node that joined never creates
     // a service.
     let joined = cfg.join.is_some();
+    let installed = match files.path(SNAPSHOT_INSTALL_FILE).exists() {
+        true => {
+            let text = files.read_string(SNAPSHOT_INSTALL_FILE)?;
+            let name = text
+                .trim()
+                .parse::<SnapshotName>()
+                .map_err(|e| anyhow::anyhow!("{}: {e}", files.path(SNAPSHOT_INSTALL_FILE).display()))?;
+            Some(name)
+        }
+        false => None,
+    };
+    let held_entries = writer.last().seqno >= writer.first_seqno();
     let replayed = if writer.first_seqno() > 1 {
         Some(replay_after_snapshot(&writer, &mut snapshots, &secrets, &service_cert_pem)?)
     } else if writer.last().seqno > 0 {
         Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
-    } else {
+    } else if let Some(name) = installed {
+        Some(start_from_installed_snapshot(&mut writer, &mut snapshots, name, &secrets, &service_cert_pem)?)
+    } else if joined {
         Some(start_from_newest_snapshot(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
+    } else {
+        None
     };
+    if installed.is_some() && held_entries {
+        // The ledger holds entries after the installed snapshot: the marker has served.
+        std::fs::remove_file(files.path(SNAPSHOT_INSTALL_FILE))
+            .with_context(|| format!("removing {}", files.path(SNAPSHOT_INSTALL_FILE).display()))?;
+    }
     // A starting node that crashed before its first signature was never part of a committed
     // service: its unsigned genesis is cut and the service created again with the same identity.
     let replayed = match replayed {

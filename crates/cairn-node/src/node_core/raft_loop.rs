@@ -442,13 +442,17 @@ impl NodeCore {
         let number = rd.number();
         self.consensus.last_ready = number;
         let soft = rd.ss().map(|ss| ss.raft_state);
+        // A Ready carrying a snapshot offer also carries the commit raft-rs moved to it; this
+        // node does not hold that state yet, so the hard state keeps the commit it knew.
+        let offered = !rd.snapshot().is_empty();
         // The hard state first: a lone voter can campaign, win and append in one tick, and its
         // messages for the new term must not leave before the term and vote are durable.
         if let Some(hs) = rd.hs().cloned() {
             self.consensus.driver.store_mut().wl().set_hardstate(hs.clone());
             if (hs.term, hs.vote) != self.consensus.persisted {
                 self.consensus.persisted = (hs.term, hs.vote);
-                let file = RaftStateFile { version: 1, term: hs.term, vote: hs.vote, commit: hs.commit };
+                let commit = if offered { self.commit.seqno } else { hs.commit };
+                let file = RaftStateFile { version: 1, term: hs.term, vote: hs.vote, commit };
                 self.out.push(Action::PersistRaftState { json: serde_json::to_vec(&file).expect("json") });
             }
         }
