@@ -375,6 +375,38 @@ impl Cluster {
         self.restart(id, 0);
     }
 
+    /// Node `n` joins an open service (trusted by governance); with `snapshot`, it then starts
+    /// from that committed snapshot file, as the shell does after fetching it before joining.
+    fn join_trusted(&mut self, n: u64, snapshot: Option<(SnapshotName, Vec<u8>)>) -> u64 {
+        let id = self.join(n);
+        self.step();
+        let node_id = self.nodes[&id].core.node_id().to_string();
+        self.govern(json!([{"name": "transition_node_to_trusted", "args": {"node_id": node_id}}]));
+        if let Some((name, file)) = snapshot {
+            self.run_until("the joiner is admitted", 500, |cl| cl.nodes[&id].files.contains_key("secrets"));
+            self.restart_from_snapshot(id, name, file);
+        }
+        id
+    }
+
+    /// Stops primaries in turn (each comes back as a backup) until `target` leads.
+    fn make_primary(&mut self, target: u64) {
+        for _ in 0..16 {
+            let p = self.primary().expect("a primary");
+            if p == target {
+                return;
+            }
+            self.nodes.get_mut(&p).unwrap().up = false;
+            self.run_until("another primary", 3000, |cl| cl.primary().is_some_and(|q| q != p));
+            self.restart(p, usize::MAX);
+            self.run_until("the stopped node follows again", 2000, |cl| {
+                let lead = cl.primary().unwrap_or(0);
+                cl.nodes[&p].core.raft_status().leader_id == Some(lead)
+            });
+        }
+        assert_eq!(self.primary(), Some(target), "{target} never became primary");
+    }
+
     fn committed_everywhere(&self, seqno: u64) -> bool {
         self.nodes.values().filter(|n| n.up).all(|n| n.core.commit().seqno >= seqno)
     }
@@ -555,12 +587,7 @@ fn a_node_joins_from_a_committed_snapshot_catches_up_and_restarts_from_it() {
 
     // A joiner is admitted, then (as the shell does after fetching the snapshot) starts from it
     // with an empty ledger that begins after the snapshot.
-    let c = cluster.join(3);
-    cluster.step();
-    let joiner_id = cluster.nodes[&c].core.node_id().to_string();
-    cluster.govern(json!([{"name": "transition_node_to_trusted", "args": {"node_id": joiner_id}}]));
-    cluster.run_until("the joiner is admitted", 500, |cl| cl.nodes[&c].files.contains_key("secrets"));
-    cluster.restart_from_snapshot(c, name, file.clone());
+    let c = cluster.join_trusted(3, Some((name, file)));
     assert_eq!(cluster.nodes[&c].core.last().seqno, name.seqno, "the joiner starts at the snapshot");
     let after = cluster.write(1000, "after the join");
     cluster.run_until("the joiner catches up", 1000, |cl| cl.committed_everywhere(after.seqno));
@@ -626,7 +653,7 @@ fn a_node_joins_from_a_committed_snapshot_catches_up_and_restarts_from_it() {
 fn a_primary_that_started_from_a_snapshot_brings_a_node_behind_it_up_through_its_snapshot() {
     let (mut cluster, first) = Cluster::start();
     cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
-    let b = cluster.join(2);
+    cluster.join(2);
     cluster.run_until("two voters", 500, |c| c.nodes[&first].core.raft_status().voters.len() == 2);
     let user_cert = identities().user_cert.pem().to_string();
     cluster.govern(json!([{"name": "set_user", "args": {"cert": user_cert}}]));
@@ -643,41 +670,19 @@ fn a_primary_that_started_from_a_snapshot_brings_a_node_behind_it_up_through_its
     let (name, file) = cluster.nodes[&first].committed_snapshot().unwrap();
 
     // C joins from the snapshot and becomes a voter.
-    let c = cluster.join(3);
-    cluster.step();
-    let c_id = cluster.nodes[&c].core.node_id().to_string();
-    cluster.govern(json!([{"name": "transition_node_to_trusted", "args": {"node_id": c_id}}]));
-    cluster.run_until("C is admitted", 500, |cl| cl.nodes[&c].files.contains_key("secrets"));
-    cluster.restart_from_snapshot(c, name, file);
+    let c = cluster.join_trusted(3, Some((name, file)));
     // Every node must know the promotion committed before a primary stops (a configuration
     // change applies at commit: a backup that has not learnt it still counts two voters).
     cluster.run_until("three voters everywhere", 1000, |cl| {
         cl.nodes.values().all(|n| n.core.raft_status().voters.len() == 3)
     });
 
-    // Stop primaries until C leads (the stopped one comes back each time, as a backup).
-    for _ in 0..12 {
-        let p = cluster.primary().expect("a primary");
-        if p == c {
-            break;
-        }
-        cluster.nodes.get_mut(&p).unwrap().up = false;
-        cluster.run_until("another primary", 2000, |cl| cl.primary().is_some_and(|q| q != p));
-        cluster.restart(p, usize::MAX);
-        cluster.run_until("the stopped node is back", 1000, |cl| {
-            let lead = cl.primary().unwrap_or(0);
-            cl.nodes[&p].core.raft_status().leader_id == Some(lead)
-        });
-    }
-    assert_eq!(cluster.primary(), Some(c), "C never became primary (A {first}, B {b}, C {c})");
+    cluster.make_primary(c);
     assert!(cluster.nodes[&c].ledger_base > 0, "the primary's log starts after its snapshot");
 
     // D joins without a snapshot: C cannot send it entries from seqno 1, so it offers its
     // snapshot; D starts again from it and catches up.
-    let d = cluster.join(4);
-    cluster.step();
-    let d_id = cluster.nodes[&d].core.node_id().to_string();
-    cluster.govern(json!([{"name": "transition_node_to_trusted", "args": {"node_id": d_id}}]));
+    let d = cluster.join_trusted(4, None);
     let after = cluster.write(500, "after D joined");
     cluster.run_until("D catches up through the snapshot", 2000, |cl| cl.committed_everywhere(after.seqno));
     let node_d = &cluster.nodes[&d];
@@ -692,7 +697,6 @@ fn a_primary_that_started_from_a_snapshot_brings_a_node_behind_it_up_through_its
     cluster.run_until("four voters", 1000, |cl| cl.nodes[&c].core.raft_status().voters.len() == 4);
     let last = cluster.write(501, "with four voters");
     cluster.run_until("the last write commits everywhere", 1000, |cl| cl.committed_everywhere(last.seqno));
-    let _ = b;
 }
 
 /// A backup that was down since before the snapshot a new primary started from comes back with
@@ -729,29 +733,11 @@ fn a_backup_behind_the_primarys_snapshot_sets_its_ledger_aside_and_starts_from_i
     assert!(name.seqno > e_held as u64, "the snapshot is beyond E's ledger");
 
     // C joins from it, becomes a voter, and is made primary by stopping the others in turn.
-    let c = cluster.join(3);
-    cluster.step();
-    let c_id = cluster.nodes[&c].core.node_id().to_string();
-    cluster.govern(json!([{"name": "transition_node_to_trusted", "args": {"node_id": c_id}}]));
-    cluster.run_until("C is admitted", 500, |cl| cl.nodes[&c].files.contains_key("secrets"));
-    cluster.restart_from_snapshot(c, name, file);
+    let c = cluster.join_trusted(3, Some((name, file)));
     cluster.run_until("five voters on the running nodes", 2000, |cl| {
         cl.nodes.values().filter(|n| n.up).all(|n| n.core.raft_status().voters.len() == 5)
     });
-    for _ in 0..16 {
-        let p = cluster.primary().expect("a primary");
-        if p == c {
-            break;
-        }
-        cluster.nodes.get_mut(&p).unwrap().up = false;
-        cluster.run_until("another primary", 3000, |cl| cl.primary().is_some_and(|q| q != p));
-        cluster.restart(p, usize::MAX);
-        cluster.run_until("the stopped node follows again", 2000, |cl| {
-            let lead = cl.primary().unwrap_or(0);
-            cl.nodes[&p].core.raft_status().leader_id == Some(lead)
-        });
-    }
-    assert_eq!(cluster.primary(), Some(c), "C never became primary");
+    cluster.make_primary(c);
 
     // E comes back from its own (old) ledger: C holds nothing that old and offers its snapshot.
     let before: Vec<Vec<u8>> = cluster.nodes[&e].ledger.iter().map(|x| x.bytes.clone()).collect();
