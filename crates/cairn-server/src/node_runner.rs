@@ -162,7 +162,6 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
         })
         .context("spawning the core thread")?;
     let (stop, stop_rx) = watch::channel(false);
-    let identity = ClientIdentity { cert_pem: started.node_cert_pem.clone(), key_pem: started.node_key_pem.clone() };
     let forwarder = reqwest::Client::builder()
         .use_preconfigured_tls(build_tls_config(&started.service_cert_pem, Some(&identity))?)
         .redirect(reqwest::redirect::Policy::none())
