@@ -52,6 +52,38 @@ pub struct CoreLoop {
     next_id: RequestId,
 }
 
+/// Runs `work` while the node has no core to answer with (between a snapshot offer and the
+/// next start): every request that arrives meanwhile gets `503 InstallingSnapshot` at once, and
+/// peer frames are dropped (Raft resends).
+async fn refusing<T>(
+    work: impl std::future::Future<Output = T>,
+    rx: &mut mpsc::Receiver<CoreMsg>,
+    peers: &mut mpsc::Receiver<ChannelEvent>,
+) -> T {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            Some(msg) = rx.recv() => {
+                let e = cairn_node::ApiError::unavailable("InstallingSnapshot", "this node is starting again from a snapshot");
+                let _ = msg.reply.send(Response::from(e));
+            }
+            Some(_) = peers.recv() => {}
+        }
+    }
+}
+
+/// Waits `pause` (a back-off before the node starts again) answering requests as [`refusing`].
+pub fn pause_refusing(
+    pause: Duration,
+    rx: &mut mpsc::Receiver<CoreMsg>,
+    peers: &mut mpsc::Receiver<ChannelEvent>,
+) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("pause runtime")?;
+    rt.block_on(async { refusing(tokio::time::sleep(pause), rx, peers).await });
+    Ok(())
+}
+
 /// Why [`CoreLoop::run`] returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoopExit {
@@ -164,7 +196,7 @@ impl CoreLoop {
             self.core.handle(Event::Tick { now_ms: now_ms() });
             self.perform()?;
             if let Some((name, rpc_address)) = self.install.take() {
-                let fetched = self.install_snapshot(&rt, name, &rpc_address)?;
+                let fetched = self.install_snapshot(&rt, name, &rpc_address, rx, peers)?;
                 return Ok(LoopExit::StartAgain { peers: self.core.address_book(), fetched });
             }
         }
@@ -185,17 +217,20 @@ impl CoreLoop {
         rt: &tokio::runtime::Runtime,
         name: SnapshotName,
         rpc_address: &str,
+        rx: &mut mpsc::Receiver<CoreMsg>,
+        peers: &mut mpsc::Receiver<ChannelEvent>,
     ) -> anyhow::Result<bool> {
         let fetcher = self.fetcher.as_ref().context("a snapshot was offered but this node cannot fetch one")?;
         let limits = SnapshotFetchLimits::default();
-        let fetched = rt.block_on(fetch_named_snapshot(
+        let fetch = fetch_named_snapshot(
             &fetcher.client,
             rpc_address,
             name,
             &fetcher.service_cert_pem,
             &mut self.snapshots,
             &limits,
-        ));
+        );
+        let fetched = rt.block_on(refusing(fetch, rx, peers));
         match fetched {
             Ok(()) => {
                 self.files.write(SNAPSHOT_INSTALL_FILE, name.to_string().as_bytes(), false)?;
@@ -303,5 +338,23 @@ impl CoreLoop {
             Action::InstallSnapshot { name, rpc_address } => self.install = Some((name, rpc_address)),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn between_two_cores_requests_get_503_at_once_and_the_work_completes() {
+        let (tx, mut rx) = mpsc::channel::<CoreMsg>(4);
+        let (_peer_tx, mut peers) = mpsc::channel::<ChannelEvent>(4);
+        let (reply, answer) = oneshot::channel();
+        tx.try_send(CoreMsg { caller: Caller::default(), request: Request::Commit, reply }).unwrap();
+        let started = std::time::Instant::now();
+        pause_refusing(Duration::from_millis(200), &mut rx, &mut peers).unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(200), "the pause lasts its whole length");
+        let response = answer.blocking_recv().expect("answered during the pause");
+        assert_eq!((response.status, response.body["error"]["code"].as_str()), (503, Some("InstallingSnapshot")));
     }
 }

@@ -1,6 +1,6 @@
 //! Running a node: start or restart it from its directories, bind the RPC interface, accept TLS
 //! connections (bounded in number), and serve the API until shutdown or a fatal error.
-use crate::core_loop::{CoreLoop, CoreMsg, LoopExit};
+use crate::core_loop::{CoreLoop, CoreMsg, LoopExit, pause_refusing};
 use crate::forwarding::PeerIsNode;
 use crate::http_api::{ApiState, router};
 use crate::join_phase::complete_join;
@@ -138,7 +138,10 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
                     Ok(LoopExit::StartAgain { peers, fetched }) => {
                         failed_fetches = if fetched { 0 } else { failed_fetches + 1 };
                         if failed_fetches > 0 {
-                            std::thread::sleep(Duration::from_secs(1 << failed_fetches.min(6)));
+                            let pause = Duration::from_secs(1 << failed_fetches.min(6));
+                            if let Err(e) = pause_refusing(pause, &mut core_rx, &mut peer_rx) {
+                                break Err(e);
+                            }
                         }
                         match start_or_restart(&loop_cfg) {
                             Ok(mut s) => {
