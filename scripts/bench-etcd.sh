@@ -25,6 +25,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# shellcheck source=lib/machine-report.sh
+. "$root/scripts/lib/machine-report.sh"
 
 DURATION="${DURATION:-20s}"
 CLIENTS="${CLIENTS:-1 16 64}"
@@ -85,29 +87,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo
-echo "Machine: nproc $(nproc); CPU $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//');" \
-  "$(awk '/^MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo); kernel $(uname -r)"
-echo "Filesystem of the workspace ($work), from df -T:"
-df -T "$work" | sed 's/^/    /'
-# What one WAL fsync costs on this filesystem: 500 x (append 512 B + fdatasync) in the workspace.
-python3 - "$work" <<'EOF'
-import os, statistics, sys, time
-path = os.path.join(sys.argv[1], "fdatasync-probe")
-fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-samples = []
-for _ in range(500):
-    t = time.perf_counter()
-    os.write(fd, b"x" * 512)
-    os.fdatasync(fd)
-    samples.append((time.perf_counter() - t) * 1000)
-os.close(fd)
-os.unlink(path)
-samples.sort()
-print("append 512 B + fdatasync in the workspace, 500 times: p50 %.2f ms, p99 %.2f ms, mean %.2f ms"
-      % (samples[len(samples) // 2], samples[int(len(samples) * 0.99)], statistics.mean(samples)))
-EOF
-echo
+machine_report "$work" WAL
 
 # 2 free TCP ports per member (client, peer) on 127.0.0.1, all distinct.
 read -r -a ports < <(python3 - "$((2 * MEMBERS))" <<'EOF'
