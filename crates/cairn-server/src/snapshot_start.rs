@@ -60,23 +60,17 @@ pub fn replay_after_snapshot(
     service_cert_pem: &str,
 ) -> anyhow::Result<Replayer> {
     let base = writer.first_seqno() - 1;
-    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
     let names = snapshots.committed_newest_first().context("listing snapshots")?;
     let candidates = names.into_iter().filter(|n| n.seqno == base).collect();
-    let mut replayer = first_that_loads(snapshots, candidates, |snapshots, name| {
-        let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
-        let mut replayer = Replayer::from_snapshot(secrets.clone(), decoded)?;
-        replayer.log_base_snapshot = Some(name);
-        Ok(replayer)
-    })?
-    .with_context(|| {
-        format!(
-            "the ledger starts at seqno {} (this node joined from a snapshot) but no committed snapshot at seqno \
+    let mut replayer =
+        first_start_point(writer, snapshots, candidates, secrets, service_cert_pem)?.with_context(|| {
+            format!(
+                "the ledger starts at seqno {} (this node joined from a snapshot) but no committed snapshot at seqno \
              {base} (snapshot_{base}_<evidence>.committed) in the snapshots directories verifies: restore it, or move \
              the ledger and node_data aside and join again",
-            base + 1
-        )
-    })?;
+                base + 1
+            )
+        })?;
     tracing::info!(snapshot_seqno = base, "restarting from the snapshot the ledger starts after");
     for seqno in base + 1..=writer.last().seqno {
         let bytes = writer
@@ -98,14 +92,8 @@ pub fn start_from_newest_snapshot(
     service_cert_pem: &str,
 ) -> anyhow::Result<Replayer> {
     assert_eq!(writer.last().seqno, 0, "only an empty ledger starts from a snapshot");
-    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
     let candidates = snapshots.committed_newest_first().context("listing snapshots")?;
-    let started = first_that_loads(snapshots, candidates, |snapshots, name| {
-        let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
-        let mut replayer = Replayer::from_snapshot(secrets.clone(), decoded)?;
-        replayer.log_base_snapshot = Some(name);
-        Ok(replayer)
-    })?;
+    let started = first_start_point(writer, snapshots, candidates, secrets, service_cert_pem)?;
     match started {
         Some(replayer) => {
             tracing::info!(snapshot_seqno = replayer.last.seqno, "starting from a committed snapshot");
@@ -147,15 +135,9 @@ pub fn start_from_installed_snapshot(
     service_cert_pem: &str,
 ) -> anyhow::Result<Replayer> {
     assert_eq!(writer.last().seqno, 0, "only an empty ledger starts from a snapshot");
-    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
     let present = snapshots.committed_newest_first().context("listing snapshots")?.contains(&name);
     let loaded = match present {
-        true => first_that_loads(snapshots, vec![name], |snapshots, name| {
-            let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
-            let mut replayer = Replayer::from_snapshot(secrets.clone(), decoded)?;
-            replayer.log_base_snapshot = Some(name);
-            Ok(replayer)
-        })?,
+        true => first_start_point(writer, snapshots, vec![name], secrets, service_cert_pem)?,
         false => None,
     };
     let replayer = loaded.with_context(|| {
@@ -168,6 +150,25 @@ pub fn start_from_installed_snapshot(
     tracing::info!(snapshot = %name, "starting from the snapshot the primary offered");
     writer.start_at(replayer.last.seqno + 1);
     Ok(replayer)
+}
+
+/// The first of `candidates` a node can start from with no ledger before it (see
+/// [`verified_snapshot`] and `Replayer::from_snapshot`), as the state to replay the ledger
+/// after it onto; unusable ones are set aside.
+fn first_start_point(
+    writer: &LedgerWriter<FsStorage>,
+    snapshots: &mut SnapshotDirectory,
+    candidates: Vec<SnapshotName>,
+    secrets: &LedgerSecrets,
+    service_cert_pem: &str,
+) -> anyhow::Result<Option<Replayer>> {
+    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
+    first_that_loads(snapshots, candidates, |snapshots, name| {
+        let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
+        let mut replayer = Replayer::from_snapshot(secrets.clone(), decoded)?;
+        replayer.log_base_snapshot = Some(name);
+        Ok(replayer)
+    })
 }
 
 /// The first of `candidates` that `load` accepts; each unusable one is set aside with its reason.
