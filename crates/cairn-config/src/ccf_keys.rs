@@ -83,6 +83,7 @@ pub const CCF_KEYS: &[CcfKey] = &[
     used("command"),
     used("command.type"),
     used("command.service_certificate_file"),
+    used("command.join_token_file"),
     used("command.start"),
     used("command.start.members"),
     used("command.start.members[]"),

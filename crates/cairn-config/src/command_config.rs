@@ -48,6 +48,10 @@ pub struct CommandConfig {
     /// `service_certificate_file` [`service_cert.pem`]: for `Start` and `Recover`, where the node
     /// writes the (new) service certificate; for `Join`, the certificate of the service to join.
     pub service_certificate_file: PathBuf,
+    /// `join_token_file` [`join_token`] (**beyond CCF**, SPEC §2): `Start` and `Recover` write a
+    /// fresh join token there (mode 0600); `Join` presents the token it reads there (a missing
+    /// file: no token, the node joins `Pending`).
+    pub join_token_file: PathBuf,
     /// `start`, present iff `kind` is `Start`.
     pub start: Option<StartConfig>,
     /// `join`, present iff `kind` is `Join`.
@@ -58,6 +62,7 @@ pub struct CommandConfig {
 
 impl CommandConfig {
     pub const DEFAULT_SERVICE_CERTIFICATE_FILE: &str = "service_cert.pem";
+    pub const DEFAULT_JOIN_TOKEN_FILE: &str = "join_token";
 
     /// Reads `command` (required).
     pub(crate) fn read(reader: Option<ObjectReader<'_>>, warnings: &mut Vec<String>) -> Result<Self, ConfigError> {
@@ -70,7 +75,11 @@ impl CommandConfig {
             r.path_string("service_certificate_file")?
                 .unwrap_or_else(|| Self::DEFAULT_SERVICE_CERTIFICATE_FILE.to_owned()),
         );
-        let mut command = CommandConfig { kind, service_certificate_file, start: None, join: None, recover: None };
+        let join_token_file = PathBuf::from(
+            r.path_string("join_token_file")?.unwrap_or_else(|| Self::DEFAULT_JOIN_TOKEN_FILE.to_owned()),
+        );
+        let mut command =
+            CommandConfig { kind, service_certificate_file, join_token_file, start: None, join: None, recover: None };
         for section in ["start", "join", "recover"] {
             if section == kind.as_str().to_ascii_lowercase() {
                 continue;
@@ -94,6 +103,7 @@ impl CommandConfig {
     /// Panics if an invariant in the module documentation does not hold.
     pub fn check_invariants(&self) {
         assert!(!self.service_certificate_file.as_os_str().is_empty());
+        assert!(!self.join_token_file.as_os_str().is_empty());
         let present = (self.start.is_some(), self.join.is_some(), self.recover.is_some());
         let expected = match self.kind {
             CommandKind::Start => (true, false, false),
@@ -108,7 +118,11 @@ impl CommandConfig {
 
     /// The section as CCF-style JSON.
     pub fn to_json(&self) -> Value {
-        let mut out = json!({"type": self.kind.as_str(), "service_certificate_file": self.service_certificate_file});
+        let mut out = json!({
+            "type": self.kind.as_str(),
+            "service_certificate_file": self.service_certificate_file,
+            "join_token_file": self.join_token_file,
+        });
         if let Some(s) = &self.start {
             out["start"] = s.to_json();
         }

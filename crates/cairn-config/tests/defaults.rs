@@ -34,6 +34,7 @@ fn expected_minimal_start() -> NodeConfig {
         command: CommandConfig {
             kind: CommandKind::Start,
             service_certificate_file: PathBuf::from("service_cert.pem"),
+            join_token_file: PathBuf::from("join_token"),
             start: Some(StartConfig {
                 members: vec![MemberConfig {
                     certificate_file: PathBuf::from("member0_cert.pem"),
@@ -86,6 +87,7 @@ fn minimal_join_config_gets_join_defaults() {
     expected.command = CommandConfig {
         kind: CommandKind::Join,
         service_certificate_file: PathBuf::from("service_cert.pem"),
+        join_token_file: PathBuf::from("join_token"),
         start: None,
         join: Some(JoinConfig {
             target_rpc_address: "127.0.0.1:8000".into(),

@@ -89,3 +89,10 @@ mod tests {
         assert_eq!(sha256_parts(&[b"a", b"bc"]), sha256(b"abc"));
     }
 }
+
+impl Sha256 {
+    /// Equality in time independent of where the digests differ (for secrets' digests).
+    pub fn constant_time_eq(&self, other: &Sha256) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(&self.0, &other.0).is_ok()
+    }
+}

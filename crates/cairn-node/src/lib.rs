@@ -28,11 +28,12 @@ pub use app_log::LogTable;
 pub use core_config::CoreConfig;
 pub use event::{Caller, Event, Request, RequestId};
 pub use membership::{
-    CONSENSUS_NODES, ConsensusNode, JoinAnswer, JoinRequest, NetworkInfo, PeerInfo, RaftRole, raft_id_of,
+    CONSENSUS_NODES, ConsensusNode, JOIN_TOKEN_DIGEST, JoinAnswer, JoinDecision, JoinRequest, JoinToken,
+    JoinTokenError, NetworkInfo, PeerInfo, RaftRole, TokenCheck, join_decision, raft_id_of,
 };
 pub use node_core::{
-    JOIN_REQUESTS, JoinParams, NodeCore, PRIMARY_RPC_HEADER, PeerProgress, RaftStateFile, RaftStatus, ResumeParams,
-    StartParams,
+    JOIN_REQUESTS, JOIN_TOKEN_INVALID, JoinParams, NodeCore, PRIMARY_RPC_HEADER, PeerProgress, RaftStateFile,
+    RaftStatus, ResumeParams, StartParams,
 };
 pub use node_identity::NodeIdentity;
 pub use node_state::NodeState;

@@ -15,7 +15,7 @@ use cairn_node::{
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use support::{FIRST_SECRET, START_MS, TX_ID_HEADER, identities, seeded_fill_random, user};
+use support::{FIRST_SECRET, START_MS, TX_ID_HEADER, identities, join_token, seeded_fill_random, user};
 
 const TICK_MS: u64 = 10;
 
@@ -115,6 +115,7 @@ impl Cluster {
             members: vec![identities().member.clone()],
             recovery_threshold: 1,
             ledger_secret: FIRST_SECRET,
+            join_token_digest: join_token().digest(),
             now_ms: START_MS,
             fill_random: seeded_fill_random(1),
         })
@@ -134,7 +135,12 @@ impl Cluster {
         (cluster, id)
     }
 
+    /// Node `n` asks to join with the service's join token.
     fn join(&mut self, n: u64) -> u64 {
+        self.join_with(n, Some(join_token()))
+    }
+
+    fn join_with(&mut self, n: u64, token: Option<cairn_node::JoinToken>) -> u64 {
         let key = SigningKey::generate().expect("key");
         let req = CertificateRequest {
             common_name: format!("joiner {n}"),
@@ -153,6 +159,7 @@ impl Cluster {
             config: config(),
             rpc_addresses: vec![format!("127.0.0.1:800{n}")],
             node_to_node_address: format!("127.0.0.1:900{n}"),
+            join_token: token,
             now_ms: self.now_ms,
             fill_random: seeded_fill_random(100 + n),
         });
@@ -502,6 +509,7 @@ fn a_join_without_proof_of_the_key_is_refused_and_writes_nothing() {
         public_encryption_key: String::new(),
         rpc_addresses: vec![],
         node_to_node_address: "127.0.0.1:1".into(),
+        join_token: None,
     })
     .unwrap();
     let last = cluster.nodes[&first].core.last();
@@ -754,4 +762,128 @@ fn a_backup_behind_the_primarys_snapshot_sets_its_ledger_aside_and_starts_from_i
         assert!(expected.is_some(), "key {key}");
         assert_eq!(cluster.nodes[&e].core.store().get(table, &LogTable::key(key)), expected, "key {key}");
     }
+}
+
+/// A self-signed joiner's request body and the caller it is sent as (its TLS certificate).
+fn stranger_join(token: Option<String>) -> (Vec<u8>, Caller, String) {
+    let key = SigningKey::generate().expect("key");
+    let req = CertificateRequest {
+        common_name: "stranger".into(),
+        subject_alt_names: vec![],
+        not_before_unix_s: not_before(),
+        validity_days: 365,
+        is_ca: false,
+    };
+    let cert = Certificate::self_signed(&key, &req).expect("cert");
+    let body = serde_json::to_vec(&cairn_node::JoinRequest {
+        certificate: cert.pem().to_string(),
+        public_encryption_key: String::new(),
+        rpc_addresses: vec!["127.0.0.1:7999".into()],
+        node_to_node_address: "127.0.0.1:7998".into(),
+        join_token: token,
+    })
+    .unwrap();
+    let caller = Caller::with_cert(Some(cairn_crypto::sha256(cert.der()).to_hex()));
+    (body, caller, cert.verifying_key().unwrap().key_id())
+}
+
+/// Whether `needle` appears anywhere in node `id`'s ledger entries or snapshots.
+fn node_files_contain(cluster: &Cluster, id: u64, needle: &[u8]) -> bool {
+    let node = &cluster.nodes[&id];
+    let found = |bytes: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    node.ledger.iter().any(|e| found(&e.bytes))
+        || node.snapshots.values().any(|s| found(s))
+        || node.files.values().any(|f| found(f))
+}
+
+#[test]
+fn a_join_without_a_token_while_opening_stays_pending_until_members_trust_it() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    // A stranger asking again and again: Pending, never the network information.
+    let (body, caller, _) = stranger_join(None);
+    for _ in 0..3 {
+        let answer = cluster.request(first, caller.clone(), Request::Join { body: body.clone() });
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        assert_eq!(answer.body["node_status"], "Pending");
+        assert!(answer.body.get("network_info").is_none(), "a Pending answer carries no keys: {:?}", answer.body);
+        cluster.step();
+    }
+    // A node without the token: recorded Pending, neither voter nor learner.
+    let joiner = cluster.join_with(2, None);
+    cluster.run_until("the Pending row commits", 50, |c| c.nodes[&first].core.commit().seqno >= 4);
+    for _ in 0..20 {
+        cluster.step();
+    }
+    let status = cluster.nodes[&first].core.raft_status();
+    assert!(!status.voters.contains(&joiner) && !status.learners.contains(&joiner), "{status:?}");
+    assert_eq!(cluster.nodes[&joiner].core.node_state(), cairn_node::NodeState::Pending);
+    assert!(!cluster.nodes[&joiner].files.contains_key("secrets"), "a Pending joiner received no secrets");
+    // Members trust it: it becomes a learner, then a voter, and part of the network.
+    let node_id = cluster.nodes[&joiner].core.node_id().to_string();
+    cluster.govern(json!([{"name": "transition_node_to_trusted", "args": {"node_id": node_id}}]));
+    cluster.run_until("the trusted joiner is a voter", 500, |c| {
+        c.nodes[&first].core.raft_status().voters.contains(&joiner)
+    });
+    cluster.run_until("the joiner is part of the network", 500, |c| {
+        c.nodes[&joiner].core.node_state() == cairn_node::NodeState::PartOfNetwork
+    });
+}
+
+#[test]
+fn a_join_with_a_wrong_token_is_refused_and_recorded_nowhere() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    let wrong = cairn_node::JoinToken::from_bytes([0x77; 32]).to_hex();
+    let last = cluster.nodes[&first].core.last();
+    for token in [wrong.clone(), "not-hex".to_string(), join_token().to_hex().to_uppercase()] {
+        let (body, caller, node_id) = stranger_join(Some(token.clone()));
+        let answer = cluster.request(first, caller, Request::Join { body });
+        assert_eq!(answer.status, 403, "{:?}", answer.body);
+        assert_eq!(answer.body["error"]["code"], cairn_node::JOIN_TOKEN_INVALID);
+        assert!(!answer.body.to_string().contains(&token), "the answer repeats no token");
+        let store = cluster.nodes[&first].core.store();
+        assert!(store.get(tables::NODES_INFO, node_id.as_bytes()).is_none(), "the refused node is not recorded");
+    }
+    assert_eq!(cluster.nodes[&first].core.last(), last, "a refused join appends nothing");
+}
+
+#[test]
+fn a_valid_token_trusts_at_once_while_opening_and_stays_out_of_the_ledger() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    let joiner = cluster.join(2);
+    cluster.run_until("the joiner is part of the network", 500, |c| {
+        c.nodes[&joiner].core.node_state() == cairn_node::NodeState::PartOfNetwork
+    });
+    let token = join_token();
+    let digest = token.digest().to_hex();
+    for id in [first, joiner] {
+        assert!(!node_files_contain(&cluster, id, token.to_hex().as_bytes()), "token hex in node {id}'s files");
+        assert!(!node_files_contain(&cluster, id, &[0x5a; 32]), "token bytes in node {id}'s files");
+        // Only the digest is recorded (so a new primary can check tokens too).
+        let recorded = cluster.nodes[&id].core.store().get(cairn_node::JOIN_TOKEN_DIGEST, &[0; 8]).unwrap();
+        assert!(String::from_utf8_lossy(recorded).contains(&digest));
+    }
+}
+
+#[test]
+fn a_valid_token_once_the_service_is_open_is_pending_until_members_trust_it() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    let info = cluster.nodes[&first].core.store().get(tables::SERVICE_INFO, &tables::SINGLETON_KEY).unwrap();
+    let service_cert = serde_json::from_slice::<Value>(info).unwrap()["cert"].as_str().unwrap().to_string();
+    cluster.govern(json!([{"name": "transition_service_to_open", "args": {"next_service_identity": service_cert}}]));
+    let (body, caller, _) = stranger_join(Some(join_token().to_hex()));
+    let answer = cluster.request(first, caller, Request::Join { body });
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(answer.body["node_status"], "Pending");
+    assert!(answer.body.get("network_info").is_none());
+    let joiner = cluster.join(3);
+    for _ in 0..50 {
+        cluster.step();
+    }
+    assert_eq!(cluster.nodes[&joiner].core.node_state(), cairn_node::NodeState::Pending);
+    let status = cluster.nodes[&first].core.raft_status();
+    assert!(!status.voters.contains(&joiner) && !status.learners.contains(&joiner), "{status:?}");
 }

@@ -205,7 +205,41 @@ async fn node_consensus(State(s): State<ApiState>, Extension(c): Extension<Calle
 }
 
 async fn node_join(State(s): State<ApiState>, Extension(c): Extension<Caller>, b: Body) -> HttpResponse {
-    with_body(&s, c, b, |body| Request::Join { body }).await
+    let fingerprint = c.cert_id.clone();
+    let answer = with_body(&s, c, b, |body| Request::Join { body }).await;
+    if answer.status() == StatusCode::FORBIDDEN {
+        JOIN_REFUSALS.note(fingerprint.as_deref());
+    }
+    answer
+}
+
+/// Joins refused for a wrong token, logged at most once per [`RefusalLog::INTERVAL_MS`] with the
+/// caller's certificate fingerprint and the count since the last line (a stranger retrying in a
+/// loop cannot flood the log). The token itself is never logged.
+struct RefusalLog {
+    state: std::sync::Mutex<(u64, u64)>,
+}
+
+static JOIN_REFUSALS: RefusalLog = RefusalLog { state: std::sync::Mutex::new((0, 0)) };
+
+impl RefusalLog {
+    const INTERVAL_MS: u64 = 10_000;
+
+    fn note(&self, fingerprint: Option<&str>) {
+        let now = crate::core_loop::now_ms();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (last_ms, suppressed) = &mut *state;
+        if *last_ms != 0 && now < *last_ms + Self::INTERVAL_MS {
+            *suppressed += 1;
+            return;
+        }
+        tracing::warn!(
+            caller_cert_sha256 = fingerprint.unwrap_or("none"),
+            refused_since_last_line = *suppressed,
+            "join refused: wrong join token"
+        );
+        (*last_ms, *suppressed) = (now, 0);
+    }
 }
 
 async fn gov_propose(State(s): State<ApiState>, Extension(c): Extension<Caller>, b: Body) -> HttpResponse {

@@ -9,6 +9,7 @@ mod core_loop;
 mod forwarding;
 mod http_api;
 mod join_phase;
+mod join_token_file;
 pub mod node_channel;
 mod node_files;
 mod node_runner;
@@ -19,6 +20,7 @@ mod snapshot_start;
 mod startup;
 mod tls_config;
 
+pub use join_token_file::{read_join_token, write_new_join_token};
 pub use node_files::NodeFiles;
 pub use node_runner::{RunningNode, run_node, start_node};
 pub use shell_config::{JoinSpec, ShellConfig, StartSpec};

@@ -7,6 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const NODE_KEY_FILE: &str = "node_privk.pem";
 pub const NODE_CERT_FILE: &str = "node_cert.pem";
@@ -66,11 +67,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> anyhow::Res
     let Some(name) = path.file_name() else { bail!("{} is not a file path", path.display()) };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    // A name of its own per process and write: nodes sharing a directory (the sandbox's
+    // service_cert.pem, an operator's shared join_token) never write through one temp file.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{}.{}.{n}.tmp", name.to_string_lossy(), std::process::id()));
     let mut f = fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(if private { 0o600 } else { 0o644 })
         .open(&tmp)
         .with_context(|| format!("creating {}", tmp.display()))?;

@@ -25,6 +25,9 @@ pub struct JoinSpec {
     /// primary it redirects to) before joining, and start from it instead of replaying the
     /// whole ledger.
     pub fetch_recent_snapshot: bool,
+    /// The join token read from `command.join_token_file` (absent file: none; the node is
+    /// recorded `Pending` and members decide).
+    pub join_token: Option<cairn_node::JoinToken>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +47,8 @@ pub struct ShellConfig {
     /// the hosts of the published and bind addresses.
     pub node_cert_subject_alt_names: Vec<String>,
     pub service_certificate_file: PathBuf,
+    /// `command.join_token_file`: where a node creating a service writes its join token.
+    pub join_token_file: PathBuf,
     pub node_certificate_file: PathBuf,
     pub node_data_directory: PathBuf,
     pub ledger_directory: PathBuf,

@@ -232,12 +232,15 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
         }
         let ledger_secret = *secrets.latest().expect("a node has a ledger secret").raw();
         tracing::info!("starting a new service");
+        // Every new service gets a new token: the previous one (another service's) is worthless.
+        let join_token = crate::write_new_join_token(&cfg.join_token_file)?;
         NodeCore::start(StartParams {
             identity,
             config: cfg.core.clone(),
             members,
             recovery_threshold: cfg.start.recovery_threshold,
             ledger_secret,
+            join_token_digest: join_token.digest(),
             now_ms: now_ms(),
             fill_random: fill_random(),
         })
@@ -286,6 +289,7 @@ fn start_joining(
         config: cfg.core.clone(),
         rpc_addresses,
         node_to_node_address: cfg.node_to_node_published.clone(),
+        join_token: join.join_token.clone(),
         now_ms: now_ms(),
         fill_random: fill_random(),
     });

@@ -363,6 +363,7 @@ mod tests {
             members: vec![f.member.clone()],
             recovery_threshold: 1,
             ledger_secret: [1; 32],
+            join_token_digest: cairn_node::JoinToken::from_bytes([2; 32]).digest(),
             now_ms: START_MS,
             fill_random: crate::rng::node_fill_random(1, 0, 0),
         })

@@ -93,6 +93,8 @@ struct Sim {
     failure: Option<SimFailure>,
     /// The node whose code runs now (named if it panics).
     current_node: Option<usize>,
+    /// The join token node 0's start drew (from the seed), presented by every joiner.
+    join_token: Option<cairn_node::JoinToken>,
 }
 
 /// Runs one seed. `Err` names the checker that failed and how to replay the run.
@@ -155,6 +157,7 @@ impl Sim {
             nodes: std::mem::take(&mut nodes),
             opts,
             current_node: None,
+            join_token: None,
         }
     }
 }
@@ -334,6 +337,11 @@ impl Sim {
         let identity = n0.persisted_identity().expect("written above");
         let mut secret = [0u8; 32];
         self.rng.fill(&mut secret);
+        let mut token = [0u8; 32];
+        self.rng.fill(&mut token);
+        let join_token = cairn_node::JoinToken::from_bytes(token);
+        let join_token_digest = join_token.digest();
+        self.join_token = Some(join_token);
         let seed = self.seed;
         let config = self.config.clone();
         self.current_node = Some(0);
@@ -343,6 +351,7 @@ impl Sim {
             members: vec![f.member.clone()],
             recovery_threshold: 1,
             ledger_secret: secret,
+            join_token_digest,
             now_ms: now,
             fill_random: node_fill_random(seed, 0, 0),
         });
@@ -399,6 +408,7 @@ impl Sim {
             rpc_addresses: vec![fixtures::rpc_address(i)],
             node_to_node_address: fixtures::node_to_node_address(i),
             config: self.config.clone(),
+            join_token: self.join_token.clone(),
             now_ms: now,
             fill_random: node_fill_random(seed, i, inc),
         });

@@ -80,6 +80,7 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
                 target_rpc_address: j.target_rpc_address.clone(),
                 retry_ms: j.retry_timeout_ms,
                 service_cert_pem,
+                join_token: cairn_server::read_join_token(&c.command.join_token_file)?,
                 fetch_recent_snapshot: j.fetch_recent_snapshot,
             })
         }
@@ -99,6 +100,7 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
             .map(|san| san.split_once(':').map_or(san.clone(), |(_, v)| v.to_string()))
             .collect(),
         service_certificate_file: c.command.service_certificate_file.clone(),
+        join_token_file: c.command.join_token_file.clone(),
         node_certificate_file: c.node_certificate_file.clone(),
         node_data_directory: c.node_data_directory.clone(),
         ledger_directory: c.ledger.directory.clone(),

@@ -73,6 +73,7 @@ fn prepare(ws: &Path, port: u16, nodes: usize) -> anyhow::Result<Vec<PathBuf>> {
             json!({
                 "type": "Start",
                 "service_certificate_file": p("service_cert.pem"),
+                "join_token_file": p("join_token"),
                 "start": {
                     "members": [{"certificate_file": p("member0_cert.pem"), "encryption_public_key_file": p("member0_enc_pubk.pem")}],
                     "service_configuration": {"recovery_threshold": 1}
@@ -82,6 +83,7 @@ fn prepare(ws: &Path, port: u16, nodes: usize) -> anyhow::Result<Vec<PathBuf>> {
             json!({
                 "type": "Join",
                 "service_certificate_file": p("service_cert.pem"),
+                "join_token_file": p("join_token"),
                 "join": {"target_rpc_address": format!("127.0.0.1:{}", rpc_port(port, 0)), "retry_timeout": "200ms"}
             })
         };
@@ -143,7 +145,7 @@ async fn sandbox(a: SandboxArgs, config_paths: Vec<PathBuf>, ws: PathBuf) -> any
     let cert_path = ws.join("service_cert.pem");
     let service_cert = node.service_cert_pem.clone();
     let mut nodes = vec![node];
-    // The joiners read the service certificate node 0 just wrote.
+    // The joiners read the service certificate and the join token node 0 just wrote.
     let mut joiners = Vec::new();
     for path in &config_paths[1..] {
         joiners.push(tokio::spawn(cairn_server::start_node(load_shell(path)?)));
@@ -176,6 +178,7 @@ async fn sandbox(a: SandboxArgs, config_paths: Vec<PathBuf>, ws: PathBuf) -> any
         println!("  node {i}       https://{} (node-to-node {})", n.rpc_address, n.node_to_node_address);
     }
     println!("  service cert {}", cert_path.display());
+    println!("  join token   {}/join_token (mode 0600: hand it only to nodes you start with Join)", ws.display());
     println!("  member       {}/member0_{{cert,privk,enc_privk}}.pem", ws.display());
     println!("  user         {}/user0_{{cert,privk}}.pem", ws.display());
     println!("  ledgers      {}/node*/ledger", ws.display());

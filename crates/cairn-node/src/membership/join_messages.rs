@@ -1,8 +1,10 @@
 //! The join protocol's messages (`POST /node/join`, CCF's names where CCF has them).
 //!
 //! The joiner sends its self-signed certificate (proving its key by the TLS handshake), its
-//! RSA encryption key and its addresses. The primary records it `Pending` (or `Trusted` at
-//! once while the service is `Opening`) and answers with its status; once the trusting
+//! RSA encryption key, its addresses and, if its operator gave it one, the service's join token
+//! (`join_token.rs`). The primary records it `Pending`, or `Trusted` at once while the service
+//! is `Opening` or `Recovering` and the token is valid (a wrong token: 403, nothing recorded),
+//! and answers with its status; once the trusting
 //! transaction is committed the answer carries [`NetworkInfo`]: what the joiner needs to be a
 //! node of the service. It travels inside the TLS session pinned to the service certificate,
 //! as CCF's does.
@@ -16,6 +18,17 @@ pub struct JoinRequest {
     pub public_encryption_key: String,
     pub rpc_addresses: Vec<String>,
     pub node_to_node_address: String,
+    /// The join token (64 hex), if the joiner has one. Never recorded: the primary stores the
+    /// request without it ([`JoinRequest::without_token`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_token: Option<String>,
+}
+
+impl JoinRequest {
+    /// The request as the ledger records it: the token is a secret and stays out.
+    pub fn without_token(&self) -> JoinRequest {
+        JoinRequest { join_token: None, ..self.clone() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,20 +4,25 @@
 //! - Every node turns each *Raft-committed* write to `public:cairn.consensus.nodes` into one
 //!   single-change `ConfChangeV2`, in log order, so all nodes apply the same configurations at
 //!   the same indices. A primary proposes no new change while its last one is uncommitted.
-//! - A joiner POSTs its certificate and addresses; the primary records it `Pending`, or
-//!   `Trusted` and a learner at once while the service is `Opening`. Once that transaction is
-//!   committed the answer carries the network information: endorsed certificate, service key,
-//!   ledger secrets and the peers.
+//! - A joiner POSTs its certificate, addresses and join token (if it has one); the primary
+//!   applies [`join_decision`]: `Trusted` and a learner at once while the service is `Opening`
+//!   or `Recovering` and the token is valid, 403 with nothing recorded for a wrong token,
+//!   `Pending` otherwise (members decide with `transition_node_to_trusted`). Once a trusting
+//!   transaction is committed the answer carries the network information: endorsed
+//!   certificate, service key, ledger secrets and the peers. A `Pending` answer carries the
+//!   status and node id only.
 //! - The primary promotes a learner to voter once it has replicated up to the commit.
 use super::NodeCore;
+use crate::membership::recorded_digest;
 use crate::{
-    Action, ApiError, CONSENSUS_NODES, ConsensusNode, CoreConfig, FillRandom, JoinAnswer, JoinRequest, NetworkInfo,
-    NodeIdentity, NodeState, PeerInfo, RaftRole, Response, raft_id_of,
+    Action, ApiError, CONSENSUS_NODES, ConsensusNode, CoreConfig, FillRandom, JoinAnswer, JoinDecision, JoinRequest,
+    JoinToken, NetworkInfo, NodeIdentity, NodeState, PeerInfo, RaftRole, Response, TokenCheck, join_decision,
+    raft_id_of,
 };
 use cairn_crypto::{Certificate, CertificateRequest, SigningKey};
 use cairn_kv::{Store, WriteSet};
 use cairn_ledger::format::{EntryFlags, EntryView};
-use cairn_ledger::tables::{self, NodeInfo, NodeStatus, ServiceStatus};
+use cairn_ledger::tables::{self, NodeInfo, NodeStatus};
 use cairn_ledger::{LedgerSecret, LedgerSecrets, NodeSigner};
 use raft::eraftpb::{ConfChangeSingle, ConfChangeType, ConfChangeV2, ConfState, Entry};
 use std::collections::BTreeMap;
@@ -26,6 +31,9 @@ use std::sync::Arc;
 /// Join requests of nodes not trusted yet (node id → `JoinRequest` JSON): what a later
 /// `transition_node_to_trusted` needs to add the node to the configuration.
 pub const JOIN_REQUESTS: &str = "public:cairn.nodes.join_requests";
+
+/// The error code of a join refused for a wrong token (403).
+pub const JOIN_TOKEN_INVALID: &str = "JoinTokenInvalid";
 
 /// Endorsed node certificates are valid this long.
 const NODE_CERT_VALIDITY_DAYS: u32 = 365;
@@ -39,6 +47,9 @@ pub struct JoinParams {
     pub config: CoreConfig,
     pub rpc_addresses: Vec<String>,
     pub node_to_node_address: String,
+    /// The service's join token (`command.join_token_file`), if the operator gave one: with it
+    /// the node is trusted at once while the service is `Opening` or `Recovering`.
+    pub join_token: Option<JoinToken>,
     pub now_ms: u64,
     pub fill_random: FillRandom,
 }
@@ -180,6 +191,7 @@ impl NodeCore {
             public_encryption_key: p.public_encryption_key_pem,
             rpc_addresses: p.rpc_addresses,
             node_to_node_address: p.node_to_node_address,
+            join_token: p.join_token.as_ref().map(JoinToken::to_hex),
         };
         let mut fill_random = p.fill_random;
         let consensus = super::raft_loop::Consensus::join(&p.config, identity.raft_id(), &mut fill_random, p.now_ms);
@@ -268,22 +280,38 @@ impl NodeCore {
         }
         let key =
             cert.verifying_key().map_err(|e| ApiError::bad_request("InvalidInput", format!("certificate: {e}")))?;
+        let token = TokenCheck::of(request.join_token.as_deref(), recorded_digest(&self.store).as_ref());
+        let decision = join_decision(self.service_info().status, token);
+        if decision == JoinDecision::Refused {
+            // Checked before anything is looked up or recorded; the message names no secret.
+            return Err(ApiError::new(
+                403,
+                JOIN_TOKEN_INVALID,
+                "join: the join token is not this service's (a token is valid only for the Start or Recover that \
+                 wrote it); join without a token to be recorded Pending for the members to decide",
+            ));
+        }
         let node_id = key.key_id();
         let raft_id = raft_id_of(&node_id);
         if self.store.get(tables::NODES_INFO, node_id.as_bytes()).is_none() {
             if self.members.rows.values().any(|r| r.raft_id == raft_id) {
                 return Err(ApiError::bad_request("InvalidInput", format!("raft id {raft_id} is taken")));
             }
-            self.admit(&node_id, &cert, &request)?;
+            self.admit(&node_id, &cert, &request.without_token(), decision == JoinDecision::Trusted)?;
         }
         self.join_answer(&node_id)
     }
 
-    /// Records a joining node: `Trusted` (and a learner) while the service is opening,
-    /// `Pending` otherwise; its certificate is endorsed by the service key either way.
-    fn admit(&mut self, node_id: &str, cert: &Certificate, request: &JoinRequest) -> Result<(), ApiError> {
-        let opening = matches!(self.service_info().status, ServiceStatus::Opening | ServiceStatus::Recovering);
-        let status = if opening { NodeStatus::Trusted } else { NodeStatus::Pending };
+    /// Records a joining node: `Trusted` (endorsed, and a learner) when `trusted`, `Pending`
+    /// otherwise (no endorsement, no keys: members decide).
+    fn admit(
+        &mut self,
+        node_id: &str,
+        cert: &Certificate,
+        request: &JoinRequest,
+        trusted: bool,
+    ) -> Result<(), ApiError> {
+        let status = if trusted { NodeStatus::Trusted } else { NodeStatus::Pending };
         let info = NodeInfo {
             status,
             public_key: None,
@@ -294,7 +322,7 @@ impl NodeCore {
         let mut ws = WriteSet::new();
         ws.put(tables::NODES_INFO, node_id.as_bytes().to_vec(), serde_json::to_vec(&info).expect("json"));
         ws.put(JOIN_REQUESTS, node_id.as_bytes().to_vec(), serde_json::to_vec(request).expect("json"));
-        if opening {
+        if trusted {
             // Only trusted nodes get a service-endorsed certificate: peers and forwarded
             // requests are authenticated by that endorsement.
             ws = ws.merged(self.endorsement(node_id, cert)?);

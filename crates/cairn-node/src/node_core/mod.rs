@@ -43,7 +43,7 @@ mod gov_api;
 mod membership;
 mod raft_loop;
 
-pub use membership::{JOIN_REQUESTS, JoinParams};
+pub use membership::{JOIN_REQUESTS, JOIN_TOKEN_INVALID, JoinParams};
 pub use raft_loop::{PeerProgress, RaftStateFile, RaftStatus};
 
 /// Header carrying the transaction id of a write, as CCF names it.
@@ -60,6 +60,9 @@ pub struct StartParams {
     pub members: Vec<cairn_gov::InitialMember>,
     pub recovery_threshold: u64,
     pub ledger_secret: [u8; 32],
+    /// SHA-256 of the join token this start wrote (`command.join_token_file`): the create
+    /// transaction records it, and only it (`membership/join_token.rs`).
+    pub join_token_digest: Sha256,
     pub now_ms: u64,
     pub fill_random: FillRandom,
 }
@@ -148,7 +151,8 @@ impl NodeCore {
         cairn_gov::initial_governance(&mut tx, &p.members, p.recovery_threshold)
             .map_err(|e| ApiError::bad_request("InvalidConfiguration", e.to_string()))?;
         let me = core.members.own_row(&core.identity, crate::RaftRole::Voter);
-        let ws = genesis.write_set().merged(tx.into_parts().1).merged(me);
+        let token = crate::membership::digest_write_set(&p.join_token_digest);
+        let ws = genesis.write_set().merged(tx.into_parts().1).merged(me).merged(token);
         core.execute(ws, EntryFlags(EntryFlags::FORCE_LEDGER_CHUNK_BEFORE), Sha256::ZERO);
         core.sign();
         core.drive();

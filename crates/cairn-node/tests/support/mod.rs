@@ -101,6 +101,11 @@ pub fn node_identity() -> NodeIdentity {
     }
 }
 
+/// The join token the tests' first node recorded (its digest) and their joiners present.
+pub fn join_token() -> cairn_node::JoinToken {
+    cairn_node::JoinToken::from_bytes([0x5a; 32])
+}
+
 pub fn user() -> Caller {
     Caller::with_cert(Some(identity_id(&identities().user_cert)))
 }
@@ -249,6 +254,7 @@ impl Node {
             members: vec![identities().member.clone()],
             recovery_threshold: 1,
             ledger_secret: FIRST_SECRET,
+            join_token_digest: join_token().digest(),
             now_ms: START_MS,
             fill_random: seeded_fill_random(seed),
         })
