@@ -24,6 +24,11 @@ impl Sha256 {
     pub fn from_slice(bytes: &[u8]) -> Option<Sha256> {
         Some(Sha256(bytes.try_into().ok()?))
     }
+
+    /// Equality in time independent of where the digests differ (for secrets' digests).
+    pub fn constant_time_eq(&self, other: &Sha256) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(&self.0, &other.0).is_ok()
+    }
 }
 
 impl fmt::Debug for Sha256 {
@@ -87,12 +92,5 @@ mod tests {
     fn sha256_matches_fips_180_vector_for_abc() {
         assert_eq!(sha256(b"abc").to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(sha256_parts(&[b"a", b"bc"]), sha256(b"abc"));
-    }
-}
-
-impl Sha256 {
-    /// Equality in time independent of where the digests differ (for secrets' digests).
-    pub fn constant_time_eq(&self, other: &Sha256) -> bool {
-        aws_lc_rs::constant_time::verify_slices_are_equal(&self.0, &other.0).is_ok()
     }
 }

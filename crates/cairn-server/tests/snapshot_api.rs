@@ -38,6 +38,7 @@ fn config(dir: &Path, member_cert: &Certificate) -> ShellConfig {
         node_cert_common_name: "CCF Node".into(),
         node_cert_subject_alt_names: vec![],
         service_certificate_file: dir.join("service_cert.pem"),
+        join_token_file: dir.join("join_token"),
         node_certificate_file: dir.join("node_cert.pem"),
         node_data_directory: dir.join("data"),
         ledger_directory: dir.join("ledger"),

@@ -69,13 +69,16 @@ pub fn create_start_node(dir: &Path, opts: &ClusterOptions) -> NodeProcess {
     NodeProcess::with_config(dir, port, &config(opts, port, command))
 }
 
-/// The workspace of a node joining the node at `target_port`: the service certificate and the
-/// member and user keys are copied from `first` (node 0's workspace).
+/// The workspace of a node joining the node at `target_port`: the service certificate, the join
+/// token and the member and user keys are copied from `first` (node 0's workspace).
 pub fn create_join_node(dir: &Path, first: &Path, target_port: u16, opts: &ClusterOptions) -> NodeProcess {
     std::fs::create_dir_all(dir).unwrap();
     for name in ["service_cert.pem", "m0_cert.pem", "m0_privk.pem", "m0_enc_pubk.pem", "u0_cert.pem", "u0_privk.pem"] {
         std::fs::copy(first.join(name), dir.join(name)).unwrap_or_else(|e| panic!("copy {name}: {e}"));
     }
+    // The join token node 0 wrote (`command.join_token_file`, default `join_token`), handed to
+    // the joiner as an operator would: with it, a node joining an Opening service is trusted.
+    std::fs::copy(first.join("join_token"), dir.join("join_token")).expect("node 0's join token");
     let port = free_port();
     let command = json!({
         "type": "Join",
