@@ -19,6 +19,7 @@ mod raft_snapshot_offer;
 mod received_entry;
 mod replay;
 mod signature_policy;
+mod start_plan;
 mod tx_status;
 mod view_history;
 
@@ -40,6 +41,7 @@ pub use node_state::NodeState;
 pub use raft_snapshot_offer::SnapshotOffer;
 pub use replay::{ReplayError, Replayer};
 pub use signature_policy::SignaturePolicy;
+pub use start_plan::{AfterReplay, StartCommand, StartFacts, StartPlan, StartRefusal, after_replay, plan_start};
 pub use tx_status::TxStatus;
 pub use view_history::ViewHistory;
 

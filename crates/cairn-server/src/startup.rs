@@ -18,7 +18,10 @@ use cairn_fs::{FsStorage, SnapshotDirectory};
 use cairn_ledger::snapshot::SnapshotName;
 use cairn_ledger::storage::Storage;
 use cairn_ledger::{LedgerConfig, LedgerSecrets, LedgerWriter, NodeSigner, ServiceIdentity};
-use cairn_node::{FillRandom, NodeCore, NodeIdentity, Replayer, ResumeParams, StartParams};
+use cairn_node::{
+    AfterReplay, FillRandom, NodeCore, NodeIdentity, Replayer, ResumeParams, StartCommand, StartFacts, StartParams,
+    StartPlan, StartRefusal, after_replay, plan_start,
+};
 use rand::RngCore;
 use std::sync::Arc;
 
@@ -111,31 +114,54 @@ fn open_ledger(cfg: &ShellConfig) -> anyhow::Result<LedgerWriter<FsStorage>> {
     Ok(writer)
 }
 
+/// `node_data/snapshot_install.txt`, if present.
+fn install_marker(files: &NodeFiles) -> anyhow::Result<Option<SnapshotName>> {
+    if !files.path(SNAPSHOT_INSTALL_FILE).exists() {
+        return Ok(None);
+    }
+    let text = files.read_string(SNAPSHOT_INSTALL_FILE)?;
+    let name = text
+        .trim()
+        .parse::<SnapshotName>()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", files.path(SNAPSHOT_INSTALL_FILE).display()))?;
+    Ok(Some(name))
+}
+
+/// Gathers what the directories hold and performs the start plan (`cairn_node::plan_start`,
+/// the decision table).
 pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     let files = NodeFiles::new(&cfg.node_data_directory);
     let mut writer = open_ledger(cfg)?;
-    if !files.has_identity()
-        && let Some(join) = &cfg.join
-    {
-        anyhow::ensure!(
-            writer.last().seqno == 0,
-            "ledger.directory {} holds a ledger but this node never completed its join: move it aside to join",
+    let command = if cfg.join.is_some() { StartCommand::Join } else { StartCommand::Start };
+    let installed = install_marker(&files)?;
+    let facts = StartFacts {
+        command,
+        has_identity: files.has_identity(),
+        ledger_first_seqno: writer.first_seqno(),
+        ledger_last_seqno: writer.last().seqno,
+        installed_snapshot: installed.clone(),
+    };
+    let plan = plan_start(&facts);
+    tracing::info!(?plan, "start plan");
+    match &plan {
+        StartPlan::Refuse(StartRefusal::LedgerBeforeJoin { last_seqno }) => bail!(
+            "ledger.directory {} holds a ledger (up to seqno {last_seqno}) but this node never completed its join: \
+             move it aside to join",
             cfg.ledger_directory.display()
-        );
-        return start_joining(cfg, join, files, writer);
-    }
-    if !files.has_identity() {
-        if writer.last().seqno > 0 {
-            bail!(
-                "ledger.directory {} holds a ledger (up to {}) but node_data_directory {} has no node identity: \
-                 this node did not write it. To continue a service from someone else's ledger files, start a \
-                 disaster recovery (command.type = Recover)",
-                cfg.ledger_directory.display(),
-                writer.last(),
-                cfg.node_data_directory.display()
-            );
+        ),
+        StartPlan::Refuse(StartRefusal::LedgerWithoutIdentity { last_seqno }) => bail!(
+            "ledger.directory {} holds a ledger (up to seqno {last_seqno}) but node_data_directory {} has no node \
+             identity: this node did not write it. To continue a service from someone else's ledger files, start a \
+             disaster recovery (command.type = Recover)",
+            cfg.ledger_directory.display(),
+            cfg.node_data_directory.display()
+        ),
+        StartPlan::Join => {
+            let join = cfg.join.as_ref().expect("the plan joins only with command.join");
+            return start_joining(cfg, join, files, writer);
         }
-        create_identity(cfg, &files)?;
+        StartPlan::CreateService if !facts.has_identity => create_identity(cfg, &files)?,
+        _ => {}
     }
     let service_cert_pem = files.read_string(SERVICE_CERT_FILE)?;
     let node_cert_pem = files.read_string(NODE_CERT_FILE)?;
@@ -166,29 +192,20 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     // aside for it (exactly that one); else, for a node that joined, its newest committed
     // snapshot that verifies (fetched before joining), if any. A node that joined never creates
     // a service.
-    let joined = cfg.join.is_some();
-    let installed = match files.path(SNAPSHOT_INSTALL_FILE).exists() {
-        true => {
-            let text = files.read_string(SNAPSHOT_INSTALL_FILE)?;
-            let name = text
-                .trim()
-                .parse::<SnapshotName>()
-                .map_err(|e| anyhow::anyhow!("{}: {e}", files.path(SNAPSHOT_INSTALL_FILE).display()))?;
-            Some(name)
-        }
-        false => None,
-    };
     let held_entries = writer.last().seqno >= writer.first_seqno();
-    let replayed = if writer.first_seqno() > 1 {
-        Some(replay_after_snapshot(&writer, &mut snapshots, &secrets, &service_cert_pem)?)
-    } else if writer.last().seqno > 0 {
-        Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
-    } else if let Some(name) = installed {
-        Some(start_from_installed_snapshot(&mut writer, &mut snapshots, name, &secrets, &service_cert_pem)?)
-    } else if joined {
-        Some(start_from_newest_snapshot(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
-    } else {
-        None
+    let replayed = match plan {
+        StartPlan::ResumeAfterSnapshot { .. } => {
+            Some(replay_after_snapshot(&writer, &mut snapshots, &secrets, &service_cert_pem)?)
+        }
+        StartPlan::ResumeWholeLedger => Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?),
+        StartPlan::ResumeFromInstalledSnapshot { name } => {
+            Some(start_from_installed_snapshot(&mut writer, &mut snapshots, name, &secrets, &service_cert_pem)?)
+        }
+        StartPlan::ResumeFromNewestSnapshot => {
+            Some(start_from_newest_snapshot(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
+        }
+        StartPlan::CreateService => None,
+        StartPlan::Join | StartPlan::Refuse(_) => unreachable!("performed above"),
     };
     if installed.is_some() && held_entries {
         // The ledger holds entries after the installed snapshot: the marker has served.
@@ -198,7 +215,7 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     // A starting node that crashed before its first signature was never part of a committed
     // service: its unsigned genesis is cut and the service created again with the same identity.
     let replayed = match replayed {
-        Some(r) if r.last.seqno == 0 && !joined => {
+        Some(r) if after_replay(command, r.last.seqno) == AfterReplay::CreateServiceAgain => {
             tracing::warn!(entries = writer.last().seqno, "no signature in the ledger: creating the service again");
             writer.truncate(0).context("cutting the unsigned genesis")?;
             None
