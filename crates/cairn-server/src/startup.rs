@@ -139,7 +139,7 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
         has_identity: files.has_identity(),
         ledger_first_seqno: writer.first_seqno(),
         ledger_last_seqno: writer.last().seqno,
-        installed_snapshot: installed.clone(),
+        installed_snapshot: installed,
     };
     let plan = plan_start(&facts);
     tracing::info!(?plan, "start plan");
