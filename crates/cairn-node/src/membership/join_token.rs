@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn token_check_compares_digests_and_refuses_malformed_tokens() {
-        let token = JoinToken::from_bytes([7; 32]);
+        let token = JoinToken::from_bytes([0xab; 32]);
         let other = JoinToken::from_bytes([8; 32]);
         let digest = token.digest();
         assert_eq!(TokenCheck::of(None, Some(&digest)), TokenCheck::Absent);
