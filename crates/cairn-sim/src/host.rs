@@ -12,7 +12,10 @@ use crate::options::Bug;
 use cairn_crypto::Sha256;
 use cairn_ledger::LedgerConfig;
 use cairn_ledger::format::TxId;
-use cairn_node::{Action, CoreConfig, Event, LogTable, NodeCore, NodeIdentity, Replayer, RequestId, Response};
+use cairn_node::{
+    Action, AfterReplay, CoreConfig, Event, LogTable, NodeCore, NodeIdentity, Replayer, RequestId, Response,
+    StartCommand, StartFacts, StartPlan, after_replay, plan_start,
+};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -250,18 +253,34 @@ impl SimNode {
         })
     }
 
-    /// Restart after a crash: reopen the ledger (the production scan and repairs), replay every
-    /// entry (the unsigned tail is kept: a replicated node keeps its log), resume the core.
-    /// `Ok(false)`: the node has no complete identity yet (it never got admitted): the caller
-    /// makes it join again.
+    /// Restart after a crash: reopen the ledger (the production scan and repairs), then perform
+    /// the production start plan (`cairn_node::plan_start`, from what this disk holds): replay
+    /// every entry (the unsigned tail is kept: a replicated node keeps its log) and resume the
+    /// core. `Ok(false)`: the plan is to join (the node never got admitted): the caller makes it
+    /// join again. A refusal, and the rows the simulator does not perform yet (starting from a
+    /// snapshot: its disks keep none; creating the service again: node 0's genesis is committed
+    /// before faults begin), are `Err`, so a run that reaches one fails naming it.
     /// The caller then `pump`s the new core's first actions.
     pub fn restart(&mut self, seed: u64, config: &CoreConfig, now_ms: u64) -> Result<bool, String> {
         assert!(!self.is_up(), "restarting a running node");
         self.disk.reopen().map_err(|e| format!("the ledger does not open: {e}"))?;
-        let (Some(identity), Some(secrets_json)) =
-            (self.persisted_identity(), self.disk.read_node_file(LEDGER_SECRETS_FILE))
-        else {
-            return Ok(false);
+        let identity = self.persisted_identity();
+        let secrets_json = self.disk.read_node_file(LEDGER_SECRETS_FILE);
+        let command = if self.index == 0 { StartCommand::Start } else { StartCommand::Join };
+        let facts = StartFacts {
+            command,
+            has_identity: identity.is_some() && secrets_json.is_some(),
+            ledger_first_seqno: self.disk.writer().first_seqno(),
+            ledger_last_seqno: self.disk.writer().last().seqno,
+            installed_snapshot: None,
+        };
+        match plan_start(&facts) {
+            StartPlan::Join => return Ok(false),
+            StartPlan::ResumeWholeLedger | StartPlan::ResumeFromNewestSnapshot => {}
+            other => return Err(format!("start plan {other:?} (from {facts:?})")),
+        }
+        let (Some(identity), Some(secrets_json)) = (identity, secrets_json) else {
+            unreachable!("the plan resumes only with an identity")
         };
         let secrets = NodeCore::parse_secrets_json(&secrets_json).map_err(|e| format!("{LEDGER_SECRETS_FILE}: {e}"))?;
         let writer = self.disk.writer();
@@ -272,6 +291,9 @@ impl SimNode {
                 .map_err(|e| format!("reading entry {seqno}: {e}"))?
                 .ok_or_else(|| format!("entry {seqno} is missing from the ledger"))?;
             replayer.push(bytes).map_err(|e| format!("replaying the ledger: {e}"))?;
+        }
+        if after_replay(command, replayer.last.seqno) == AfterReplay::CreateServiceAgain {
+            return Err("start plan: no signature in node 0's ledger, create the service again".into());
         }
         let core = NodeCore::resume(cairn_node::ResumeParams {
             replayed: replayer,
