@@ -495,23 +495,8 @@ fn two_nodes_join_become_voters_and_replicate_then_survive_the_primary() {
 fn a_join_without_proof_of_the_key_is_refused_and_writes_nothing() {
     let (mut cluster, first) = Cluster::start();
     cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
-    let key = SigningKey::generate().expect("key");
-    let req = CertificateRequest {
-        common_name: "impostor".into(),
-        subject_alt_names: vec![],
-        not_before_unix_s: not_before(),
-        validity_days: 365,
-        is_ca: false,
-    };
-    let cert = Certificate::self_signed(&key, &req).expect("cert");
-    let body = serde_json::to_vec(&cairn_node::JoinRequest {
-        certificate: cert.pem().to_string(),
-        public_encryption_key: String::new(),
-        rpc_addresses: vec![],
-        node_to_node_address: "127.0.0.1:1".into(),
-        join_token: None,
-    })
-    .unwrap();
+    // The request names a certificate the caller does not present in its TLS handshake.
+    let (body, _presented, _) = stranger_join(None);
     let last = cluster.nodes[&first].core.last();
     for caller in [Caller::default(), user()] {
         let answer = cluster.request(first, caller, Request::Join { body: body.clone() });
