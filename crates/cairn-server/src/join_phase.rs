@@ -40,6 +40,15 @@ pub async fn complete_join(started: &mut Started, join: &JoinSpec) -> anyhow::Re
                             (0, Vec::new())
                         }
                     };
+                    if join_token_refused(status, &body) {
+                        anyhow::bail!(
+                            "{} refused this node's join token (command.join_token_file): it is not the token of \
+                             that service (a token is valid only for the Start or Recover that wrote it). Copy the \
+                             current token from the node that started the service, or remove the file to join \
+                             Pending and let members trust this node",
+                            join.target_rpc_address
+                        );
+                    }
                     if status != 200 {
                         tracing::info!(status, "join not answered yet: {}", String::from_utf8_lossy(&body));
                     }
@@ -87,4 +96,11 @@ async fn fetch_snapshot_before_joining(started: &mut Started, join: &JoinSpec, c
         Ok(None) => tracing::info!("the service has no committed snapshot yet: joining from the start of the ledger"),
         Err(e) => tracing::warn!("no snapshot fetched, joining from the start of the ledger: {e:#}"),
     }
+}
+
+/// A 403 whose error code says the join token was wrong: retrying cannot help.
+fn join_token_refused(status: u16, body: &[u8]) -> bool {
+    status == 403
+        && serde_json::from_slice::<serde_json::Value>(body)
+            .is_ok_and(|v| v["error"]["code"] == cairn_node::JOIN_TOKEN_INVALID)
 }

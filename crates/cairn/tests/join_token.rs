@@ -2,7 +2,8 @@
 //! gets `Pending` and no network information from an `Opening` service, however often it asks,
 //! and 403 with a wrong token (recorded nowhere); a `cairn node` joining without the token stays
 //! `Pending` (neither voter nor learner) until members trust it; one with the token joins at
-//! once; once the service is `Open` the token no longer trusts anyone. The token appears in no
+//! once; one with a wrong token stops with a clear error; once the service is `Open` the token
+//! no longer trusts anyone. The token appears in no
 //! file of any node but the token file itself, and in no log; a second `Start` writes another.
 mod support;
 
@@ -119,6 +120,18 @@ async fn only_the_token_trusts_a_joiner_and_only_while_the_service_is_opening() 
     assert_eq!(status, 403);
     let nodes_before = c0.network_nodes().await.unwrap().len();
     assert_eq!(nodes_before, 2, "node 0 and the Pending stranger only: {:?}", c0.network_nodes().await);
+
+    // A cairn node with a wrong token stops at once, saying why, and is recorded nowhere.
+    let mut wrong_token = create_join_node(&root.path().join("wrong"), &first.dir, first.port, &opts);
+    std::fs::write(wrong_token.dir.join("join_token"), format!("{}\n", "ab".repeat(32))).unwrap();
+    wrong_token.spawn();
+    wait_for("the node with a wrong token to exit", Duration::from_secs(30), || {
+        let running = wrong_token.is_running();
+        async move { (!running).then_some(()) }
+    })
+    .await;
+    assert!(wrong_token.last_log().contains("refused this node's join token"), "{}", wrong_token.last_log());
+    assert_eq!(c0.network_nodes().await.unwrap().len(), nodes_before, "the refused node is recorded nowhere");
 
     // A cairn node without the token: recorded Pending, neither voter nor learner.
     let mut no_token = create_join_node(&root.path().join("n1"), &first.dir, first.port, &opts);
