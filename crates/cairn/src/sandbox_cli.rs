@@ -125,13 +125,14 @@ fn load_shell(path: &Path) -> anyhow::Result<cairn_server::ShellConfig> {
     shell_config(&loaded.config)
 }
 
-/// Waits until `n` voters are in the primary's Raft configuration.
+/// Waits until `n` voters are in the Raft configuration and node 0 knows a primary (after a
+/// restart the nodes elect one first: until then node 0 can neither serve nor forward writes).
 async fn wait_for_voters(client: &CairnClient, n: usize) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let consensus = client.consensus().await?;
         let voters = consensus["voters"].as_array().map_or(0, Vec::len);
-        if voters >= n {
+        if voters >= n && client.network().await?.primary_id.is_some() {
             return Ok(());
         }
         anyhow::ensure!(std::time::Instant::now() < deadline, "only {voters} of {n} voters after 30 s: {consensus}");
