@@ -206,11 +206,19 @@ async fn node_consensus(State(s): State<ApiState>, Extension(c): Extension<Calle
 
 async fn node_join(State(s): State<ApiState>, Extension(c): Extension<Caller>, b: Body) -> HttpResponse {
     let fingerprint = c.cert_id.clone();
-    let answer = with_body(&s, c, b, |body| Request::Join { body }).await;
-    if answer.status() == StatusCode::FORBIDDEN {
+    let body = match read_body(&s, b).await {
+        Ok(body) => body,
+        Err(e) => return error(e),
+    };
+    let answer = ask_core(&s, c, Request::Join { body }).await;
+    let code = match &answer {
+        Ok(r) => r.body["error"]["code"].as_str(),
+        Err(e) => Some(e.code),
+    };
+    if code == Some(cairn_node::JOIN_TOKEN_INVALID) {
         JOIN_REFUSALS.note(fingerprint.as_deref());
     }
-    answer
+    answer.map_or_else(error, to_http)
 }
 
 /// Joins refused for a wrong token, logged at most once per [`RefusalLog::INTERVAL_MS`] with the

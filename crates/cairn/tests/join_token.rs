@@ -118,6 +118,8 @@ async fn only_the_token_trusts_a_joiner_and_only_while_the_service_is_opening() 
     openssl_identity(&refused);
     let (status, _) = tokio::task::block_in_place(|| curl_join(&refused, &first, Some(&wrong)));
     assert_eq!(status, 403);
+    let log = first.last_log();
+    assert!(log.contains("join refused: wrong join token") && log.contains("caller_cert_sha256"), "{log}");
     let nodes_before = c0.network_nodes().await.unwrap().len();
     assert_eq!(nodes_before, 2, "node 0 and the Pending stranger only: {:?}", c0.network_nodes().await);
 
