@@ -60,6 +60,9 @@ pub enum GovError {
     /// A submitted or decrypted recovery share is malformed or does not match its commitment.
     #[error("recovery share of member {member_id} rejected: {reason}")]
     InvalidShare { member_id: String, reason: String },
+    /// A recovery share was submitted while the service does not wait for shares.
+    #[error("the service is {status}: recovery shares are accepted only while it is WaitingForRecoveryShares")]
+    NotWaitingForShares { status: String },
     /// No recovery share is recorded for this member.
     #[error("no recovery share is recorded for member {member_id}")]
     NoShareForMember { member_id: String },
@@ -77,7 +80,7 @@ impl GovError {
         use GovError::*;
         match self {
             InvalidCose(_) | UnknownSigner { .. } | BadSignature { .. } | WrongMessageType { .. } => 401,
-            MemberNotActive { .. } | Forbidden(_) => 403,
+            MemberNotActive { .. } | Forbidden(_) | NotWaitingForShares { .. } => 403,
             ProposalNotFound { .. } | NoShareForMember { .. } => 404,
             TooManyOpenProposals { .. } | ReplayWindowFull { .. } => 429,
             CreatedInFuture { .. }
@@ -102,6 +105,7 @@ impl GovError {
                 "InvalidAuthenticationInfo"
             }
             MemberNotActive { .. } | Forbidden(_) => "AuthorizationFailed",
+            NotWaitingForShares { .. } => "ServiceNotWaitingForRecoveryShares",
             CreatedInFuture { .. } => "InvalidCreatedAt",
             CreatedTooLongAgo { .. } => "ProposalCreatedTooLongAgo",
             Replay { .. } => "ProposalReplay",

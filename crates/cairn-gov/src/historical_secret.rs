@@ -5,10 +5,11 @@
 //! [`recover_secret_chain`] walks back from the latest secret (unwrapped with the shares) to the
 //! first.
 //!
-//! JSON: `{version, encrypted_data: base64, previous_secret_stored_version, next_version}` where
-//! `version` is the `valid_from_seqno` of the sealed (previous) secret, `next_version` that of the
-//! secret sealing it (CCF's field of the same name), and `previous_secret_stored_version` the
-//! seqno of the previous write of this row, if any.
+//! JSON, CCF's `EncryptedLedgerSecretInfo` form (what CCF's `verify_ledger_secrets_chain.py`
+//! reads): `{"previous_ledger_secret": {"version", "encrypted_data": base64,
+//! "previous_secret_stored_version"?}, "next_version"}` where `version` is the
+//! `valid_from_seqno` of the sealed (previous) secret, `next_version` that of the secret sealing
+//! it, and `previous_secret_stored_version` the seqno of the previous write of this row, if any.
 
 use crate::kv_read::write_json;
 use crate::recovery_shares::{issue_recovery_shares, last_historical_write, recover_latest_secret};
@@ -19,14 +20,56 @@ use cairn_kv::Tx;
 use cairn_ledger::tables::{HISTORICAL_ENCRYPTED_LEDGER_SECRET, SINGLETON_KEY, ServiceStatus};
 use serde::{Deserialize, Serialize};
 
-/// Value of `public:ccf.internal.historical_encrypted_ledger_secret`.
+/// Value of `public:ccf.internal.historical_encrypted_ledger_secret` (flat here, nested on the
+/// wire as CCF writes it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "EncryptedLedgerSecretInfo", from = "EncryptedLedgerSecretInfo")]
 pub struct HistoricalSecretRecord {
     pub version: u64,
-    #[serde(with = "b64")]
     pub encrypted_data: Vec<u8>,
     pub previous_secret_stored_version: Option<u64>,
     pub next_version: u64,
+}
+
+/// CCF's `PreviousLedgerSecretInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct PreviousLedgerSecretInfo {
+    #[serde(with = "b64")]
+    encrypted_data: Vec<u8>,
+    version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_secret_stored_version: Option<u64>,
+}
+
+/// CCF's `EncryptedLedgerSecretInfo`: the wire form of [`HistoricalSecretRecord`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct EncryptedLedgerSecretInfo {
+    previous_ledger_secret: PreviousLedgerSecretInfo,
+    next_version: u64,
+}
+
+impl From<HistoricalSecretRecord> for EncryptedLedgerSecretInfo {
+    fn from(r: HistoricalSecretRecord) -> Self {
+        EncryptedLedgerSecretInfo {
+            previous_ledger_secret: PreviousLedgerSecretInfo {
+                encrypted_data: r.encrypted_data,
+                version: r.version,
+                previous_secret_stored_version: r.previous_secret_stored_version,
+            },
+            next_version: r.next_version,
+        }
+    }
+}
+
+impl From<EncryptedLedgerSecretInfo> for HistoricalSecretRecord {
+    fn from(w: EncryptedLedgerSecretInfo) -> Self {
+        HistoricalSecretRecord {
+            version: w.previous_ledger_secret.version,
+            encrypted_data: w.previous_ledger_secret.encrypted_data,
+            previous_secret_stored_version: w.previous_ledger_secret.previous_secret_stored_version,
+            next_version: w.next_version,
+        }
+    }
 }
 
 impl HistoricalSecretRecord {
@@ -97,4 +140,30 @@ pub fn recover_secret_chain(
         chain.push(valid_from, secret).map_err(GovError::RecoveryFailed)?;
     }
     Ok(chain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_ccfs_nested_form() {
+        let record = HistoricalSecretRecord {
+            version: 1,
+            encrypted_data: vec![1, 2, 3],
+            previous_secret_stored_version: Some(7),
+            next_version: 12,
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"previous_ledger_secret": {"encrypted_data": "AQID", "version": 1,
+                "previous_secret_stored_version": 7}, "next_version": 12})
+        );
+        assert_eq!(HistoricalSecretRecord::parse(json.to_string().as_bytes()).unwrap(), record);
+        let first = HistoricalSecretRecord { previous_secret_stored_version: None, ..record };
+        let text = serde_json::to_string(&first).unwrap();
+        assert!(!text.contains("previous_secret_stored_version"), "{text}");
+        assert!(HistoricalSecretRecord::parse(br#"{"version":1,"encrypted_data":"AQID","next_version":2}"#).is_err());
+    }
 }

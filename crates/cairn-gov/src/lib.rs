@@ -20,6 +20,8 @@
 //! - `recovery_shares`: [`RecoverySharesRecord`], [`issue_recovery_shares`], share checks and
 //!   recovery of the latest ledger secret.
 //! - `historical_secret`: [`rekey`], [`HistoricalSecretRecord`], [`recover_secret_chain`].
+//! - `share_submission`: [`submit_recovery_share`] (a member's share, checked, counted once,
+//!   kept across a change of primary), [`clear_submitted_shares`].
 //! - `ledger_secret_chain`: [`LedgerSecretChain`].
 //! - `sealed_secret`: [`SealedSecret`], a 32-byte secret under AES-256-GCM (`iv ‖ ct ‖ tag`).
 //! - `kv_read`: [`KvRead`], reading from a `Tx` or a `StoreView`.
@@ -43,6 +45,7 @@ mod replay_window;
 mod sealed_secret;
 mod service_config;
 mod service_state;
+mod share_submission;
 
 pub use action::{Action, MAX_ACTIONS, MAX_RECOVERY_THRESHOLD, parse_proposal};
 pub use cose_request::{
@@ -70,3 +73,4 @@ pub use replay_window::{MAX_CLOCK_SKEW_S, MAX_RECENT_REQUESTS};
 pub use sealed_secret::{SEALED_SECRET_BYTES, SealedSecret};
 pub use service_config::ServiceConfig;
 pub use service_state::{previous_service_identity, service_info, service_status};
+pub use share_submission::{ShareSubmission, clear_submitted_shares, submit_recovery_share};

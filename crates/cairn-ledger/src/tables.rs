@@ -20,6 +20,15 @@ pub const USERS_INFO: &str = "public:ccf.gov.users.info";
 pub const PROPOSALS_INFO: &str = "public:ccf.gov.proposals_info";
 pub const SERVICE_CONFIG: &str = "public:ccf.gov.service.config";
 pub const COSE_RECENT_PROPOSALS: &str = "public:ccf.gov.cose_recent_proposals";
+/// Recovery shares members submitted while a recovered service waits for them (member id →
+/// the 44-byte share sealed under the recovering service's current ledger secret), CCF's table:
+/// a committed submission survives a change of primary.
+pub const ENCRYPTED_SUBMITTED_SHARES: &str = "public:ccf.internal.encrypted_submitted_shares";
+/// Written once, by the transaction that opens a recovered service: the previous service's
+/// ledger-secret chain (`LedgerSecretChain` JSON) as the shares restored it. A private table,
+/// so the ledger holds it encrypted under the new service's secret; every node that applies the
+/// transaction restores the private state of the old entries with it.
+pub const RECOVERED_LEDGER_SECRETS: &str = "cairn.internal.recovered_ledger_secrets";
 
 /// Tables whose rows the verifier must follow to check signatures.
 pub const VERIFIER_TABLES: [&str; 4] = [SIGNATURES, SERVICE_INFO, NODES_INFO, ENDORSED_CERTIFICATES];
