@@ -15,6 +15,7 @@ mod membership;
 mod node_core;
 mod node_identity;
 mod node_state;
+pub mod private_recovery;
 mod raft_snapshot_offer;
 mod received_entry;
 mod replay;

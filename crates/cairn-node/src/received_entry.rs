@@ -24,8 +24,20 @@ pub(crate) struct OpenedEntry {
     pub signature: Option<SignatureRecord>,
 }
 
+/// Whether entry `seqno` belongs to a previous service whose ledger secrets this node does not
+/// hold yet: a recovered service's node (SPEC §7) knows only the secrets of its own service
+/// (valid from the seqno after the previous service's last signature) until the members' shares
+/// restore the older ones. Such entries are opened publicly: their private domain stays
+/// encrypted, and their commit evidence cannot be checked (their signatures, over Merkle leaves
+/// that include the evidence digest, still are). A node of a service that was never recovered
+/// holds a secret from seqno 1, so this never applies to it.
+pub(crate) fn before_known_secrets(secrets: &LedgerSecrets, seqno: u64) -> bool {
+    secrets.entries().first().is_some_and(|(from, _)| seqno < *from)
+}
+
 /// Checks and decodes `bytes`, which must hold seqno `expected`. `decrypt`: also decrypt and
-/// merge the private domain (not needed for entries a snapshot already covers).
+/// merge the private domain (not needed for entries a snapshot already covers; impossible for
+/// entries [`before_known_secrets`]).
 pub(crate) fn open_entry(
     bytes: &[u8],
     expected: u64,
@@ -38,18 +50,19 @@ pub(crate) fn open_entry(
     if tx.seqno != expected {
         return Err(ReplayError::OutOfOrder { seqno: tx.seqno, expected });
     }
+    if before_known_secrets(secrets, tx.seqno) {
+        let (header, public) = entry.decode_public().map_err(|e| err(e.to_string()))?;
+        let signature = signature_record(&public, tx.seqno)?;
+        let digest = sha256(bytes);
+        let leaf = leaf_digest(&digest, &header.commit_evidence_digest, &header.claims_digest);
+        return Ok(OpenedEntry { tx, write_set: public, digest, claims: header.claims_digest, leaf, signature });
+    }
     let secret = secrets.secret_for(tx.seqno).ok_or(ReplayError::NoSecret { seqno: tx.seqno })?;
     let (header, public) = entry.decode_public().map_err(|e| err(e.to_string()))?;
     if header.commit_evidence_digest != secret.commit_evidence_digest(tx) {
         return Err(err("commit evidence digest does not match the ledger secret".into()));
     }
-    let signature = match public.get(tables::SIGNATURES, &tables::SINGLETON_KEY) {
-        Some(Some(value)) => Some(
-            serde_json::from_slice::<SignatureRecord>(value)
-                .map_err(|e| ReplayError::Signature { seqno: tx.seqno, reason: format!("signature record: {e}") })?,
-        ),
-        _ => None,
-    };
+    let signature = signature_record(&public, tx.seqno)?;
     let write_set = if decrypt {
         let private = entry.decrypt_private(secret.key()).map_err(|e| err(e.to_string()))?;
         public.merged(private)
@@ -59,6 +72,15 @@ pub(crate) fn open_entry(
     let digest = sha256(bytes);
     let leaf = leaf_digest(&digest, &header.commit_evidence_digest, &header.claims_digest);
     Ok(OpenedEntry { tx, write_set, digest, claims: header.claims_digest, leaf, signature })
+}
+
+fn signature_record(public: &WriteSet, seqno: u64) -> Result<Option<SignatureRecord>, ReplayError> {
+    match public.get(tables::SIGNATURES, &tables::SINGLETON_KEY) {
+        Some(Some(value)) => serde_json::from_slice::<SignatureRecord>(value)
+            .map(Some)
+            .map_err(|e| ReplayError::Signature { seqno, reason: format!("signature record: {e}") }),
+        _ => Ok(None),
+    }
 }
 
 /// Checks that `record` (the signature transaction at `tx`) signs the root of `tree`, which

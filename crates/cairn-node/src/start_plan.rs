@@ -15,6 +15,13 @@
 //! | 7 | any | yes | empty | present | [`StartPlan::ResumeFromInstalledSnapshot`] (exactly that one) |
 //! | 8 | `Join` | yes | empty | absent | [`StartPlan::ResumeFromNewestSnapshot`] (fetched before joining; none: from nothing) |
 //! | 9 | `Start` | yes | empty | absent | [`StartPlan::CreateService`] (same identity: it crashed before its genesis) |
+//! | 10 | `Recover` | no | entries from 1 | — | [`StartPlan::RecoverService`] (a disaster recovery, SPEC §7: new identity) |
+//! | 11 | `Recover` | no | starts at `S + 1 > 1` | — | refuse: [`StartRefusal::RecoverLedgerAfterSnapshot`] (not supported yet) |
+//! | 12 | `Recover` | any | empty | absent | refuse: [`StartRefusal::NothingToRecover`] |
+//!
+//! Rows 5–7 also serve a `Recover` node that restarts with the identity its recovery created
+//! (the shell then checks that the replayed ledger is its new service's, and performs the
+//! recovery again with the same identity if the create transaction never reached the ledger).
 //!
 //! After a resume, [`after_replay`] says whether a `Start` node whose ledger holds no signature
 //! cuts its unsigned genesis and creates the service again (it was never part of a committed
@@ -26,6 +33,7 @@ use cairn_ledger::snapshot::SnapshotName;
 pub enum StartCommand {
     Start,
     Join,
+    Recover,
 }
 
 /// What a starting node's directories hold.
@@ -60,6 +68,10 @@ pub enum StartPlan {
     /// A joined node with an empty ledger: the newest committed snapshot that verifies, or
     /// nothing (the primary replicates the whole ledger).
     ResumeFromNewestSnapshot,
+    /// A disaster recovery: read the public domain of the whole ledger, set aside what follows
+    /// the last signature, and become the primary of a new service (new identity) that records
+    /// the previous one.
+    RecoverService,
     /// Stop with an error naming the directories and what the operator can do.
     Refuse(StartRefusal),
 }
@@ -71,6 +83,11 @@ pub enum StartRefusal {
     LedgerBeforeJoin { last_seqno: u64 },
     /// `Start` with no identity over a non-empty ledger: not this node's ledger.
     LedgerWithoutIdentity { last_seqno: u64 },
+    /// `Recover` over a ledger that starts after a snapshot (a node that joined from one):
+    /// recovering from a snapshot is not supported yet; use a node's whole ledger.
+    RecoverLedgerAfterSnapshot { first_seqno: u64 },
+    /// `Recover` with an empty ledger: there is nothing to recover.
+    NothingToRecover,
 }
 
 /// The start plan's decision table (module documentation).
@@ -85,6 +102,14 @@ pub fn plan_start(facts: &StartFacts) -> StartPlan {
             StartPlan::Refuse(StartRefusal::LedgerWithoutIdentity { last_seqno: facts.ledger_last_seqno })
         }
         (false, StartCommand::Start) => StartPlan::CreateService,
+        (false, StartCommand::Recover) if facts.ledger_first_seqno > 1 && has_entries => {
+            StartPlan::Refuse(StartRefusal::RecoverLedgerAfterSnapshot { first_seqno: facts.ledger_first_seqno })
+        }
+        (false, StartCommand::Recover) if has_entries => StartPlan::RecoverService,
+        (_, StartCommand::Recover) if !has_entries && facts.installed_snapshot.is_none() => {
+            StartPlan::Refuse(StartRefusal::NothingToRecover)
+        }
+        (false, StartCommand::Recover) => StartPlan::Refuse(StartRefusal::NothingToRecover),
         (true, command) => {
             if facts.ledger_first_seqno > 1 {
                 StartPlan::ResumeAfterSnapshot { snapshot_seqno: facts.ledger_first_seqno - 1 }
@@ -122,7 +147,7 @@ pub fn after_replay(command: StartCommand, last_signed_seqno: u64) -> AfterRepla
 #[cfg(test)]
 mod tests {
     use super::*;
-    use StartCommand::{Join, Start};
+    use StartCommand::{Join, Recover, Start};
 
     fn facts(command: StartCommand, has_identity: bool, first: u64, last: u64) -> StartFacts {
         StartFacts {
@@ -162,7 +187,7 @@ mod tests {
 
     #[test]
     fn row_5_a_ledger_starting_after_a_snapshot_resumes_from_that_snapshot() {
-        for command in [Start, Join] {
+        for command in [Start, Join, Recover] {
             for last in [10, 25] {
                 let plan = plan_start(&facts(command, true, 11, last));
                 assert_eq!(plan, StartPlan::ResumeAfterSnapshot { snapshot_seqno: 10 }, "{command:?} last {last}");
@@ -172,7 +197,7 @@ mod tests {
 
     #[test]
     fn row_6_a_whole_ledger_resumes_from_it() {
-        for command in [Start, Join] {
+        for command in [Start, Join, Recover] {
             let mut f = facts(command, true, 1, 30);
             assert_eq!(plan_start(&f), StartPlan::ResumeWholeLedger);
             // A leftover install marker does not matter once the ledger holds entries again.
@@ -198,6 +223,25 @@ mod tests {
     #[test]
     fn row_9_a_starting_node_with_identity_and_empty_ledger_creates_the_service() {
         assert_eq!(plan_start(&facts(Start, true, 1, 0)), StartPlan::CreateService);
+    }
+
+    #[test]
+    fn row_10_recover_without_identity_over_a_whole_ledger_recovers() {
+        assert_eq!(plan_start(&facts(Recover, false, 1, 40)), StartPlan::RecoverService);
+    }
+
+    #[test]
+    fn row_11_recover_over_a_ledger_that_starts_after_a_snapshot_refuses() {
+        let plan = plan_start(&facts(Recover, false, 11, 40));
+        assert_eq!(plan, StartPlan::Refuse(StartRefusal::RecoverLedgerAfterSnapshot { first_seqno: 11 }));
+    }
+
+    #[test]
+    fn row_12_recover_with_an_empty_ledger_refuses() {
+        for has_identity in [false, true] {
+            let plan = plan_start(&facts(Recover, has_identity, 1, 0));
+            assert_eq!(plan, StartPlan::Refuse(StartRefusal::NothingToRecover), "identity {has_identity}");
+        }
     }
 
     #[test]
