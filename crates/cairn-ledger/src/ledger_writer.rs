@@ -508,6 +508,11 @@ impl<S: Storage> LedgerWriter<S> {
         Ok(Some(out))
     }
 
+    /// A recovered service's public phase began: chunks created from now on carry `.recovery`.
+    pub fn begin_recovery(&mut self) {
+        self.config.recovery = true;
+    }
+
     /// The service opened after a recovery: drops the `.recovery` suffix of every chunk this
     /// writer holds and stops adding it to new chunks.
     pub fn end_recovery(&mut self) -> Result<(), WriteError> {

@@ -60,6 +60,11 @@ pub enum Action {
     /// A joining node was admitted: persist what it received (the files a restart needs:
     /// endorsed node certificate, service certificate and key) before anything else.
     PersistJoinedIdentity { node_cert_pem: String, service_cert_pem: String, service_key_pem: String },
+    /// A recovered service's public phase began (`true`: chunks created from now on carry the
+    /// `.recovery` suffix) or ended (`false`: its private state is restored; drop the suffix of
+    /// every chunk). The shell also keeps a marker in `node_data` so a restart reads
+    /// `.recovery` chunks.
+    SetLedgerRecovery { recovery: bool },
     /// The primary holds no entries as old as this node's log needs: it offered its committed
     /// snapshot `name` instead. The shell fetches it from `rpc_address`, verifies it, sets the
     /// ledger aside (renamed, never deleted) and starts the node again from the snapshot, with

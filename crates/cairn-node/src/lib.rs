@@ -35,7 +35,7 @@ pub use membership::{
 };
 pub use node_core::{
     JOIN_REQUESTS, JOIN_TOKEN_INVALID, JoinParams, NodeCore, PRIMARY_RPC_HEADER, PeerProgress, RaftStateFile,
-    RaftStatus, ResumeParams, StartParams,
+    RaftStatus, RecoverParams, ResumeParams, StartParams,
 };
 pub use node_identity::NodeIdentity;
 pub use node_state::NodeState;

@@ -14,9 +14,10 @@
 //! service's removals have nothing to remove in a state that never held its private keys).
 use crate::ReplayError;
 use cairn_kv::{WriteSet, is_public_table};
-use cairn_ledger::LedgerSecrets;
 use cairn_ledger::format::EntryView;
+use cairn_ledger::tables::RECOVERED_LEDGER_SECRETS;
 use cairn_ledger::tables::{HISTORICAL_ENCRYPTED_LEDGER_SECRET, SINGLETON_KEY};
+use cairn_ledger::{LedgerSecret, LedgerSecrets};
 use std::collections::BTreeMap;
 
 /// What [`recover_private_state`] rebuilt.
@@ -90,6 +91,26 @@ pub fn recover_private_state<'a>(
     Ok(out)
 }
 
+/// The node's secrets with the previous service's in front: `recovered_json` is the value of
+/// `cairn.internal.recovered_ledger_secrets` (a `LedgerSecretChain`), `current` the secrets of
+/// the recovered service (all valid after the previous service's entries).
+pub fn with_recovered_secrets(recovered_json: &[u8], current: &LedgerSecrets) -> Result<LedgerSecrets, String> {
+    let chain: cairn_gov::LedgerSecretChain =
+        serde_json::from_slice(recovered_json).map_err(|e| format!("{RECOVERED_LEDGER_SECRETS}: {e}"))?;
+    let first_current = current.entries().first().map_or(u64::MAX, |(from, _)| *from);
+    let mut merged = LedgerSecrets::default();
+    for s in chain.iter().filter(|s| s.valid_from_seqno < first_current) {
+        merged.push(s.valid_from_seqno, std::sync::Arc::new(LedgerSecret::new(s.secret)))?;
+    }
+    for (from, secret) in current.iter() {
+        merged.push(from, secret.clone())?;
+    }
+    if merged.entries().first().map(|(from, _)| *from) != Some(1) {
+        return Err(format!("{RECOVERED_LEDGER_SECRETS}: the restored secrets do not start at seqno 1"));
+    }
+    Ok(merged)
+}
+
 /// `top` applied over `base`, key by key (a key both write takes `top`'s write).
 pub fn overlay(base: WriteSet, top: &WriteSet) -> WriteSet {
     let mut out = base;
@@ -151,7 +172,13 @@ mod tests {
 
         let wrong = LedgerSecrets::single(LedgerSecret::new([6; 32]));
         let err = recover_private_state(bytes.iter().map(Vec::as_slice), 1, &wrong).unwrap_err();
-        assert_eq!(err, ReplayError::Entry { seqno: 1, reason: "commit evidence digest does not match the restored ledger secret".into() });
+        assert_eq!(
+            err,
+            ReplayError::Entry {
+                seqno: 1,
+                reason: "commit evidence digest does not match the restored ledger secret".into()
+            }
+        );
         let err = recover_private_state(bytes[1..].iter().map(Vec::as_slice), 1, &secrets).unwrap_err();
         assert_eq!(err, ReplayError::OutOfOrder { seqno: 2, expected: 1 });
     }

@@ -138,6 +138,21 @@ impl Replayer {
         }
     }
 
+    /// A disaster recovery's public replay (SPEC §7.1): no ledger secret is known, so every
+    /// entry is opened publicly (`received_entry::before_known_secrets`); signatures and Merkle
+    /// roots are checked as for a restart.
+    pub fn public_only() -> Self {
+        let unknown =
+            LedgerSecrets::from_entries([(u64::MAX, cairn_ledger::LedgerSecret::new([0; 32]))]).expect("one secret");
+        Replayer::new(unknown)
+    }
+
+    /// The secrets the replay ended with (a restart that replayed the transaction opening a
+    /// recovered service holds the previous service's too).
+    pub fn secrets(&self) -> &LedgerSecrets {
+        &self.secrets
+    }
+
     /// A node with no ledger before a committed snapshot (one that joined from it): the state
     /// is the snapshot's, the Merkle tree continues from the frontier its signature recorded
     /// plus the snapshot's own leaf, and the next entry pushed is `seqno + 1`. The snapshot must
@@ -215,6 +230,14 @@ impl Replayer {
         self.tail.len() as u64
     }
 
+    /// Forgets the entries after the last signature (a recovery set them aside); returns how
+    /// many.
+    pub fn drop_unsigned_tail(&mut self) -> u64 {
+        let n = self.tail.len() as u64;
+        self.tail.clear();
+        n
+    }
+
     /// Takes every entry pushed, in seqno order from 1: the applied ones and the unsigned
     /// tail (the Raft log a replicated node resumes with).
     pub fn take_log(&mut self) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
@@ -230,7 +253,11 @@ impl Replayer {
         }
         if seqno > self.store_seqno {
             let err = |reason: String| ReplayError::Entry { seqno, reason };
-            self.store.apply(&opened.write_set, seqno).map_err(|e| err(e.to_string()))?;
+            let write_set = match self.restore_private_state(&opened.write_set, seqno)? {
+                Some(restored) => crate::private_recovery::overlay(restored, &opened.write_set),
+                None => opened.write_set.clone(),
+            };
+            self.store.apply(&write_set, seqno).map_err(|e| err(e.to_string()))?;
         }
         self.tree.append(opened.leaf);
         self.facts.push_digest(opened.digest);
@@ -249,6 +276,35 @@ impl Replayer {
             }
         }
         Ok(())
+    }
+
+    /// The transaction at `seqno` opened a recovered service, and this replay read the previous
+    /// service's entries publicly (the node stopped before it persisted the restored secrets):
+    /// restore their private state now, as the node did when it applied the transaction.
+    fn restore_private_state(
+        &mut self,
+        ws: &cairn_kv::WriteSet,
+        seqno: u64,
+    ) -> Result<Option<cairn_kv::WriteSet>, ReplayError> {
+        let Some(Some(json)) = ws.get(tables::RECOVERED_LEDGER_SECRETS, &tables::SINGLETON_KEY) else {
+            return Ok(None);
+        };
+        let first_known = self.secrets.entries().first().map_or(1, |(from, _)| *from);
+        if first_known <= 1 {
+            return Ok(None);
+        }
+        let err = |reason: String| ReplayError::Entry { seqno, reason };
+        if self.log_base.seqno != 0 {
+            return Err(err(
+                "the previous service's entries are not in this ledger: their private state cannot be restored".into(),
+            ));
+        }
+        let merged = crate::private_recovery::with_recovered_secrets(json, &self.secrets).map_err(err)?;
+        let old = (first_known - 1) as usize;
+        let restored =
+            crate::private_recovery::recover_private_state(self.log.iter().take(old).map(Vec::as_slice), 1, &merged)?;
+        self.secrets = merged;
+        Ok(Some(restored.write_set))
     }
 
     /// The last signature seqno seen (0 if none).

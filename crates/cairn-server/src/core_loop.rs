@@ -31,6 +31,25 @@ pub struct CoreMsg {
     pub reply: oneshot::Sender<Response>,
 }
 
+/// A recovered service's public phase began or ended (`Action::SetLedgerRecovery`): the
+/// writer's `.recovery` suffixes, and the `node_data` marker a restart reads them by.
+pub(crate) fn set_ledger_recovery(
+    writer: &mut cairn_ledger::LedgerWriter<cairn_fs::FsStorage>,
+    files: &crate::NodeFiles,
+    recovery: bool,
+) -> anyhow::Result<()> {
+    use crate::node_files::RECOVERY_MARKER_FILE;
+    if recovery {
+        files.write(RECOVERY_MARKER_FILE, b"a recovered service that has not restored its private state\n", false)?;
+        writer.begin_recovery();
+    } else {
+        writer.end_recovery().context("dropping the .recovery suffix of the ledger chunks")?;
+        crate::node_files::remove_file(files, RECOVERY_MARKER_FILE)?;
+        tracing::info!("private state restored: ledger chunks no longer carry .recovery");
+    }
+    Ok(())
+}
+
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
@@ -336,6 +355,7 @@ impl CoreLoop {
             }
             Action::SendJoinRequest { .. } => tracing::warn!("a join request after the join phase is ignored"),
             Action::InstallSnapshot { name, rpc_address } => self.install = Some((name, rpc_address)),
+            Action::SetLedgerRecovery { recovery } => set_ledger_recovery(&mut self.writer, &self.files, recovery)?,
         }
         Ok(())
     }

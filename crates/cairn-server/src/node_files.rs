@@ -20,6 +20,9 @@ pub const RAFT_STATE_FILE: &str = "raft_state.json";
 /// before the ledger is renamed `.superseded`: until the ledger holds entries again, the node
 /// starts from exactly that snapshot (never an older one, never a new service).
 pub const SNAPSHOT_INSTALL_FILE: &str = "snapshot_install.txt";
+/// Present while this node belongs to a recovered service that has not restored its private
+/// state: its ledger writes and reads `.recovery` chunks (SPEC §7.1).
+pub const RECOVERY_MARKER_FILE: &str = "recovery_in_progress";
 
 #[derive(Debug, Clone)]
 pub struct NodeFiles {
@@ -59,6 +62,21 @@ impl NodeFiles {
     pub fn write(&self, name: &str, bytes: &[u8], private: bool) -> anyhow::Result<()> {
         fs::create_dir_all(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
         write_atomically(&self.path(name), bytes, private)
+    }
+}
+
+/// Fsyncs directory `dir` (after renames in it).
+pub fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+    fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing directory {}", dir.display()))
+}
+
+/// Removes `name` from `files` if present (the removal is synced).
+pub fn remove_file(files: &NodeFiles, name: &str) -> anyhow::Result<()> {
+    let path = files.path(name);
+    match fs::remove_file(&path) {
+        Ok(()) => sync_dir(files.dir()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
     }
 }
 

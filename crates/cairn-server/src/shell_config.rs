@@ -30,6 +30,17 @@ pub struct JoinSpec {
     pub join_token: Option<cairn_node::JoinToken>,
 }
 
+/// `command.recover`: the service a `Recover` node brings back (SPEC §7).
+#[derive(Debug, Clone)]
+pub struct RecoverSpec {
+    /// `previous_service_identity_file`: the certificate the ledger's service must have.
+    pub previous_service_identity_pem: String,
+    /// Where it was read from (for messages).
+    pub previous_service_identity_file: std::path::PathBuf,
+    /// `initial_service_certificate_validity_days` of the new service certificate.
+    pub service_cert_validity_days: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct ShellConfig {
     pub rpc_bind: SocketAddr,
@@ -41,6 +52,8 @@ pub struct ShellConfig {
     pub node_to_node_bind: SocketAddr,
     /// Present when `command.type = Join`.
     pub join: Option<JoinSpec>,
+    /// Present when `command.type = Recover`.
+    pub recover: Option<RecoverSpec>,
     /// `node_certificate.subject_name` without its `CN=` (CCF: "CN=CCF Node").
     pub node_cert_common_name: String,
     /// `node_certificate.subject_alt_names` as host names/IPs; empty = 127.0.0.1, localhost and

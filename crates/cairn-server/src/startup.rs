@@ -5,8 +5,8 @@
 //! tail, and resumes the same service.
 use crate::core_loop::now_ms;
 use crate::node_files::{
-    LEDGER_SECRETS_FILE, NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, RAFT_STATE_FILE, SERVICE_CERT_FILE,
-    SERVICE_KEY_FILE, SNAPSHOT_INSTALL_FILE, write_atomically,
+    LEDGER_SECRETS_FILE, NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, RAFT_STATE_FILE, RECOVERY_MARKER_FILE,
+    SERVICE_CERT_FILE, SERVICE_KEY_FILE, SNAPSHOT_INSTALL_FILE, write_atomically,
 };
 use crate::shell_config::ShellConfig;
 use crate::snapshot_start::{
@@ -45,7 +45,7 @@ pub fn fill_random() -> FillRandom {
     Box::new(|buf: &mut [u8]| rand::rng().fill_bytes(buf))
 }
 
-fn now_s() -> i64 {
+pub(crate) fn now_s() -> i64 {
     (now_ms() / 1000) as i64
 }
 
@@ -62,6 +62,19 @@ fn host_of(address: &str) -> String {
 fn create_identity(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<()> {
     let not_before = now_s() - 60;
     let service = ServiceIdentity::create(not_before, cfg.start.service_cert_validity_days)?;
+    write_identity(cfg, files, service, 1)
+}
+
+/// Writes `service` and a new node identity endorsed by it to `node_data`, and a fresh ledger
+/// secret valid from `secret_valid_from` (written last: its presence means the identity is
+/// complete).
+pub(crate) fn write_identity(
+    cfg: &ShellConfig,
+    files: &NodeFiles,
+    service: ServiceIdentity,
+    secret_valid_from: u64,
+) -> anyhow::Result<()> {
+    let not_before = now_s() - 60;
     let node_key = SigningKey::generate()?;
     let mut names = cfg.node_cert_subject_alt_names.clone();
     if names.is_empty() {
@@ -88,12 +101,12 @@ fn create_identity(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<()> {
     files.write(NODE_KEY_FILE, node_key.to_pem().as_bytes(), true)?;
     files.write(NODE_CERT_FILE, node_cert.pem().as_bytes(), false)?;
     // Written last: its presence means the identity is complete.
-    let chain = cairn_gov::LedgerSecretChain::new(1, secret);
+    let chain = cairn_gov::LedgerSecretChain::new(secret_valid_from, secret);
     files.write(LEDGER_SECRETS_FILE, &serde_json::to_vec_pretty(&chain)?, true)?;
     Ok(())
 }
 
-fn open_ledger(cfg: &ShellConfig) -> anyhow::Result<LedgerWriter<FsStorage>> {
+fn open_ledger(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<LedgerWriter<FsStorage>> {
     let storage = FsStorage::open(&cfg.ledger_directory, cfg.durability, false)
         .with_context(|| format!("opening ledger.directory {}", cfg.ledger_directory.display()))?;
     let mut read_only: Vec<Box<dyn Storage>> = Vec::new();
@@ -102,7 +115,9 @@ fn open_ledger(cfg: &ShellConfig) -> anyhow::Result<LedgerWriter<FsStorage>> {
             .with_context(|| format!("opening ledger.read_only_directories entry {}", d.display()))?;
         read_only.push(Box::new(s));
     }
-    let config = LedgerConfig { chunk_size_bytes: cfg.core.chunk_size_bytes, recovery: false };
+    // A recovered service that has not opened yet writes (and reads) `.recovery` chunks.
+    let recovery = files.path(RECOVERY_MARKER_FILE).exists();
+    let config = LedgerConfig { chunk_size_bytes: cfg.core.chunk_size_bytes, recovery };
     let (writer, found) = LedgerWriter::open_with_read_only(storage, read_only, config)
         .with_context(|| format!("scanning ledger.directory {}", cfg.ledger_directory.display()))?;
     for repair in &found.repairs {
@@ -131,8 +146,15 @@ fn install_marker(files: &NodeFiles) -> anyhow::Result<Option<SnapshotName>> {
 /// the decision table).
 pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
     let files = NodeFiles::new(&cfg.node_data_directory);
-    let mut writer = open_ledger(cfg)?;
-    let command = if cfg.join.is_some() { StartCommand::Join } else { StartCommand::Start };
+    let command = match (&cfg.join, &cfg.recover) {
+        (Some(_), _) => StartCommand::Join,
+        (None, Some(_)) => StartCommand::Recover,
+        (None, None) => StartCommand::Start,
+    };
+    if let Some(recover) = &cfg.recover {
+        crate::recover_start::set_aside_previous_identity(&files, recover)?;
+    }
+    let mut writer = open_ledger(cfg, &files)?;
     let installed = install_marker(&files)?;
     let facts = StartFacts {
         command,
@@ -156,9 +178,26 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
             cfg.ledger_directory.display(),
             cfg.node_data_directory.display()
         ),
+        StartPlan::Refuse(StartRefusal::RecoverLedgerAfterSnapshot { first_seqno }) => bail!(
+            "ledger.directory {} starts at seqno {first_seqno} (its node joined from a snapshot): recovering from a \
+             snapshot is not supported yet; recover from the ledger of a node that holds it from seqno 1",
+            cfg.ledger_directory.display()
+        ),
+        StartPlan::Refuse(StartRefusal::NothingToRecover) => bail!(
+            "command.type = Recover but ledger.directory {} (and ledger.read_only_directories) hold no entry: copy \
+             the previous service's ledger files there",
+            cfg.ledger_directory.display()
+        ),
         StartPlan::Join => {
             let join = cfg.join.as_ref().expect("the plan joins only with command.join");
             return start_joining(cfg, join, files, writer);
+        }
+        StartPlan::RecoverService => {
+            let recover = cfg.recover.as_ref().expect("the plan recovers only with command.recover");
+            let snapshots =
+                SnapshotDirectory::open(&cfg.snapshots_directory, cfg.snapshots_read_only_directory.clone())
+                    .with_context(|| format!("opening snapshots.directory {}", cfg.snapshots_directory.display()))?;
+            return crate::recover_start::recover_service(cfg, recover, files, writer, snapshots);
         }
         StartPlan::CreateService if !facts.has_identity => create_identity(cfg, &files)?,
         _ => {}
@@ -197,7 +236,13 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
         StartPlan::ResumeAfterSnapshot { .. } => {
             Some(replay_after_snapshot(&writer, &mut snapshots, &secrets, &service_cert_pem)?)
         }
-        StartPlan::ResumeWholeLedger => Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?),
+        StartPlan::ResumeWholeLedger => {
+            // A recovered service in its public phase: the snapshots present are the previous
+            // service's (their private domain unreadable, their receipts signed by the previous
+            // identity), so the ledger is read from the start.
+            let use_snapshots = !files.path(RECOVERY_MARKER_FILE).exists();
+            Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem, use_snapshots)?)
+        }
         StartPlan::ResumeFromInstalledSnapshot { name } => {
             Some(start_from_installed_snapshot(&mut writer, &mut snapshots, name, &secrets, &service_cert_pem)?)
         }
@@ -205,7 +250,7 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
             Some(start_from_newest_snapshot(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)
         }
         StartPlan::CreateService => None,
-        StartPlan::Join | StartPlan::Refuse(_) => unreachable!("performed above"),
+        StartPlan::Join | StartPlan::RecoverService | StartPlan::Refuse(_) => unreachable!("performed above"),
     };
     if installed.is_some() && held_entries {
         // The ledger holds entries after the installed snapshot: the marker has served.
@@ -222,6 +267,32 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
         }
         other => other,
     };
+    if let (Some(recover), Some(replayer)) = (&cfg.recover, &replayed)
+        && crate::recover_start::recorded_service_cert(replayer).as_deref() != Some(service_cert_pem.as_str())
+    {
+        // The recovery wrote its identity but its create transaction never reached the ledger:
+        // perform it again, with the same identity.
+        let replayer = replayed.expect("matched");
+        let core = crate::recover_start::recover_from_replay(
+            cfg,
+            recover,
+            &files,
+            &mut writer,
+            replayer,
+            identity,
+            *secrets.latest().expect("a node has a ledger secret").raw(),
+        )?;
+        return Ok(Started {
+            core,
+            joining: false,
+            writer,
+            snapshots,
+            files,
+            node_cert_pem,
+            node_key_pem,
+            service_cert_pem,
+        });
+    }
     let core = if let Some(replayer) = replayed {
         tracing::info!(last = %replayer.last, "restarting: resuming the service");
         let raft_state_json = match files.path(RAFT_STATE_FILE).exists() {
@@ -329,10 +400,14 @@ fn replay(
     snapshots: &mut SnapshotDirectory,
     secrets: &LedgerSecrets,
     service_cert_pem: &str,
+    use_snapshots: bool,
 ) -> anyhow::Result<Replayer> {
     let started = std::time::Instant::now();
     let mut replayer = Replayer::new(secrets.clone());
-    let snapshot = newest_snapshot(writer, snapshots, secrets, service_cert_pem)?;
+    let snapshot = match use_snapshots {
+        true => newest_snapshot(writer, snapshots, secrets, service_cert_pem)?,
+        false => None,
+    };
     let snapshot_leaf = snapshot.as_ref().map(|s| (s.seqno, s.leaf));
     if let Some(s) = snapshot {
         tracing::info!(snapshot = %s.name, seqno = s.seqno, "restarting from snapshot");

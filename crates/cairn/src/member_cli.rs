@@ -134,9 +134,10 @@ pub fn run(args: MemberArgs) -> anyhow::Result<ExitCode> {
         (None, MemberCommand::Share(_)) => anyhow::bail!("share get|submit needs --enc-key NAME_enc_privk.pem"),
         (None, _) => None,
     };
-    // Members authenticate by their COSE signatures (SPEC §6), so no TLS client certificate is
-    // presented: a node that checks client certificates against its users cannot refuse them.
-    let client = CairnClient::new(&args.url, &service_cert, None)?;
+    // Members sign their requests (COSE, SPEC §6); their TLS client certificate authenticates
+    // the one unsigned call, fetching their own encrypted share.
+    let identity = cairn_client::ClientIdentity { cert_pem: cert_pem.clone(), key_pem: key_pem.clone() };
+    let client = CairnClient::new(&args.url, &service_cert, Some(identity))?;
     let session = MemberSession::new(client, &cert, key);
     // Local inputs of the command, read before anything is sent.
     let proposal = match &args.command {

@@ -1,9 +1,9 @@
 //! `cairn node --config node.json`: runs a node (CCF's `cchost`). A bad configuration exits 2
 //! naming the key; a node that stops on a fatal error exits 1.
 use anyhow::Context;
-use cairn_config::{CommandKind, NodeConfig};
+use cairn_config::NodeConfig;
 use cairn_node::CoreConfig;
-use cairn_server::{JoinSpec, ShellConfig, StartSpec};
+use cairn_server::{JoinSpec, RecoverSpec, ShellConfig, StartSpec};
 use clap::Args;
 use std::net::ToSocketAddrs;
 use std::path::PathBuf;
@@ -86,10 +86,24 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
         }
         None => None,
     };
+    let recover = match &c.command.recover {
+        Some(r) => {
+            let path = &r.previous_service_identity_file;
+            Some(RecoverSpec {
+                previous_service_identity_pem: std::fs::read_to_string(path)
+                    .with_context(|| format!("command.recover.previous_service_identity_file: {}", path.display()))?,
+                previous_service_identity_file: path.clone(),
+                service_cert_validity_days: u32::try_from(r.initial_service_certificate_validity_days)
+                    .context("command.recover.initial_service_certificate_validity_days: too large")?,
+            })
+        }
+        None => None,
+    };
     Ok(ShellConfig {
         rpc_bind,
         node_to_node_bind,
         join,
+        recover,
         rpc_published: rpc.published_address.iter().cloned().collect(),
         node_to_node_published: c.network.node_to_node_interface.advertised_address().to_string(),
         node_cert_common_name: cert_common_name(&c.node_certificate.subject_name)?,
@@ -164,14 +178,6 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
     }
     let config = loaded.config;
     warn_unapplied(&config);
-    if config.command.kind == CommandKind::Recover {
-        eprintln!(
-            "error: {}: command.type {:?} is not implemented yet (Start, Join, and restarts, are)",
-            a.config.display(),
-            config.command.kind
-        );
-        return Ok(ExitCode::from(2));
-    }
     let shell = match shell_config(&config) {
         Ok(s) => s,
         Err(e) => {

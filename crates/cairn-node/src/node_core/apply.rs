@@ -81,7 +81,8 @@ impl NodeCore {
                 .unwrap_or_else(|e| panic!("replicated signature at {seqno} does not verify: {e}"));
             self.facts.signatures.insert(seqno, SignatureRecord { cert: String::new(), ..record.clone() });
         }
-        self.store.apply(&opened.write_set, seqno).unwrap_or_else(|e| panic!("replicated entry {seqno}: {e}"));
+        let write_set = self.restore_on_apply(opened.write_set, seqno);
+        self.store.apply(&write_set, seqno).unwrap_or_else(|e| panic!("replicated entry {seqno}: {e}"));
         self.history.append_received(opened.tx, opened.leaf);
         self.facts.push_digest(opened.digest);
         if opened.claims != Sha256::ZERO {
@@ -110,6 +111,7 @@ impl NodeCore {
         self.facts.truncate_after(s);
         self.views.truncate(s);
         self.replica.checkpoints.split_off(&(s + 1));
+        self.undo_restore_after(s);
         if self.secrets.entries().iter().any(|(from, _)| *from > s) {
             self.secrets.truncate(s);
             let latest = self.secrets.latest().expect("the first secret stays").clone();

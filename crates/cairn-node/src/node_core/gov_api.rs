@@ -131,8 +131,26 @@ impl NodeCore {
         }))
     }
 
-    pub(super) fn gov_encrypted_share(&self, member_id: &str) -> Result<Response, ApiError> {
+    /// `GET /gov/recovery/encrypted-shares/{member}`: only to that member, authenticated by its
+    /// TLS client certificate (as CCF's `submit_recovery_share.sh` presents it).
+    pub(super) fn gov_encrypted_share(&self, caller: &crate::Caller, member_id: &str) -> Result<Response, ApiError> {
+        let Some(cert_id) = &caller.cert_id else {
+            return Err(ApiError::unauthenticated(
+                "no TLS client certificate: a member fetches its share with its member certificate",
+            ));
+        };
         let view = self.store.snapshot_view();
+        let active = cairn_gov::member_info(&mut &view, cert_id)
+            .map_err(gov_error)?
+            .is_some_and(|m| m.status == cairn_gov::MemberStatus::Active);
+        if !active {
+            return Err(ApiError::unauthenticated(format!("client certificate {cert_id} is not an active member's")));
+        }
+        if cert_id != member_id {
+            return Err(ApiError::forbidden(format!(
+                "member {cert_id} may fetch its own share only, not {member_id}'s"
+            )));
+        }
         match cairn_gov::encrypted_share(&mut &view, member_id).map_err(gov_error)? {
             Some(share) => {
                 use base64::Engine;
@@ -141,14 +159,5 @@ impl NodeCore {
             }
             None => Err(ApiError::not_found("ResourceNotFound", format!("no recovery share for member {member_id}"))),
         }
-    }
-
-    pub(super) fn gov_submit_share(&mut self, member_id: &str, body: &[u8]) -> Result<Response, ApiError> {
-        let _ = (member_id, body);
-        Err(ApiError::new(
-            403,
-            "ServiceNotWaitingForRecoveryShares",
-            "recovery shares are only accepted while a recovered service waits for them",
-        ))
     }
 }

@@ -42,9 +42,11 @@ mod apply;
 mod gov_api;
 mod membership;
 mod raft_loop;
+mod recovery;
 
 pub use membership::{JOIN_REQUESTS, JOIN_TOKEN_INVALID, JoinParams};
 pub use raft_loop::{PeerProgress, RaftStateFile, RaftStatus};
+pub use recovery::RecoverParams;
 
 /// Header carrying the transaction id of a write, as CCF names it.
 pub const TX_ID_HEADER: &str = "x-ms-ccf-transaction-id";
@@ -119,6 +121,8 @@ pub struct NodeCore {
     members: membership::Membership,
     /// A Raft snapshot arrived: the shell starts the node again from it; this core is done.
     installing: Option<SnapshotName>,
+    /// Where this node restored a recovered service's private state (`recovery.rs`).
+    restored: Option<recovery::Restored>,
 }
 
 /// Bytes of a chunk file's header (the positions-table offset).
@@ -193,11 +197,15 @@ impl NodeCore {
             known_commit,
             members.conf_state(),
         );
+        // A replay that applied the transaction opening a recovered service restored the
+        // previous service's secrets the node had not persisted yet.
+        let restored_in_replay = replayed.secrets().len() > p.secrets.len();
+        let secrets = if restored_in_replay { replayed.secrets().clone() } else { p.secrets };
         let mut core = NodeCore::assemble(
             replayed,
             p.identity,
             p.config,
-            p.secrets,
+            secrets,
             p.open_chunk_bytes,
             p.now_ms,
             fill_random,
@@ -210,6 +218,9 @@ impl NodeCore {
         core.commit = TxId::default();
         core.advance_commit(known_commit.min(core.history.last().seqno));
         core.out.clear();
+        if restored_in_replay {
+            core.persist_secrets();
+        }
         core.emit_peers();
         core.consensus_resumed();
         core.drive();
@@ -263,6 +274,7 @@ impl NodeCore {
             replica,
             members,
             installing: None,
+            restored: None,
         }
     }
 
@@ -366,7 +378,7 @@ impl NodeCore {
     }
 
     pub fn node_state(&self) -> NodeState {
-        self.state
+        self.reported_state()
     }
 
     /// The highest seqno known durable on this node's disk.
@@ -413,6 +425,20 @@ impl NodeCore {
     fn execute(&mut self, ws: WriteSet, flags: EntryFlags, claims: Sha256) -> TxId {
         let seqno = self.history.last().seqno + 1;
         self.store.apply(&ws, seqno).expect("the core's own writes apply in order");
+        self.append_executed(ws, flags, claims)
+    }
+
+    /// As [`NodeCore::execute`], with `restored` (state no entry writes: a recovered service's
+    /// private state) applied under `ws` in the store; the ledger records `ws` only.
+    fn execute_over(&mut self, restored: WriteSet, ws: WriteSet) -> TxId {
+        let seqno = self.history.last().seqno + 1;
+        let store_ws = crate::private_recovery::overlay(restored, &ws);
+        self.store.apply(&store_ws, seqno).expect("the core's own writes apply in order");
+        self.append_executed(ws, EntryFlags::default(), Sha256::ZERO)
+    }
+
+    fn append_executed(&mut self, ws: WriteSet, flags: EntryFlags, claims: Sha256) -> TxId {
+        let seqno = self.history.last().seqno + 1;
         let entry = self.history.append_tx_with_claims(self.view, &ws, flags, claims);
         if claims != Sha256::ZERO {
             self.facts.claims.insert(seqno, claims);
@@ -444,7 +470,8 @@ impl NodeCore {
         self.replica.checkpoint(seqno, &self.store);
         self.policy.record_signature();
         let due = seqno - self.last_snapshot_seqno >= self.config.snapshot_tx_count;
-        if due || self.snapshot_requested {
+        // No snapshot while a recovered service's private state is not restored (SPEC §7.4).
+        if (due || self.snapshot_requested) && !self.private_state_pending() {
             self.snapshot_requested = false;
             self.take_snapshot(seqno);
         }
@@ -517,7 +544,7 @@ impl NodeCore {
             Request::Withdraw { proposal_id, body } => self.gov_withdraw(&proposal_id, &body),
             Request::Proposal { proposal_id } => self.gov_proposal(&proposal_id),
             Request::Proposals => self.gov_proposals(),
-            Request::EncryptedShare { member_id } => self.gov_encrypted_share(&member_id),
+            Request::EncryptedShare { member_id } => self.gov_encrypted_share(caller, &member_id),
             Request::SubmitShare { member_id, body } => self.gov_submit_share(&member_id, &body),
             Request::Join { body } => self.on_join_request(caller, &body),
             Request::Consensus => Ok(Response::ok(serde_json::to_value(self.raft_status()).expect("json"))),
@@ -614,7 +641,7 @@ impl NodeCore {
     fn node_state_response(&self) -> Response {
         Response::ok(json!({
             "node_id": self.identity.node_id(),
-            "state": self.state,
+            "state": self.reported_state(),
             "last_signed_seqno": self.last_signed_seqno(),
             "startup_seqno": self.startup_seqno,
         }))
@@ -700,6 +727,14 @@ impl NodeCore {
         let cert = &cert;
         if sig.seqno == tx.seqno {
             return Ok(Receipt::for_signature(sig, cert));
+        }
+        if crate::received_entry::before_known_secrets(&self.secrets, tx.seqno) {
+            return Err(ApiError::unavailable(
+                "ReceiptUnavailable",
+                format!(
+                    "{tx} belongs to the previous service, whose ledger secrets are restored when the recovery completes"
+                ),
+            ));
         }
         let secret = self.secret_for(tx.seqno);
         let claims = self.facts.claims.get(&tx.seqno).copied().unwrap_or(Sha256::ZERO);

@@ -39,6 +39,8 @@ pub struct Identities {
     pub member_key: SigningKey,
     pub member_id: String,
     pub member: InitialMember,
+    /// The member's RSA key: decrypts its recovery share.
+    pub member_encryption: EncryptionKeyPair,
     /// Registered by [`Node::open_service`].
     pub user_cert: Certificate,
     /// Never registered.
@@ -84,6 +86,7 @@ pub fn identities() -> &'static Identities {
             member_key,
             member_id: identity_id(&member_cert),
             member,
+            member_encryption: encryption,
             user_cert,
             stranger_cert,
         }
@@ -164,7 +167,9 @@ pub fn sig(view: u64, seqno: u64) -> Step {
 pub fn steps(actions: &[Action]) -> Vec<Step> {
     actions
         .iter()
-        .filter(|a| !matches!(a, Action::PersistRaftState { .. } | Action::SetPeers { .. }))
+        .filter(|a| {
+            !matches!(a, Action::PersistRaftState { .. } | Action::SetPeers { .. } | Action::SetLedgerRecovery { .. })
+        })
         .map(|a| match a {
             Action::Append(e) => Step::Append(e.tx_id, if is_signature(e) { Kind::Signature } else { Kind::Tx }),
             Action::Sync => Step::Sync,
@@ -227,6 +232,8 @@ pub struct Node {
     pub committed_snapshots: Vec<(SnapshotName, Vec<u8>)>,
     /// Every action the core returned, as steps, in order.
     pub journal: Vec<Step>,
+    /// The last `SetLedgerRecovery` (chunks carry `.recovery`).
+    pub ledger_recovery: bool,
     pub now_ms: u64,
     next_id: RequestId,
 }
@@ -241,6 +248,7 @@ impl Node {
             snapshots: Vec::new(),
             committed_snapshots: Vec::new(),
             journal: Vec::new(),
+            ledger_recovery: false,
             now_ms,
             next_id: 0,
         }
@@ -264,15 +272,75 @@ impl Node {
         (node, actions)
     }
 
+    /// Starts a new service with `members` and `recovery_threshold`.
+    pub fn start_with(config: CoreConfig, seed: u64, members: Vec<InitialMember>, recovery_threshold: u64) -> Node {
+        let core = NodeCore::start(StartParams {
+            identity: node_identity(),
+            config,
+            members,
+            recovery_threshold,
+            ledger_secret: FIRST_SECRET,
+            join_token_digest: join_token().digest(),
+            now_ms: START_MS,
+            fill_random: seeded_fill_random(seed),
+        })
+        .expect("start");
+        let mut node = Node::wrap(core, START_MS);
+        node.absorb();
+        node
+    }
+
+    /// A disaster recovery of `ledger` (SPEC §7) under `identity` (a new service's), at
+    /// `now_ms`: the public replay, the cut after the last signature, and `NodeCore::recover`.
+    pub fn recover(
+        ledger: &[EncodedEntry],
+        identity: NodeIdentity,
+        config: CoreConfig,
+        seed: u64,
+        now_ms: u64,
+    ) -> Result<Node, cairn_node::ApiError> {
+        let mut replayed = Replayer::public_only();
+        for e in ledger {
+            replayed.push(e.bytes.clone()).unwrap_or_else(|err| panic!("reading {} publicly: {err}", e.tx_id));
+        }
+        let kept = replayed.last.seqno as usize;
+        replayed.drop_unsigned_tail();
+        let core = NodeCore::recover(cairn_node::RecoverParams {
+            replayed,
+            identity,
+            config,
+            ledger_secret: [9; 32],
+            join_token_digest: join_token().digest(),
+            open_chunk_bytes: 0,
+            now_ms,
+            fill_random: seeded_fill_random(seed),
+        })?;
+        let mut node = Node::wrap(core, now_ms);
+        node.ledger = ledger[..kept].to_vec();
+        node.absorb();
+        Ok(node)
+    }
+
     /// Restarts from this node's ledger, persisted secrets and Raft state, as if every
     /// appended entry had reached the disk, at `now_ms`. The whole ledger is kept (a lone
     /// node signs over its unsigned tail in the new view).
     pub fn restart(&self, config: CoreConfig, seed: u64, now_ms: u64) -> (Node, Vec<Action>) {
+        self.restart_as(node_identity(), config, seed, now_ms)
+    }
+
+    /// [`Node::restart`] of a node with `identity` (a recovered service's node).
+    pub fn restart_as(
+        &self,
+        identity: NodeIdentity,
+        config: CoreConfig,
+        seed: u64,
+        now_ms: u64,
+    ) -> (Node, Vec<Action>) {
         let secrets = NodeCore::parse_secrets_json(&self.persisted_secrets).expect("persisted chain");
         let replayed = replay(&self.ledger, secrets.clone());
         let core = NodeCore::resume(ResumeParams {
             replayed,
-            identity: node_identity(),
+            identity,
             config,
             secrets,
             open_chunk_bytes: 0,
@@ -311,6 +379,7 @@ impl Node {
                         .unwrap_or_else(|| panic!("snapshot {name} committed before it was written"));
                     self.committed_snapshots.push((name.committed(), [bytes.as_slice(), receipt].concat()));
                 }
+                Action::SetLedgerRecovery { recovery } => self.ledger_recovery = *recovery,
                 Action::Sync | Action::CommitLedger { .. } | Action::Reply { .. } | Action::SetPeers { .. } => {}
                 other => panic!("a lone node does not {other:?}"),
             }

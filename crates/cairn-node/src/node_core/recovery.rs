@@ -1,0 +1,281 @@
+//! Disaster recovery in the core (SPEC §7). The shell reads the previous service's ledger
+//! publicly (`Replayer::public_only`), sets aside what follows its last signature, creates a new
+//! service identity and calls [`NodeCore::recover`]:
+//!
+//! 1. **Public phase.** The node becomes the only voter of a new network, in view
+//!    `last view + 2`, and writes the recovered service's create transaction (a new chunk):
+//!    the new service certificate with status `Recovering` and `recovery_count + 1`, the previous
+//!    identity, every previous node retired and out of the consensus table, this node trusted,
+//!    a new join token digest. It holds only the new service's ledger secret (valid from the
+//!    create transaction on), so the previous entries stay publicly read (`PartOfPublicNetwork`);
+//!    nodes that join read them the same way. No snapshot is taken in this phase.
+//! 2. Members open the service (`transition_service_to_open` with the previous identity →
+//!    `WaitingForRecoveryShares`) and submit their shares (`cairn_gov::submit_recovery_share`:
+//!    checked against their commitments, sealed in a committed table, so a new primary counts
+//!    them).
+//! 3. **Private phase.** The share that reaches the threshold opens the service in the same
+//!    transaction: the primary restores the previous secret chain from the shares and the
+//!    historical-secret records, decrypts every previous entry's private domain
+//!    (`private_recovery`), and writes one transaction: status `Open`, the previous latest
+//!    secret sealed under the new one (the chain goes on), fresh shares, the submitted shares
+//!    removed, and the restored chain in the private table `cairn.internal.recovered_ledger_secrets`.
+//!    Every node that applies that transaction (a backup, or a node replaying it after a restart)
+//!    restores the same private state from its own copy of the previous entries, before the
+//!    transaction's own writes. Then a snapshot is taken and the `.recovery` suffixes dropped.
+//!
+//! Invariant: between 1 and 3 the node's first secret starts after the previous service's last
+//! entry (`received_entry::before_known_secrets`); from 3 on its secrets start at seqno 1.
+use super::{NodeCore, TX_ID_HEADER, raft_loop};
+use crate::private_recovery::{historical_secret_records, overlay, recover_private_state, with_recovered_secrets};
+use crate::received_entry::before_known_secrets;
+use crate::{Action, ApiError, CoreConfig, FillRandom, NodeIdentity, NodeState, RaftRole, Replayer, Response};
+use cairn_crypto::Sha256;
+use cairn_gov::SignedRequest;
+use cairn_kv::{Tx, WriteSet};
+use cairn_ledger::format::{EntryFlags, TxId};
+use cairn_ledger::genesis::GenesisRecord;
+use cairn_ledger::tables::{self, NodeInfo, NodeStatus, ServiceInfo, ServiceStatus};
+use cairn_ledger::{LedgerSecret, LedgerSecrets};
+use raft::eraftpb::ConfState;
+use serde_json::json;
+
+/// What a node needs to recover a service (`command.type = Recover`).
+pub struct RecoverParams {
+    /// The previous service's whole ledger, read by `Replayer::public_only`, cut after its last
+    /// signature.
+    pub replayed: Replayer,
+    /// The new service's identity (service key and certificate, this node's certificate
+    /// endorsed by it).
+    pub identity: NodeIdentity,
+    pub config: CoreConfig,
+    /// The new service's ledger secret.
+    pub ledger_secret: [u8; 32],
+    /// SHA-256 of the join token this recovery wrote.
+    pub join_token_digest: Sha256,
+    /// Bytes of the ledger's open chunk.
+    pub open_chunk_bytes: u64,
+    pub now_ms: u64,
+    pub fill_random: FillRandom,
+}
+
+/// The private state restored at `seqno`, and the secrets the node held before (a rollback of
+/// that transaction goes back to them).
+pub(super) struct Restored {
+    seqno: u64,
+    secrets_before: LedgerSecrets,
+}
+
+fn gov_error(e: cairn_gov::GovError) -> ApiError {
+    ApiError::new(e.http_status(), e.code(), e.to_string())
+}
+
+impl NodeCore {
+    /// Starts the recovered service (module documentation, step 1).
+    pub fn recover(p: RecoverParams) -> Result<NodeCore, ApiError> {
+        let mut replayed = p.replayed;
+        let last = replayed.last;
+        let bad = |m: String| ApiError::bad_request("InvalidLedger", m);
+        if replayed.unsigned_tail() > 0 || replayed.last_signature() != last.seqno || last.seqno == 0 {
+            return Err(bad(format!(
+                "a recovery starts from a ledger that ends with a signature (last signature {}, last entry {}, {} \
+                 unsigned after it)",
+                replayed.last_signature(),
+                last.seqno,
+                replayed.unsigned_tail()
+            )));
+        }
+        let previous: ServiceInfo = replayed
+            .store
+            .get(tables::SERVICE_INFO, &tables::SINGLETON_KEY)
+            .and_then(|v| serde_json::from_slice(v).ok())
+            .ok_or_else(|| bad(format!("the ledger holds no readable {}", tables::SERVICE_INFO)))?;
+        let (log, _) = replayed.take_log();
+        let created = last.seqno + 1;
+        let secrets = LedgerSecrets::from_entries([(created, LedgerSecret::new(p.ledger_secret))]).expect("one secret");
+        let mut fill_random = p.fill_random;
+        let me = p.identity.raft_id();
+        let conf = ConfState { voters: vec![me], ..Default::default() };
+        // Hard state term = last view + 1: the election wins last view + 2 (SPEC §7.1).
+        let state = raft_loop::RaftStateFile { version: 1, term: last.view + 1, vote: 0, commit: last.seqno };
+        let consensus = raft_loop::Consensus::resume(
+            &p.config,
+            me,
+            &mut fill_random,
+            p.now_ms,
+            (0, 0),
+            log.iter(),
+            Some(state),
+            last.seqno,
+            conf,
+        );
+        let mut core = NodeCore::assemble(
+            replayed,
+            p.identity,
+            p.config,
+            secrets,
+            p.open_chunk_bytes,
+            p.now_ms,
+            fill_random,
+            consensus,
+            Vec::new(),
+        );
+        core.persist_secrets();
+        let opening = core.consensus.campaign_alone().expect("a lone voter elects itself");
+        assert_eq!(opening.index, created, "the create transaction follows the previous service's last signature");
+        core.view = opening.term;
+        core.out.push(Action::SetLedgerRecovery { recovery: true });
+        let ws = core.recovery_create_write_set(&previous, TxId::new(core.view, created), &p.join_token_digest);
+        core.execute(ws, EntryFlags(EntryFlags::FORCE_LEDGER_CHUNK_BEFORE), Sha256::ZERO);
+        core.members = super::membership::Membership::from_store(&core.store);
+        core.sign();
+        core.emit_peers();
+        core.drive();
+        core.check_invariants();
+        Ok(core)
+    }
+
+    /// The recovered service's create transaction (module documentation, step 1).
+    fn recovery_create_write_set(&self, previous: &ServiceInfo, create: TxId, token: &Sha256) -> WriteSet {
+        let genesis = GenesisRecord {
+            service_cert_pem: &self.identity.service_cert_pem,
+            node_id: &self.identity.signer.node_id,
+            node_cert_pem: &self.identity.signer.cert_pem,
+            node_public_key_pem: None,
+            rpc_address: self.identity.rpc_addresses.first().cloned(),
+            recovery_count: previous.recovery_count + 1,
+            status: ServiceStatus::Recovering,
+            create_txid: create.to_string(),
+        };
+        let mut ws = genesis.write_set();
+        ws.put(tables::PREVIOUS_SERVICE_IDENTITY, tables::SINGLETON_KEY.to_vec(), previous.cert.as_bytes().to_vec());
+        let me = self.identity.node_id().as_bytes();
+        for (node_id, value) in self.store.iter_table(tables::NODES_INFO) {
+            let Ok(info) = serde_json::from_slice::<NodeInfo>(&value.value) else { continue };
+            if node_id != me && info.status != NodeStatus::Retired {
+                let retired = NodeInfo { status: NodeStatus::Retired, ..info };
+                ws.put(tables::NODES_INFO, node_id.to_vec(), serde_json::to_vec(&retired).expect("json"));
+            }
+        }
+        for (node_id, _) in self.store.iter_table(crate::CONSENSUS_NODES) {
+            ws.remove(crate::CONSENSUS_NODES, node_id.to_vec());
+        }
+        for (member_id, _) in self.store.iter_table(tables::ENCRYPTED_SUBMITTED_SHARES) {
+            ws.remove(tables::ENCRYPTED_SUBMITTED_SHARES, member_id.to_vec());
+        }
+        let ws = overlay(ws, &self.members.own_row(&self.identity, RaftRole::Voter));
+        overlay(ws, &crate::membership::digest_write_set(token))
+    }
+
+    /// Whether the previous service's private state is still encrypted (public phase).
+    pub(super) fn private_state_pending(&self) -> bool {
+        before_known_secrets(&self.secrets, 1)
+    }
+
+    /// The node state as operators see it: `PartOfPublicNetwork` while the recovered service
+    /// has not restored its private state.
+    pub(super) fn reported_state(&self) -> NodeState {
+        match self.state {
+            NodeState::PartOfNetwork if self.private_state_pending() => NodeState::PartOfPublicNetwork,
+            state => state,
+        }
+    }
+
+    /// `POST /gov/recovery/members/{member}:recover` (module documentation, steps 2 and 3).
+    pub(super) fn gov_submit_share(&mut self, member_id: &str, body: &[u8]) -> Result<Response, ApiError> {
+        self.require_primary()?;
+        let req = SignedRequest::parse(body).map_err(gov_error)?;
+        let current = *self.secrets.latest().expect("a node has a ledger secret").raw();
+        let mut tx = self.store.begin();
+        let submission = cairn_gov::submit_recovery_share(
+            &mut tx,
+            member_id,
+            &req,
+            self.now_ms / 1000,
+            &current,
+            &mut *self.fill_random,
+        )
+        .map_err(gov_error)?;
+        let body = json!({
+            "message": submission.message(),
+            "submittedCount": submission.submitted,
+            "recoveryThreshold": submission.threshold,
+        });
+        let id = match &submission.shares {
+            Some(shares) => self.open_recovered_service(tx, shares)?,
+            None => self.execute(tx.into_parts().1, EntryFlags::default(), Sha256::ZERO),
+        };
+        Ok(Response::ok(body).with_header(TX_ID_HEADER, id.to_string()))
+    }
+
+    /// The threshold is reached: restore, open, re-share (module documentation, step 3).
+    fn open_recovered_service(&mut self, mut tx: Tx, shares: &[cairn_crypto::Share]) -> Result<TxId, ApiError> {
+        let failed = |m: String| ApiError::new(500, "RecoveryFailed", m);
+        if !self.private_state_pending() {
+            return Err(failed("the private state is already restored".into()));
+        }
+        let previous_last = self.secrets.entries()[0].0 - 1;
+        let log = self.consensus.log_range(0, previous_last);
+        let historical = historical_secret_records(log.iter().map(Vec::as_slice)).map_err(|e| failed(e.to_string()))?;
+        let chain = cairn_gov::recover_secret_chain(&mut tx, shares, &historical).map_err(gov_error)?;
+        let chain_json = serde_json::to_vec(&chain).expect("json");
+        let merged = with_recovered_secrets(&chain_json, &self.secrets).map_err(failed)?;
+        let restored =
+            recover_private_state(log.iter().map(Vec::as_slice), 1, &merged).map_err(|e| failed(e.to_string()))?;
+        cairn_gov::clear_submitted_shares(&mut tx).map_err(gov_error)?;
+        let info = ServiceInfo { status: ServiceStatus::Open, ..self.service_info() };
+        tx.put(tables::SERVICE_INFO, tables::SINGLETON_KEY.to_vec(), serde_json::to_vec(&info).expect("json"));
+        tx.put(tables::RECOVERED_LEDGER_SECRETS, tables::SINGLETON_KEY.to_vec(), chain_json);
+        let before = std::mem::replace(&mut self.secrets, merged);
+        // The chain goes on: the previous latest secret sealed under the new service's, and
+        // fresh shares of the new one (the service is Open in this transaction).
+        cairn_gov::rekey(&mut tx, &self.secret_chain(), &mut *self.fill_random).map_err(|e| {
+            self.secrets = before.clone();
+            gov_error(e)
+        })?;
+        let ws = tx.into_parts().1;
+        self.persist_secrets();
+        let seqno = self.history.last().seqno + 1;
+        self.restored = Some(Restored { seqno, secrets_before: before });
+        let id = self.execute_over(restored.write_set, ws);
+        self.after_private_state_restored();
+        Ok(id)
+    }
+
+    /// A backup (or a new primary's unsigned tail) applies the transaction that opened the
+    /// recovered service: restore the same private state from this node's own copy of the
+    /// previous entries. Returns the write set to apply at `seqno`.
+    pub(super) fn restore_on_apply(&mut self, ws: WriteSet, seqno: u64) -> WriteSet {
+        let Some(Some(json)) = ws.get(tables::RECOVERED_LEDGER_SECRETS, &tables::SINGLETON_KEY) else { return ws };
+        if !self.private_state_pending() {
+            return ws;
+        }
+        let merged = with_recovered_secrets(json, &self.secrets)
+            .unwrap_or_else(|e| panic!("entry {seqno} opens the recovered service: {e}"));
+        let previous_last = self.secrets.entries()[0].0 - 1;
+        let log = self.consensus.log_range(0, previous_last);
+        let restored = recover_private_state(log.iter().map(Vec::as_slice), 1, &merged)
+            .unwrap_or_else(|e| panic!("entry {seqno} opens the recovered service: {e}"));
+        let before = std::mem::replace(&mut self.secrets, merged);
+        self.restored = Some(Restored { seqno, secrets_before: before });
+        self.persist_secrets();
+        self.after_private_state_restored();
+        overlay(restored.write_set, &ws)
+    }
+
+    fn after_private_state_restored(&mut self) {
+        self.out.push(Action::SetLedgerRecovery { recovery: false });
+        self.snapshot_requested = true;
+    }
+
+    /// A rollback to `seqno` undid the transaction that restored the private state: back to the
+    /// secrets held before it (it is restored again when the transaction is applied again).
+    pub(super) fn undo_restore_after(&mut self, seqno: u64) {
+        if self.restored.as_ref().is_some_and(|r| r.seqno > seqno) {
+            let r = self.restored.take().expect("checked");
+            self.secrets = r.secrets_before;
+            self.snapshot_requested = false;
+            self.persist_secrets();
+            self.out.push(Action::SetLedgerRecovery { recovery: true });
+        }
+    }
+}
