@@ -247,6 +247,17 @@ impl CairnClient {
         self.get_json("/node/network", "network").await
     }
 
+    /// `GET /node/service/previous_identity`: the certificate (PEM) of the service a recovered
+    /// service was recovered from.
+    pub async fn previous_service_identity(&self) -> Result<String, ClientError> {
+        #[derive(Deserialize)]
+        struct Previous {
+            previous_service_identity: String,
+        }
+        let p: Previous = self.get_json("/node/service/previous_identity", "previous service identity").await?;
+        Ok(p.previous_service_identity)
+    }
+
     /// `GET /node/consensus`: the node's Raft state (role, term, leader, commit, configuration).
     pub async fn consensus(&self) -> Result<serde_json::Value, ClientError> {
         self.get_json("/node/consensus", "consensus").await

@@ -19,6 +19,9 @@ pub struct ClusterOptions {
     pub join_retry: &'static str,
     /// `command.join.fetch_recent_snapshot` of joining nodes.
     pub fetch_recent_snapshot: bool,
+    /// Members `m0..` of the service (each with an encryption key) and the recovery threshold.
+    pub members: usize,
+    pub recovery_threshold: u64,
 }
 
 impl Default for ClusterOptions {
@@ -32,11 +35,13 @@ impl Default for ClusterOptions {
             chunk_size: "64KB",
             join_retry: "200ms",
             fetch_recent_snapshot: true,
+            members: 1,
+            recovery_threshold: 1,
         }
     }
 }
 
-fn config(opts: &ClusterOptions, rpc_port: u16, command: Value) -> Value {
+pub fn config(opts: &ClusterOptions, rpc_port: u16, command: Value) -> Value {
     json!({
         "network": {
             "node_to_node_interface": {"bind_address": format!("127.0.0.1:{}", free_port())},
@@ -51,19 +56,24 @@ fn config(opts: &ClusterOptions, rpc_port: u16, command: Value) -> Value {
     })
 }
 
-/// The workspace of the node that starts the service: keys `m0`, `u0` and a `Start` config
-/// (recovery threshold 1).
+/// The workspace of the node that starts the service: member keys `m0..` (`opts.members`), user
+/// key `u0` and a `Start` config.
 pub fn create_start_node(dir: &Path, opts: &ClusterOptions) -> NodeProcess {
     std::fs::create_dir_all(dir).unwrap();
-    cairn_in(dir, &["keygen", "member", "--name", "m0"]);
+    for i in 0..opts.members.max(1) {
+        cairn_in(dir, &["keygen", "member", "--name", &format!("m{i}")]);
+    }
     cairn_in(dir, &["keygen", "user", "--name", "u0"]);
     let port = free_port();
+    let members: Vec<Value> = (0..opts.members.max(1))
+        .map(|i| json!({"certificate_file": format!("m{i}_cert.pem"), "encryption_public_key_file": format!("m{i}_enc_pubk.pem")}))
+        .collect();
     let command = json!({
         "type": "Start",
         "service_certificate_file": "service_cert.pem",
         "start": {
-            "members": [{"certificate_file": "m0_cert.pem", "encryption_public_key_file": "m0_enc_pubk.pem"}],
-            "service_configuration": {"recovery_threshold": 1}
+            "members": members,
+            "service_configuration": {"recovery_threshold": opts.recovery_threshold}
         }
     });
     NodeProcess::with_config(dir, port, &config(opts, port, command))
