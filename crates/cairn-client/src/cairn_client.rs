@@ -272,7 +272,8 @@ impl CairnClient {
         Ok(self.get_json::<Nodes>("/node/network/nodes", "nodes").await?.nodes)
     }
 
-    /// `GET /node/primary`: true on 200, false on an HTTP refusal (this node is not primary).
+    /// `GET /node/primary`: true on 200 (this node is the primary), false on a redirect to the
+    /// primary or another HTTP refusal.
     pub async fn is_primary(&self) -> Result<bool, ClientError> {
         match self.call(Method::GET, "/node/primary", Body::Empty).await {
             Ok(_) => Ok(true),

@@ -85,13 +85,28 @@ pub async fn newest_snapshot(State(s): State<ApiState>, Extension(c): Extension<
         return redirect(&format!("https://{address}/node/snapshot"));
     }
     let Some(source) = s.snapshots.clone() else { return no_snapshot() };
+    // Only the current service's snapshots: a recovered service's directory also holds the
+    // previous service's, which a joiner could not verify (SPEC §7).
+    let created = current_service_created(&s, Caller::default()).await;
     let listed = tokio::task::spawn_blocking(move || source.committed_newest_first()).await;
     match listed {
-        Ok(Ok(names)) if !names.is_empty() => redirect(&format!("/node/snapshot/{}", names[0])),
-        Ok(Ok(_)) => no_snapshot(),
+        Ok(Ok(names)) => match names.into_iter().find(|n| n.seqno >= created) {
+            Some(name) => redirect(&format!("/node/snapshot/{name}")),
+            None => no_snapshot(),
+        },
         Ok(Err(e)) => internal("listing the snapshots directories", e),
         Err(e) => internal("listing the snapshots directories", e),
     }
+}
+
+/// The seqno of the current service's create transaction (0 if unknown).
+async fn current_service_created(s: &ApiState, c: Caller) -> u64 {
+    let Ok(r) = ask_core(s, c, Request::Network).await else { return 0 };
+    r.body
+        .get("current_service_create_txid")
+        .and_then(|t| t.as_str())
+        .and_then(|t| t.parse::<cairn_ledger::format::TxId>().ok())
+        .map_or(0, |t| t.seqno)
 }
 
 /// The RPC address of the primary if it is a node other than this one.

@@ -5,162 +5,17 @@
 //! every record reads back identical on both nodes. Two more recoveries follow.
 mod support;
 
-use cairn_client::{CairnClient, LogTable, TxId};
+use cairn_client::{CairnClient, LogTable};
 use cairn_crypto::Certificate;
 use cairn_ledger::receipt::Receipt;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
-use support::cluster::{ClusterOptions, config, create_join_node, create_start_node, panics_in_logs, wait_for};
+use support::cluster::{create_join_node, create_start_node, panics_in_logs, wait_for};
 use support::member::Member;
-use support::node_process::NodeProcess;
-use support::{cairn_in, free_port};
+use support::recovery::*;
 
 const RECORDS: u64 = 5_000;
-
-fn opts() -> ClusterOptions {
-    ClusterOptions {
-        members: 3,
-        recovery_threshold: 2,
-        snapshot_tx_count: 1_500,
-        signature_tx_count: 50,
-        chunk_size: "256KB",
-        fetch_recent_snapshot: false,
-        ..ClusterOptions::default()
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
-/// A `Recover` workspace on copies of `node`'s ledger and snapshots, with the member and user
-/// keys and the previous service certificate.
-fn recover_node(dir: &Path, node: &Path, keys: &Path) -> NodeProcess {
-    std::fs::create_dir_all(dir).unwrap();
-    copy_dir(&node.join("ledger"), &dir.join("ledger"));
-    if node.join("snapshots").exists() {
-        copy_dir(&node.join("snapshots"), &dir.join("snapshots"));
-    }
-    for entry in std::fs::read_dir(keys).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name.ends_with(".pem") && (name.starts_with('m') || name.starts_with("u0")) {
-            std::fs::copy(keys.join(&name), dir.join(&name)).unwrap();
-        }
-    }
-    std::fs::copy(node.join("service_cert.pem"), dir.join("previous_service_cert.pem")).unwrap();
-    let port = free_port();
-    let command = json!({
-        "type": "Recover",
-        "service_certificate_file": "service_cert.pem",
-        "recover": {"previous_service_identity_file": "previous_service_cert.pem"}
-    });
-    NodeProcess::with_config(dir, port, &config(&opts(), port, command))
-}
-
-async fn write_records(client: &CairnClient, from: u64, to: u64) -> Vec<TxId> {
-    let client = Arc::new(client.clone());
-    let mut tasks = Vec::new();
-    for lane in 0..8u64 {
-        let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut txs = Vec::new();
-            for id in (from..=to).filter(|id| id % 8 == lane) {
-                txs.push((id, client.log_write(LogTable::Private, id, &format!("private {id}")).await.unwrap()));
-                client.log_write(LogTable::Public, id, &format!("public {id}")).await.unwrap();
-            }
-            txs
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    all.sort();
-    all.into_iter().map(|(_, tx)| tx).collect()
-}
-
-async fn check_records(client: &CairnClient, ids: impl Iterator<Item = u64>, node: &str) {
-    let ids: Vec<u64> = ids.collect();
-    let client = Arc::new(client.clone());
-    let mut tasks = Vec::new();
-    for lane in 0..8usize {
-        let client = client.clone();
-        let ids: Vec<u64> = ids.iter().copied().skip(lane).step_by(8).collect();
-        let node = node.to_string();
-        tasks.push(tokio::spawn(async move {
-            for id in ids {
-                let private = client.log_read(LogTable::Private, id).await.unwrap();
-                assert_eq!(private.as_deref(), Some(format!("private {id}").as_str()), "{node}: private {id}");
-                let public = client.log_read(LogTable::Public, id).await.unwrap();
-                assert_eq!(public.as_deref(), Some(format!("public {id}").as_str()), "{node}: public {id}");
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-}
-
-/// Members m0 and m1 open the recovered service (previous → next identity), then submit their
-/// shares with the CLI; returns the answers of the submissions.
-fn open_with_shares(node: &NodeProcess, previous_cert: &str) -> Vec<String> {
-    let rt = rt();
-    let client = node.client(None);
-    let m0 = Member::load(&node.dir, "m0");
-    let m1 = Member::load(&node.dir, "m1");
-    let args = json!({"previous_service_identity": previous_cert, "next_service_identity": node.service_cert()});
-    let actions = json!([{"name": "transition_service_to_open", "args": args}]);
-    let (id, state) = rt.block_on(m0.propose_and_approve(&client, actions));
-    assert_eq!(state, "Open", "one ballot of three is not a majority");
-    let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
-    let after = rt.block_on(client.submit_ballot(&id, &m1.id, ballot)).unwrap();
-    assert_eq!(after.proposal_state, "Accepted");
-    let status = rt.block_on(client.network()).unwrap().service_status;
-    assert_eq!(status, "WaitingForRecoveryShares");
-    let mut answers = Vec::new();
-    for m in ["m0", "m1"] {
-        let out = member_cli(node, m, &["share", "submit"]);
-        assert!(out.status.success(), "{m}: {}", String::from_utf8_lossy(&out.stderr));
-        answers.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
-    }
-    answers
-}
-
-fn member_cli(node: &NodeProcess, m: &str, args: &[&str]) -> std::process::Output {
-    let (cert, key, enc) = (format!("{m}_cert.pem"), format!("{m}_privk.pem"), format!("{m}_enc_privk.pem"));
-    let url = node.url();
-    let mut all = vec!["member", "--url", &url, "--service-cert", "service_cert.pem", "--cert", &cert, "--key", &key];
-    all.extend(["--enc-key", &enc]);
-    all.extend(args);
-    cairn_in(&node.dir, &all)
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-}
-
-async fn wait_open(client: &CairnClient, what: &str) {
-    wait_for(what, Duration::from_secs(60), || async {
-        let network = client.network().await.ok()?;
-        let state = client.node_state().await.ok()?;
-        (network.service_status == "Open" && state.state == "PartOfNetwork").then_some(())
-    })
-    .await;
-}
-
-fn create_seqno(client: &CairnClient, rt: &tokio::runtime::Runtime) -> u64 {
-    let network = rt.block_on(client.network()).unwrap();
-    let create: TxId = network.current_service_create_txid.expect("a create txid").parse().unwrap();
-    create.seqno
-}
 
 #[test]
 fn three_recoveries_bring_back_every_record_under_new_identities() {
@@ -189,7 +44,7 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
         assert_eq!(rt.block_on(gov.submit_ballot(&id, &m1.id, ballot)).unwrap().proposal_state, "Accepted");
     }
     let user = n0.client(Some("u0"));
-    let txs = rt.block_on(write_records(&user, 1, RECORDS));
+    let txs: Vec<_> = rt.block_on(write_records(&user, 1, RECORDS)).into_iter().map(|(private, _)| private).collect();
     let last = *txs.iter().max().unwrap();
     rt.block_on(user.wait_committed(last, Duration::from_secs(30))).unwrap();
     let old_receipt: Value = rt.block_on(user.receipt(txs[99])).unwrap();
@@ -237,7 +92,10 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
     assert_eq!(failed.proposal_state, "Failed", "{failed:?}");
 
     // A new node joins the recovered service (trusted at once with its join token).
-    let mut joiner = create_join_node(&dir("rj"), &keep.dir, keep.port, &opts());
+    // It asks for a snapshot first: the recovered node has only the previous service's, which
+    // it does not offer, so the joiner replicates the whole ledger.
+    let fetching = support::cluster::ClusterOptions { fetch_recent_snapshot: true, ..opts() };
+    let mut joiner = create_join_node(&dir("rj"), &keep.dir, keep.port, &fetching);
     joiner.start();
     let joined = joiner.client(None);
     rt.block_on(wait_for("the joiner in the public network", Duration::from_secs(60), || async {
@@ -318,5 +176,247 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
     }
     for node in others.iter().chain([&previous]) {
         assert!(panics_in_logs(node).is_empty(), "{}: {:?}", node.dir.display(), panics_in_logs(node));
+    }
+}
+
+/// A one-node service with members m0..m2 (threshold 2) and user u0, open, with `records`
+/// private and public records committed; returns the node (running) and the records' txs.
+fn small_service(
+    dir: &std::path::Path,
+    records: u64,
+    opts: &support::cluster::ClusterOptions,
+) -> (support::node_process::NodeProcess, Vec<(cairn_client::TxId, cairn_client::TxId)>) {
+    let rt = rt();
+    let mut node = create_start_node(dir, opts);
+    node.start();
+    let gov = node.client(None);
+    let m0 = Member::load(dir, "m0");
+    let m1 = Member::load(dir, "m1");
+    let user_cert = std::fs::read_to_string(dir.join("u0_cert.pem")).unwrap();
+    let cert = node.service_cert();
+    for actions in [
+        json!([{"name": "set_user", "args": {"cert": user_cert}}]),
+        json!([{"name": "transition_service_to_open", "args": {"next_service_identity": cert}}]),
+    ] {
+        let (id, _) = rt.block_on(m0.propose_and_approve(&gov, actions));
+        let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
+        assert_eq!(rt.block_on(gov.submit_ballot(&id, &m1.id, ballot)).unwrap().proposal_state, "Accepted");
+    }
+    let user = node.client(Some("u0"));
+    let txs = rt.block_on(write_records(&user, 1, records));
+    let last = txs.iter().map(|(a, b)| *a.max(b)).max().unwrap();
+    rt.block_on(user.wait_committed(last, Duration::from_secs(30))).unwrap();
+    (node, txs)
+}
+
+fn copy_member_keys(from: &std::path::Path, to: &std::path::Path) {
+    for m in ["m0", "m1", "m2"] {
+        for suffix in ["_cert.pem", "_privk.pem", "_enc_privk.pem", "_enc_pubk.pem"] {
+            let name = format!("{m}{suffix}");
+            std::fs::copy(from.join(&name), to.join(&name)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_recovering_primary_dies_before_the_last_share_and_no_member_resubmits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |name: &str| -> PathBuf { tmp.path().join(name) };
+    let rt = rt();
+    let (mut old, _) = small_service(&dir("old"), 300, &opts());
+    let old_cert = old.service_cert();
+    old.kill();
+
+    let mut r = recover_node(&dir("r"), &dir("old"), &dir("old"));
+    r.start();
+    let mut joiners = Vec::new();
+    for name in ["j1", "j2"] {
+        let mut j = create_join_node(&dir(name), &dir("r"), r.port, &opts());
+        copy_member_keys(&dir("r"), &dir(name));
+        j.start();
+        joiners.push(j);
+    }
+    let primary = r.client(None);
+    rt.block_on(wait_for("three voters", Duration::from_secs(60), || async {
+        let c = primary.consensus().await.ok()?;
+        (support::cluster::voters(&c).len() == 3).then_some(())
+    }));
+    // Open, and one share of two.
+    let m0 = Member::load(&dir("r"), "m0");
+    let m1 = Member::load(&dir("r"), "m1");
+    let args = json!({"previous_service_identity": old_cert, "next_service_identity": r.service_cert()});
+    let (id, _) =
+        rt.block_on(m0.propose_and_approve(&primary, json!([{"name": "transition_service_to_open", "args": args}])));
+    let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
+    assert_eq!(rt.block_on(primary.submit_ballot(&id, &m1.id, ballot)).unwrap().proposal_state, "Accepted");
+    let out = member_cli(&r, "m0", &["share", "submit"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1/2"), "{}", String::from_utf8_lossy(&out.stderr));
+    // The submission is committed on the backups before the primary dies.
+    let committed = rt.block_on(primary.commit()).unwrap();
+    for j in &joiners {
+        let c = j.client(None);
+        rt.block_on(wait_for("the share replicated", Duration::from_secs(30), || async {
+            (c.commit().await.ok()? >= committed).then_some(())
+        }));
+    }
+    r.kill();
+
+    // A backup becomes primary; member m1 submits its share there (retried while the
+    // election settles: a node that still names the dead primary cannot forward to it); m0
+    // does not resubmit.
+    let started = std::time::Instant::now();
+    let answer = loop {
+        let primary = rt.block_on(async {
+            for j in &joiners {
+                let Ok(c) = j.client(None).consensus().await else { continue };
+                if support::cluster::role_term(&c).0 == "Leader" {
+                    return Some(j);
+                }
+            }
+            None
+        });
+        if let Some(p) = primary {
+            let out = try_member_cli(p, "m1", &["share", "submit"]);
+            if out.status.success() {
+                break String::from_utf8_lossy(&out.stdout).to_string();
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let states: Vec<_> =
+                joiners.iter().map(|j| rt.block_on(j.client(None).consensus()).map_err(|e| e.to_string())).collect();
+            panic!("no primary took the last share: {states:?}\n{}", joiners[0].last_log());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(answer.contains("2/2"), "{answer}");
+    for j in &joiners {
+        let c = j.client(None);
+        rt.block_on(wait_open(&c, "open after the primary's loss"));
+        let user = CairnClient::new(
+            &j.url(),
+            &j.service_cert(),
+            Some(cairn_client::ClientIdentity {
+                cert_pem: std::fs::read_to_string(j.dir.join("u0_cert.pem")).unwrap(),
+                key_pem: std::fs::read_to_string(j.dir.join("u0_privk.pem")).unwrap(),
+            }),
+        )
+        .unwrap();
+        rt.block_on(check_records(&user, 1..=300, &j.dir.display().to_string()));
+    }
+}
+
+/// Where entries start in the open chunk of `ledger`, and which are signatures.
+fn open_chunk(ledger: &std::path::Path) -> (PathBuf, Vec<(u64, bool)>, u64) {
+    use cairn_ledger::chunk::{ChunkName, frame_chunk};
+    let mut open: Vec<(u64, String)> = std::fs::read_dir(ledger)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            let parsed = ChunkName::parse(&name)?;
+            (!parsed.is_complete() && !parsed.recovery).then_some((parsed.start, name))
+        })
+        .collect();
+    open.sort();
+    let Some((start, name)) = open.pop() else { return (PathBuf::new(), Vec::new(), 0) };
+    let bytes = std::fs::read(ledger.join(&name)).unwrap();
+    let frame = frame_chunk(&name, &ChunkName::parse(&name).unwrap(), &bytes, false).unwrap();
+    let entries = (0..frame.positions.len())
+        .map(|i| {
+            let entry = cairn_ledger::format::EntryView::parse(&bytes[frame.entry_range(i)]).unwrap();
+            let (_, public) = entry.decode_public().unwrap();
+            (frame.positions[i], public.has_table(cairn_ledger::tables::SIGNATURES))
+        })
+        .collect();
+    (ledger.join(name), entries, start)
+}
+
+#[test]
+fn torn_last_chunks_and_an_aborted_recovery_restarted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |name: &str| -> PathBuf { tmp.path().join(name) };
+    let rt = rt();
+    let small_chunks = support::cluster::ClusterOptions { chunk_size: "16KB", ..opts() };
+    let (mut old, txs) = small_service(&dir("old"), 150, &small_chunks);
+    // More records, committed: the open chunk holds some of them.
+    let user = old.client(Some("u0"));
+    let mut more = rt.block_on(write_records(&user, 151, 170));
+    let last = more.iter().map(|(a, b)| *a.max(b)).max().unwrap();
+    rt.block_on(user.wait_committed(last, Duration::from_secs(30))).unwrap();
+    // Until the open chunk holds a few entries (a chunk may just have been completed).
+    let mut next = 171;
+    while open_chunk(&dir("old").join("ledger")).1.len() < 4 {
+        assert!(next < 400, "no open chunk with entries");
+        let w = rt.block_on(write_records(&user, next, next));
+        rt.block_on(user.wait_committed(w[0].1, Duration::from_secs(30))).unwrap();
+        more.extend(w);
+        next += 1;
+    }
+    let written = next - 1;
+    let old_cert = old.service_cert();
+    old.kill();
+    let (chunk, entries, start) = open_chunk(&dir("old").join("ledger"));
+    assert!(entries.len() >= 3, "the open chunk holds entries: {entries:?}");
+    let last_sig = entries.iter().rposition(|(_, sig)| *sig).expect("a signature in the open chunk");
+    let last_tx = entries.iter().rposition(|(_, sig)| !*sig).expect("a transaction in the open chunk");
+    let len = std::fs::metadata(&chunk).unwrap().len();
+    let end_of = |i: usize| entries.get(i + 1).map_or(len, |(p, _)| *p);
+    let cases = [
+        ("mid-signature", (entries[last_sig].0 + end_of(last_sig)) / 2),
+        ("mid-entry", (entries[last_tx].0 + end_of(last_tx)) / 2),
+        ("mid-first-entry", entries[0].0 + 5),
+    ];
+    let everything: Vec<u64> = (1..=written).collect();
+    for (i, (case, cut)) in cases.into_iter().enumerate() {
+        let name = format!("torn{i}");
+        let mut node = recover_node(&dir(&name), &dir("old"), &dir("old"));
+        let copy = dir(&name).join("ledger").join(chunk.file_name().unwrap());
+        std::fs::OpenOptions::new().write(true).open(&copy).unwrap().set_len(cut).unwrap();
+        node.start();
+        if i == 0 {
+            // An aborted recovery: stopped before its members open it, started again from
+            // scratch (node files moved away): its .recovery chunks are set aside, not read.
+            node.kill();
+            assert!(
+                std::fs::read_dir(dir(&name).join("ledger")).unwrap().any(|e| e
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".recovery")),
+                "{case}: the aborted recovery wrote .recovery chunks"
+            );
+            std::fs::rename(dir(&name).join("node_data"), dir(&name).join("node_data.aborted")).unwrap();
+            node.start();
+            assert!(
+                std::fs::read_dir(dir(&name).join("ledger")).unwrap().any(|e| e
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".recovery.ignored")),
+                "{case}: leftover .recovery chunks set aside as .ignored"
+            );
+        }
+        let kept = create_seqno(&node.client(None), &rt) - 1;
+        assert!(kept < start + entries.len() as u64, "{case}: the cut lost the tail");
+        open_with_shares(&node, &old_cert);
+        let c = node.client(None);
+        rt.block_on(wait_open(&c, case));
+        let user = node.client(Some("u0"));
+        // Every record whose transaction is at or before the last signature kept reads back.
+        let all: Vec<_> = txs.iter().chain(&more).copied().collect();
+        let ids: Vec<u64> = everything
+            .iter()
+            .copied()
+            .filter(|id| {
+                let (private, public) = all[*id as usize - 1];
+                private.seqno.max(public.seqno) <= kept
+            })
+            .collect();
+        assert!(ids.len() >= 100, "{case}: most records precede the cut ({} of {written})", ids.len());
+        let ids = ids.into_iter();
+        rt.block_on(check_records(&user, ids, case));
+        let aside = std::fs::read_dir(dir(&name).join("ledger"))
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".corrupted"));
+        assert!(aside, "{case}: the torn bytes are kept aside");
     }
 }

@@ -258,6 +258,11 @@ impl NodeCore {
             service_key_pem: info.service_key,
         });
         self.persist_secrets();
+        if self.private_state_pending() {
+            // A recovered service that has not restored its private state (recovery.rs): this
+            // node's chunks carry `.recovery` until it does.
+            self.out.push(Action::SetLedgerRecovery { recovery: true });
+        }
         self.members.join_commit = Some(info.commit_seqno);
         self.members.learn(info.peers);
         self.emit_peers();
@@ -497,7 +502,10 @@ impl NodeCore {
         let Ok((_, public)) = view.decode_public() else { return };
         let Some(map) = public.maps.get(CONSENSUS_NODES) else { return };
         let mut changed = false;
-        for (key, value) in &map.writes {
+        // Additions before removals: a recovered service's create transaction replaces every
+        // previous node by the recovering one, and a configuration is never left without a voter.
+        let (adds, removes): (Vec<_>, Vec<_>) = map.writes.iter().partition(|(_, v)| v.is_some());
+        for (key, value) in adds.into_iter().chain(removes) {
             let node_id = String::from_utf8_lossy(key).into_owned();
             let change = match value {
                 Some(bytes) => {

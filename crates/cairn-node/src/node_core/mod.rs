@@ -525,12 +525,20 @@ impl NodeCore {
             Request::NodeState => Ok(self.node_state_response()),
             Request::Network => Ok(self.network()),
             Request::NetworkNodes => Ok(self.network_nodes()),
-            Request::Primary => {
-                let primary = self.primary_node_id();
-                primary
-                    .map(|id| Response::ok(json!({ "node_id": id })))
-                    .ok_or_else(|| ApiError::unavailable("NoPrimary", "no primary is known"))
-            }
+            // CCF's semantics: 200 on the primary; a backup redirects (308) to the primary it
+            // knows; 503 when no primary is known.
+            Request::Primary => match self.primary_node_id() {
+                Some(id) if self.is_primary() => Ok(Response::ok(json!({ "node_id": id }))),
+                Some(id) => {
+                    let mut r = Response::ok(json!({ "node_id": id }));
+                    r.status = 308;
+                    if let Some(address) = self.primary_rpc_address() {
+                        r = r.with_header("location", format!("https://{address}/node/primary"));
+                    }
+                    Ok(r)
+                }
+                None => Err(ApiError::unavailable("NoPrimary", "no primary is known")),
+            },
             Request::Commit => Ok(Response::ok(json!({ "transaction_id": self.commit.to_string() }))),
             Request::TxStatus { tx } => self.tx_status(&tx),
             Request::Receipt { tx } => {

@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod member;
 pub mod node_process;
+pub mod recovery;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
