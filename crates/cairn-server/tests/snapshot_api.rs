@@ -35,6 +35,7 @@ fn config(dir: &Path, member_cert: &Certificate) -> ShellConfig {
         node_to_node_published: "127.0.0.1:0".into(),
         node_to_node_bind: "127.0.0.1:0".parse().unwrap(),
         join: None,
+        recover: None,
         node_cert_common_name: "CCF Node".into(),
         node_cert_subject_alt_names: vec![],
         service_certificate_file: dir.join("service_cert.pem"),

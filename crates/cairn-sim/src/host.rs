@@ -189,6 +189,10 @@ impl SimNode {
             }
             Action::Send { to, frame } => out.push(Output::Send { to_raft: to, frame }),
             Action::SetPeers { .. } => {}
+            Action::SetLedgerRecovery { recovery: true } => writer.begin_recovery(),
+            Action::SetLedgerRecovery { recovery: false } => {
+                writer.end_recovery().map_err(|e| format!("dropping .recovery suffixes: {e}"))?
+            }
             Action::SendJoinRequest { body } => out.push(Output::JoinRequest { body }),
             // Every simulated node holds its whole ledger, so no primary lacks entries a
             // follower needs: a snapshot offer here is a bug, reported as a crashed node.

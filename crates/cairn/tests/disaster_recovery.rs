@@ -395,6 +395,15 @@ fn torn_last_chunks_and_an_aborted_recovery_restarted() {
                 "{case}: leftover .recovery chunks set aside as .ignored"
             );
         }
+        if i == 1 {
+            // A Recover node killed before its service opens resumes the same recovery.
+            let cert = node.service_cert();
+            node.kill();
+            node.start();
+            assert_eq!(node.service_cert(), cert, "{case}: the same recovered service after a restart");
+            let state = rt.block_on(node.client(None).node_state()).unwrap();
+            assert_eq!(state.state, "PartOfPublicNetwork", "{case}");
+        }
         let kept = create_seqno(&node.client(None), &rt) - 1;
         assert!(kept < start + entries.len() as u64, "{case}: the cut lost the tail");
         open_with_shares(&node, &old_cert);
