@@ -60,6 +60,12 @@ impl SimDisk {
         }
     }
 
+    /// A recovered service's public phase began or ended: `.recovery` chunks are written, and
+    /// read after a restart (production keeps the same fact in a `node_data` marker).
+    pub fn set_recovery(&mut self, recovery: bool) {
+        self.config.recovery = recovery;
+    }
+
     /// Makes the ledger's `sync` lie from now on (and after reopening).
     pub fn set_sync_lies(&mut self, lies: bool) {
         self.sync_lies = lies;

@@ -64,6 +64,28 @@ pub fn node_key(index: usize) -> SigningKey {
     key(NODE_KEYS[index])
 }
 
+/// The service a disaster recovery creates: its key is the last node key (slot 6, which no
+/// node uses: nodes take slots 0–2 and, after a recovery, 3–5).
+pub fn recovered_service() -> &'static ServiceIdentity {
+    static SERVICE: OnceLock<ServiceIdentity> = OnceLock::new();
+    SERVICE.get_or_init(|| {
+        let key = node_key(MAX_NODES - 1);
+        let cert = Certificate::self_signed(&key, &cert_request(SERVICE_COMMON_NAME, true)).expect("service cert");
+        ServiceIdentity { key, cert }
+    })
+}
+
+/// The member's RSA key (decrypts its recovery share).
+pub fn member_encryption_key() -> cairn_crypto::EncryptionKeyPair {
+    cairn_crypto::EncryptionKeyPair::from_pem(include_str!("../fixtures/rsa_member.pem"))
+        .expect("member encryption key")
+}
+
+/// The member's caller identity (its TLS client certificate, for fetching its share).
+pub fn member_caller() -> Caller {
+    Caller::with_cert(Some(fixtures().member_id.clone()))
+}
+
 /// Node `index`'s RSA public encryption key (PEM), as a joiner sends it.
 pub fn node_encryption_public_key_pem(index: usize) -> String {
     cairn_crypto::EncryptionKeyPair::from_pem(NODE_ENCRYPTION_KEYS[index])

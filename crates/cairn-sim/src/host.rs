@@ -48,6 +48,9 @@ pub enum Output {
 
 pub struct SimNode {
     pub index: usize,
+    /// Which fixture key the node has (its index, until a disaster recovery gives every node a
+    /// new one).
+    pub key_slot: usize,
     pub raft_id: u64,
     /// Counts starts: 0 for the first process, +1 at each crash.
     pub incarnation: u64,
@@ -70,6 +73,9 @@ pub struct SimNode {
     pub dead: Option<String>,
     /// A ledger I/O failure is armed: the next error is expected, and fatal to the process.
     pub io_fault_armed: bool,
+    /// This node started a disaster recovery with this ledger secret and join token digest: a
+    /// restart before its create transaction reached the disk performs it again.
+    recovering: Option<([u8; 32], Sha256)>,
 }
 
 impl SimNode {
@@ -78,6 +84,7 @@ impl SimNode {
         let raft_id = cairn_node::raft_id_of(&signer_key.verifying_key().key_id());
         SimNode {
             index,
+            key_slot: index,
             raft_id,
             incarnation: 0,
             core: None,
@@ -91,6 +98,7 @@ impl SimNode {
             corrupted: None,
             dead: None,
             io_fault_armed: false,
+            recovering: None,
         }
     }
 
@@ -189,9 +197,13 @@ impl SimNode {
             }
             Action::Send { to, frame } => out.push(Output::Send { to_raft: to, frame }),
             Action::SetPeers { .. } => {}
-            Action::SetLedgerRecovery { recovery: true } => writer.begin_recovery(),
+            Action::SetLedgerRecovery { recovery: true } => {
+                writer.begin_recovery();
+                self.disk.set_recovery(true);
+            }
             Action::SetLedgerRecovery { recovery: false } => {
-                writer.end_recovery().map_err(|e| format!("dropping .recovery suffixes: {e}"))?
+                writer.end_recovery().map_err(|e| format!("dropping .recovery suffixes: {e}"))?;
+                self.disk.set_recovery(false);
             }
             Action::SendJoinRequest { body } => out.push(Output::JoinRequest { body }),
             // Every simulated node holds its whole ledger, so no primary lacks entries a
@@ -247,7 +259,7 @@ impl SimNode {
         let node_cert_pem = read(NODE_CERT_FILE)?;
         let service_cert_pem = read(SERVICE_CERT_FILE)?;
         let service_key = read(SERVICE_KEY_FILE).map(|pem| Arc::new(fixtures::key(&pem)));
-        let signer = Arc::new(cairn_ledger::NodeSigner::new(fixtures::node_key(self.index), node_cert_pem));
+        let signer = Arc::new(cairn_ledger::NodeSigner::new(fixtures::node_key(self.key_slot), node_cert_pem));
         Some(NodeIdentity {
             signer,
             service_cert_pem,
@@ -255,6 +267,104 @@ impl SimNode {
             rpc_addresses: vec![fixtures::rpc_address(self.index)],
             node_to_node_address: fixtures::node_to_node_address(self.index),
         })
+    }
+
+    /// The node takes fixture key `slot`: a new node id and Raft id (a machine replaced in a
+    /// disaster recovery).
+    pub fn assume_slot(&mut self, slot: usize) {
+        self.key_slot = slot;
+        self.raft_id = cairn_node::raft_id_of(&fixtures::node_key(slot).verifying_key().key_id());
+    }
+
+    /// A new, empty machine in this node's place (it joins with [`SimNode::assume_slot`]'s key).
+    pub fn wipe(&mut self, ledger: LedgerConfig) {
+        self.core = None;
+        self.backlog.clear();
+        self.inbox.clear();
+        self.syncing = false;
+        self.deferred_commit = 0;
+        self.next_tick_at = None;
+        self.io_fault_armed = false;
+        self.corrupted = None;
+        self.dead = None;
+        self.disk = SimDisk::new(ledger);
+        self.incarnation += 1;
+    }
+
+    /// The operator's survey of a stopped node's ledger: it opens (the production scan and
+    /// repairs), its public domain replays, and the last signature is `(view, seqno)`.
+    pub fn survey(&mut self) -> Result<TxId, String> {
+        assert!(!self.is_up(), "surveying a running node");
+        if !self.disk.is_open() {
+            self.disk.reopen().map_err(|e| format!("the ledger does not open: {e}"))?;
+        }
+        Ok(self.public_replay()?.last)
+    }
+
+    fn public_replay(&self) -> Result<Replayer, String> {
+        let writer = self.disk.writer();
+        let mut replayer = Replayer::public_only();
+        for seqno in 1..=writer.last().seqno {
+            let bytes = writer
+                .read_entry(seqno)
+                .map_err(|e| format!("reading entry {seqno}: {e}"))?
+                .ok_or_else(|| format!("entry {seqno} is missing from the ledger"))?;
+            replayer.push(bytes).map_err(|e| format!("reading the public ledger: {e}"))?;
+        }
+        Ok(replayer)
+    }
+
+    /// `command.type = Recover` on this (stopped, surveyed) node's ledger, as
+    /// `cairn-server/src/recover_start.rs` does: the public read, the tail after the last
+    /// signature set aside, the new identity's files (the ledger secret last), then
+    /// `NodeCore::recover`. The caller then `pump`s the new core's first actions.
+    #[allow(clippy::too_many_arguments)]
+    pub fn recover(
+        &mut self,
+        seed: u64,
+        config: &CoreConfig,
+        now_ms: u64,
+        service: &cairn_ledger::ServiceIdentity,
+        ledger_secret: [u8; 32],
+        join_token_digest: Sha256,
+        bug: Option<Bug>,
+    ) -> Result<(), String> {
+        let mut replayer = self.public_replay()?;
+        replayer.drop_unsigned_tail();
+        let last_signed = replayer.last.seqno;
+        self.disk.writer_mut().truncate(last_signed).map_err(|e| format!("setting aside the tail: {e}"))?;
+        let node_key = fixtures::node_key(self.key_slot);
+        let names = vec![fixtures::rpc_address(self.index)];
+        let not_before = (now_ms / 1000) as i64 - 60;
+        let node_cert =
+            service.endorse_node(&node_key, names, not_before, 365).map_err(|e| format!("node certificate: {e}"))?;
+        let chain = cairn_gov::LedgerSecretChain::new(last_signed + 1, ledger_secret);
+        for (name, data) in [
+            (SERVICE_KEY_FILE, service.key.to_pem().into_bytes()),
+            (SERVICE_CERT_FILE, service.cert.pem().as_bytes().to_vec()),
+            (NODE_CERT_FILE, node_cert.pem().as_bytes().to_vec()),
+            (LEDGER_SECRETS_FILE, serde_json::to_vec(&chain).expect("json")),
+        ] {
+            self.disk.write_node_file(name, &data).map_err(|e| format!("{name}: {e}"))?;
+        }
+        self.recovering = Some((ledger_secret, join_token_digest));
+        let identity = self.persisted_identity().expect("written above");
+        let mut core = NodeCore::recover(cairn_node::RecoverParams {
+            replayed: replayer,
+            identity,
+            config: config.clone(),
+            ledger_secret,
+            join_token_digest,
+            open_chunk_bytes: self.disk.writer().open_chunk_bytes(),
+            now_ms,
+            fill_random: crate::rng::node_fill_random(seed, self.index, self.incarnation),
+        })
+        .map_err(|e| format!("recover: {}", e.message))?;
+        if bug == Some(Bug::SkipPrivateReplayTail) {
+            core.inject_skip_private_replay_tail(crate::options::SKIPPED_TAIL_ENTRIES);
+        }
+        self.core = Some(core);
+        Ok(())
     }
 
     /// Restart after a crash: reopen the ledger (the production scan and repairs), then perform
@@ -296,6 +406,20 @@ impl SimNode {
                 .ok_or_else(|| format!("entry {seqno} is missing from the ledger"))?;
             replayer.push(bytes).map_err(|e| format!("replaying the ledger: {e}"))?;
         }
+        if let Some((secret, digest)) = self.recovering {
+            let recorded = replayer
+                .store
+                .get(cairn_ledger::tables::SERVICE_INFO, &cairn_ledger::tables::SINGLETON_KEY)
+                .and_then(|v| serde_json::from_slice::<cairn_ledger::tables::ServiceInfo>(v).ok())
+                .map(|i| i.cert);
+            if recorded.as_deref() != Some(identity.service_cert_pem.as_str()) {
+                // As `recover_start::recover_from_replay`: the recovery's create transaction
+                // never reached the disk; perform it again with the same identity.
+                let service = fixtures::recovered_service();
+                self.recover(seed, config, now_ms, service, secret, digest, self.bug)?;
+                return Ok(true);
+            }
+        }
         if after_replay(command, replayer.last.seqno) == AfterReplay::CreateServiceAgain {
             return Err("start plan: no signature in node 0's ledger, create the service again".into());
         }
@@ -309,6 +433,10 @@ impl SimNode {
             now_ms,
             fill_random: crate::rng::node_fill_random(seed, self.index, self.incarnation),
         });
+        let mut core = core;
+        if self.bug == Some(Bug::SkipPrivateReplayTail) {
+            core.inject_skip_private_replay_tail(crate::options::SKIPPED_TAIL_ENTRIES);
+        }
         self.core = Some(core);
         Ok(true)
     }

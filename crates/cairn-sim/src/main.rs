@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p cairn-sim --release -- --seed 0x2a --nodes 3
 //! cargo run -p cairn-sim --release -- --seeds 0..10000 --nodes 5 --duration-ms 30000
+//! cargo run -p cairn-sim --release -- --seeds 0..200 --disaster
 //! ```
 use cairn_sim::{Bug, FaultOptions, SimOptions, run};
 use clap::{Parser, ValueEnum};
@@ -13,6 +14,7 @@ use std::time::Instant;
 enum BugArg {
     AckBeforeFsync,
     SyncLiesOnMajority,
+    SkipPrivateReplayTail,
 }
 
 #[derive(Parser, Debug)]
@@ -42,6 +44,10 @@ struct Args {
     /// Take a snapshot every this many transactions (0: off).
     #[arg(long, default_value_t = 0)]
     snapshot_tx_count: u64,
+    /// After the run, a whole disaster recovery (every node loses power under load; recover,
+    /// join, open with shares; faults during the recovery too). At most 3 nodes.
+    #[arg(long)]
+    disaster: bool,
     /// Print every event (time, event, node state) to stderr.
     #[arg(long)]
     trace: bool,
@@ -72,7 +78,9 @@ fn main() -> ExitCode {
         bug: args.bug.map(|b| match b {
             BugArg::AckBeforeFsync => Bug::AckBeforeFsync,
             BugArg::SyncLiesOnMajority => Bug::SyncLiesOnMajority,
+            BugArg::SkipPrivateReplayTail => Bug::SkipPrivateReplayTail,
         }),
+        disaster: args.disaster,
         trace: args.trace,
         snapshot_tx_count: args.snapshot_tx_count,
         ..SimOptions::default()
@@ -94,7 +102,7 @@ fn main() -> ExitCode {
                 println!(
                     "cairn-sim: ok seed={seed:#x} {} ms virtual, {} events, {} crashes ({} power cuts, {} rotted, \
                      {} refused restart, {} I/O errors), {} partitions, {}/{} writes committed, commit {}, term {}, \
-                     recovered in {:?} ms ({:.2}s)",
+                     recovered in {:?} ms, {} disaster recoveries ({:.2}s)",
                     s.virtual_ms,
                     s.events,
                     s.crashes,
@@ -108,6 +116,7 @@ fn main() -> ExitCode {
                     s.highest_commit,
                     s.highest_term,
                     s.recovery_ms,
+                    s.disaster_recoveries,
                     t.elapsed().as_secs_f64()
                 );
             }

@@ -14,7 +14,14 @@ pub enum Bug {
     /// The ledger disks of a majority of nodes acknowledge `sync` without making anything
     /// durable (`StorageFaults::sync_lies`).
     SyncLiesOnMajority,
+    /// A disaster recovery's private replay skips the previous service's last
+    /// [`SKIPPED_TAIL_ENTRIES`] entries (as if it skipped the last chunk): their private writes
+    /// are missing after the service opens. Needs `disaster`.
+    SkipPrivateReplayTail,
 }
+
+/// Entries `Bug::SkipPrivateReplayTail` skips.
+pub const SKIPPED_TAIL_ENTRIES: u64 = 40;
 
 /// Fault injection rates. Times are virtual ms.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +106,15 @@ pub struct SimOptions {
     /// Take a snapshot every this many transactions (0: snapshots off). Snapshots are written
     /// and committed to each node's snapshot directory; restarts still replay the whole ledger.
     pub snapshot_tx_count: u64,
+    /// After the run: a disaster recovery (SPEC §7). Load again, every node loses power at a
+    /// random moment, the operator keeps the ledger whose last signature is newest (view, then
+    /// seqno), a `Recover` node starts on it under a new identity, the other nodes join it with
+    /// wiped disks and new keys, the member opens it and submits its share; crashes, torn writes
+    /// and lost unsynced data hit the recovering node during its public phase, frames are lost
+    /// and delayed throughout. Then every committed write must read back on every node
+    /// (`committed_never_lost`) and committed chunks must be identical. At most 3 nodes (the
+    /// fixtures hold 7 node keys: the first 3, their 3 successors, and the new service's).
+    pub disaster: bool,
     /// Print every event to stderr.
     pub trace: bool,
 }
@@ -113,6 +129,7 @@ impl Default for SimOptions {
             bug: None,
             deep_check_every_ms: 100,
             snapshot_tx_count: 0,
+            disaster: false,
             trace: false,
         }
     }
@@ -132,6 +149,7 @@ impl SimOptions {
         match self.bug {
             Some(Bug::AckBeforeFsync) => cmd.push_str(" --bug ack-before-fsync"),
             Some(Bug::SyncLiesOnMajority) => cmd.push_str(" --bug sync-lies-on-majority"),
+            Some(Bug::SkipPrivateReplayTail) => cmd.push_str(" --bug skip-private-replay-tail"),
             None => {}
         }
         if self.snapshot_tx_count > 0 {
@@ -139,6 +157,9 @@ impl SimOptions {
         }
         if self.faults == FaultOptions::none() {
             cmd.push_str(" --no-faults");
+        }
+        if self.disaster {
+            cmd.push_str(" --disaster");
         }
         cmd
     }
@@ -168,6 +189,10 @@ pub struct RunSummary {
     pub network: NetStats,
     /// Virtual ms from the final heal to a leader with commit progress.
     pub recovery_ms: Option<u64>,
+    /// Whole disaster recoveries performed (`SimOptions::disaster`), and the crashes of the
+    /// recovering node during them.
+    pub disaster_recoveries: u64,
+    pub recovery_crashes: u64,
 }
 
 /// A failing run: the seed, the violation and how to replay it.

@@ -19,6 +19,8 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+mod disaster;
+
 /// Client ↔ node latency (clients are not partitioned; a down node just does not answer).
 const CLIENT_DELAY_MS: std::ops::RangeInclusive<u64> = 1..=5;
 /// How long the cluster may take to form (joins) and to open the service, virtual ms.
@@ -95,11 +97,15 @@ struct Sim {
     current_node: Option<usize>,
     /// The join token node 0's start drew (from the seed), presented by every joiner.
     join_token: Option<cairn_node::JoinToken>,
+    /// The node joiners ask (node 0, or the node that recovered the service).
+    join_target: usize,
+    ledger: LedgerConfig,
 }
 
 /// Runs one seed. `Err` names the checker that failed and how to replay the run.
 pub fn run(seed: u64, opts: SimOptions) -> Result<RunSummary, SimFailure> {
     assert!((1..=fixtures::MAX_NODES).contains(&opts.nodes), "1..={} nodes", fixtures::MAX_NODES);
+    assert!(!opts.disaster || opts.nodes <= 3, "a disaster recovery runs with at most 3 nodes");
     let mut sim = Sim::new(seed, opts);
     let outcome = catch_unwind(AssertUnwindSafe(|| sim.run_all()));
     if let Err(panic) = outcome {
@@ -158,6 +164,8 @@ impl Sim {
             opts,
             current_node: None,
             join_token: None,
+            join_target: 0,
+            ledger,
         }
     }
 }
@@ -249,6 +257,9 @@ impl Sim {
             return;
         }
         self.final_checks();
+        if self.opts.disaster && !self.failed() {
+            self.disaster();
+        }
     }
 
     /// Every node up (but those that refused to start after bit rot) and idle, the same commit
@@ -398,13 +409,14 @@ impl Sim {
         let now = self.now();
         let seed = self.seed;
         let inc = self.nodes[i].incarnation;
-        let key = fixtures::node_key(i);
-        let cert = fixtures::self_signed_node_cert(i);
+        let slot = self.nodes[i].key_slot;
+        let key = fixtures::node_key(slot);
+        let cert = fixtures::self_signed_node_cert(slot);
         self.current_node = Some(i);
         let core = NodeCore::join(cairn_node::JoinParams {
             node_key: key,
             self_signed_cert_pem: cert.pem().to_string(),
-            public_encryption_key_pem: fixtures::node_encryption_public_key_pem(i),
+            public_encryption_key_pem: fixtures::node_encryption_public_key_pem(slot),
             rpc_addresses: vec![fixtures::rpc_address(i)],
             node_to_node_address: fixtures::node_to_node_address(i),
             config: self.config.clone(),
@@ -443,11 +455,16 @@ impl Sim {
 
     /// Sends a setup request to the current leader and runs until it answers.
     fn ask(&mut self, request: Request) -> Option<Response> {
-        let leader = self.leader().unwrap_or(0);
+        self.ask_as(Caller::default(), request)
+    }
+
+    /// [`Sim::ask`] from `caller`.
+    fn ask_as(&mut self, caller: Caller, request: Request) -> Option<Response> {
+        let leader = self.leader().unwrap_or(self.join_target);
         let id = self.next_id;
         self.next_id += 1;
         self.pending.insert(id, Pending::Setup);
-        self.queue.schedule_in(1, SimEvent::ClientDeliver { node: leader, id, caller: Caller::default(), request });
+        self.queue.schedule_in(1, SimEvent::ClientDeliver { node: leader, id, caller, request });
         let deadline = self.now() + SETUP_LIMIT_MS;
         self.run_until(deadline, |s| s.replies.contains_key(&id));
         let reply = self.replies.remove(&id);
@@ -792,7 +809,8 @@ impl Sim {
             },
             Output::JoinRequest { body } => {
                 let d = self.delay(CLIENT_DELAY_MS);
-                self.queue.schedule_in(d, SimEvent::JoinDeliver { from, from_inc: inc, to: 0, body });
+                let to = self.join_target;
+                self.queue.schedule_in(d, SimEvent::JoinDeliver { from, from_inc: inc, to, body });
             }
             Output::SyncStarted => {
                 let d = self.delay(0..=self.opts.faults.fsync_max_ms);

@@ -79,6 +79,15 @@ impl Workload {
         self.clients.iter().any(|c| !matches!(c.state, State::Idle))
     }
 
+    /// The service is gone (a disaster): every client forgets what it waited for; writes whose
+    /// fate it did not learn are never counted.
+    pub fn abandon_all(&mut self) {
+        for client in &mut self.clients {
+            client.state = State::Idle;
+            client.outstanding = None;
+        }
+    }
+
     fn retarget(&mut self, c: usize, rng: &mut impl Rng, leader: Option<usize>) {
         // Most of the time the client learns the primary (as from `/node/network`); otherwise
         // it guesses.

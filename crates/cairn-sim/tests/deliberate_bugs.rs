@@ -1,11 +1,13 @@
 //! The checkers must catch deliberate durability bugs (design §10): a shell that acknowledges
-//! a sync before the data is synced, and disks that lie about `sync` on a majority of nodes.
+//! a sync before the data is synced, disks that lie about `sync` on a majority of nodes, and a
+//! disaster recovery whose private replay skips the previous service's last entries.
 //! Each must fail within the first 200 seeds, on a seed that passes without the bug (so the
 //! failure is the bug's, not some other one); the first such failure is printed.
 use cairn_sim::{Bug, SimOptions, run};
 
 fn first_failure(bug: Bug, nodes: usize) -> String {
-    let opts = SimOptions { nodes, duration_ms: 5_000, bug: Some(bug), ..SimOptions::default() };
+    let disaster = bug == Bug::SkipPrivateReplayTail;
+    let opts = SimOptions { nodes, duration_ms: 5_000, bug: Some(bug), disaster, ..SimOptions::default() };
     for seed in 0..200 {
         if let Err(failure) = run(seed, opts.clone()) {
             if let Err(other) = run(seed, SimOptions { bug: None, ..opts.clone() }) {
@@ -29,4 +31,9 @@ fn ack_before_fsync_is_caught() {
 #[test]
 fn sync_lies_on_a_majority_is_caught() {
     first_failure(Bug::SyncLiesOnMajority, 3);
+}
+
+#[test]
+fn a_recovery_that_skips_the_private_replay_of_the_last_entries_is_caught() {
+    assert_eq!(first_failure(Bug::SkipPrivateReplayTail, 3), "committed_never_lost");
 }

@@ -177,7 +177,8 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
             let gov = next.client(None);
             let m0 = Member::load(&next.dir, "m0");
             let m1 = Member::load(&next.dir, "m1");
-            let (id, _) = rt.block_on(m0.propose_and_approve(&gov, json!([{"name": "trigger_ledger_rekey", "args": {}}])));
+            let (id, _) =
+                rt.block_on(m0.propose_and_approve(&gov, json!([{"name": "trigger_ledger_rekey", "args": {}}])));
             let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
             assert_eq!(rt.block_on(gov.submit_ballot(&id, &m1.id, ballot)).unwrap().proposal_state, "Accepted");
         }

@@ -123,6 +123,9 @@ pub struct NodeCore {
     installing: Option<SnapshotName>,
     /// Where this node restored a recovered service's private state (`recovery.rs`).
     restored: Option<recovery::Restored>,
+    /// A deliberate bug (simulator only, `inject_skip_private_replay_tail`): the private replay
+    /// of a recovery skips this many of the previous service's last entries. Always 0 otherwise.
+    skip_private_replay_tail: u64,
 }
 
 /// Bytes of a chunk file's header (the positions-table offset).
@@ -275,6 +278,7 @@ impl NodeCore {
             members,
             installing: None,
             restored: None,
+            skip_private_replay_tail: 0,
         }
     }
 

@@ -70,6 +70,20 @@ fn gov_error(e: cairn_gov::GovError) -> ApiError {
 }
 
 impl NodeCore {
+    /// A deliberate recovery bug for the simulator's checkers to catch: this node's private
+    /// replay skips the previous service's last `entries` entries (as if it skipped the last
+    /// chunk).
+    #[cfg(feature = "fault-injection")]
+    pub fn inject_skip_private_replay_tail(&mut self, entries: u64) {
+        self.skip_private_replay_tail = entries;
+    }
+
+    /// How many of the previous service's `n` entries the private replay reads (all of them,
+    /// but for the injected bug).
+    fn private_replay_len(&self, n: usize) -> usize {
+        n.saturating_sub(self.skip_private_replay_tail as usize)
+    }
+
     /// Starts the recovered service (module documentation, step 1).
     pub fn recover(p: RecoverParams) -> Result<NodeCore, ApiError> {
         let mut replayed = p.replayed;
@@ -219,8 +233,9 @@ impl NodeCore {
         let chain = cairn_gov::recover_secret_chain(&mut tx, shares, &historical).map_err(gov_error)?;
         let chain_json = serde_json::to_vec(&chain).expect("json");
         let merged = with_recovered_secrets(&chain_json, &self.secrets).map_err(failed)?;
+        let replayed = &log[..self.private_replay_len(log.len())];
         let restored =
-            recover_private_state(log.iter().map(Vec::as_slice), 1, &merged).map_err(|e| failed(e.to_string()))?;
+            recover_private_state(replayed.iter().map(Vec::as_slice), 1, &merged).map_err(|e| failed(e.to_string()))?;
         cairn_gov::clear_submitted_shares(&mut tx).map_err(gov_error)?;
         let info = ServiceInfo { status: ServiceStatus::Open, ..self.service_info() };
         tx.put(tables::SERVICE_INFO, tables::SINGLETON_KEY.to_vec(), serde_json::to_vec(&info).expect("json"));
@@ -253,7 +268,8 @@ impl NodeCore {
             .unwrap_or_else(|e| panic!("entry {seqno} opens the recovered service: {e}"));
         let previous_last = self.secrets.entries()[0].0 - 1;
         let log = self.consensus.log_range(0, previous_last);
-        let restored = recover_private_state(log.iter().map(Vec::as_slice), 1, &merged)
+        let replayed = &log[..self.private_replay_len(log.len())];
+        let restored = recover_private_state(replayed.iter().map(Vec::as_slice), 1, &merged)
             .unwrap_or_else(|e| panic!("entry {seqno} opens the recovered service: {e}"));
         let before = std::mem::replace(&mut self.secrets, merged);
         self.restored = Some(Restored { seqno, secrets_before: before });
