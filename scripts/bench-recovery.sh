@@ -138,7 +138,7 @@ t0=$(date +%s.%N)
 start_node "$rec"
 wait_state "$rec" PartOfPublicNetwork 600
 t1=$(date +%s.%N)
-read_ms=$(grep -o 'public ledger read.*' "$rec/node.log" | grep -o 'elapsed_ms=[0-9]*' | tail -1 | cut -d= -f2)
+read_ms=$(sed 's/\x1b\[[0-9;]*m//g' "$rec/node.log" | grep 'public ledger read' | grep -o 'elapsed_ms=[0-9]*' | tail -1 | cut -d= -f2 || true)
 member "$rec" open-service --next-identity "$rec/service_cert.pem" --previous-identity "$rec/previous_service_cert.pem" >/dev/null
 t2=$(date +%s.%N)
 member "$rec" share submit >/dev/null

@@ -18,6 +18,7 @@ mod shell_config;
 mod snapshot_api;
 mod snapshot_fetch;
 mod snapshot_start;
+mod start_progress;
 mod startup;
 mod tls_config;
 

@@ -7,6 +7,7 @@ use crate::join_phase::complete_join;
 use crate::node_channel::{ChannelEvent, NodeChannel, NodeChannelConfig, NodeIdentity as ChannelIdentity};
 use crate::shell_config::ShellConfig;
 use crate::snapshot_fetch::SnapshotFetcher;
+use crate::start_progress::{ServeIdentity, StartProgress};
 use crate::startup::start_or_restart;
 use crate::tls_config::server_config;
 use anyhow::Context;
@@ -65,10 +66,17 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
         .await
         .with_context(|| format!("binding the RPC interface to {}", cfg.rpc_bind))?;
     let rpc_address = listener.local_addr()?;
-    let mut started = {
+    // A Recover node answers GET /node/state with its progress while it reads the ledger.
+    let (progress, identity_rx) = StartProgress::new();
+    let (early_stop, early_stop_rx) = watch::channel(false);
+    let early = tokio::spawn(early_server(listener, identity_rx, progress.clone(), cfg.max_connections, early_stop_rx));
+    let started = {
         let cfg = cfg.clone();
-        tokio::task::spawn_blocking(move || start_or_restart(&cfg)).await.context("start task")??
+        tokio::task::spawn_blocking(move || start_or_restart(&cfg, Some(&progress))).await.context("start task")?
     };
+    let _ = early_stop.send(true);
+    let listener = early.await.context("the early server")?;
+    let mut started = started?;
     let initial = match (&cfg.join, started.joining) {
         (Some(join), true) => {
             let actions = complete_join(&mut started, join).await?;
@@ -82,7 +90,8 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
                 let peers = started.core.address_book();
                 drop(started);
                 let cfg = cfg.clone();
-                started = tokio::task::spawn_blocking(move || start_or_restart(&cfg)).await.context("start task")??;
+                started =
+                    tokio::task::spawn_blocking(move || start_or_restart(&cfg, None)).await.context("start task")??;
                 started.core.learn_peers(peers);
                 started.core.take_actions()
             }
@@ -143,7 +152,7 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
                                 break Err(e);
                             }
                         }
-                        match start_or_restart(&loop_cfg) {
+                        match start_or_restart(&loop_cfg, None) {
                             Ok(mut s) => {
                                 s.core.learn_peers(peers);
                                 let channel = Some(loop_channel.clone());
@@ -196,12 +205,46 @@ struct AcceptContext {
     service_key: cairn_crypto::VerifyingKey,
 }
 
+/// Serves `progress` (`start_progress.rs`) on `listener` once the startup hands it a TLS
+/// identity, until `stop`; returns the listener for the real server.
+async fn early_server(
+    listener: TcpListener,
+    identity: tokio::sync::oneshot::Receiver<ServeIdentity>,
+    progress: StartProgress,
+    max_connections: usize,
+    mut stop: watch::Receiver<bool>,
+) -> TcpListener {
+    let identity = tokio::select! {
+        id = identity => id.ok(),
+        _ = stop.changed() => None,
+    };
+    let Some(identity) = identity else { return listener };
+    let tls = match server_config(&[&identity.node_cert_pem, &identity.service_cert_pem], &identity.node_key_pem) {
+        Ok(tls) => tls,
+        Err(e) => {
+            tracing::warn!("no progress server while starting: {e:#}");
+            return listener;
+        }
+    };
+    let service_key = match Certificate::from_pem(&identity.service_cert_pem).and_then(|c| c.verifying_key()) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!("no progress server while starting: {e}");
+            return listener;
+        }
+    };
+    tracing::info!("serving GET /node/state while the ledger is read");
+    let ctx = AcceptContext { acceptor: TlsAcceptor::from(tls), app: progress.router(), service_key };
+    accept_loop(listener, ctx, max_connections, stop).await
+}
+
+/// Accepts connections until `stop`; returns the listener.
 async fn accept_loop(
     listener: TcpListener,
     ctx: AcceptContext,
     max_connections: usize,
     mut stop: watch::Receiver<bool>,
-) {
+) -> TcpListener {
     let ctx = Arc::new(ctx);
     let permits = Arc::new(Semaphore::new(max_connections));
     loop {
@@ -247,6 +290,7 @@ async fn accept_loop(
             }
         });
     }
+    listener
 }
 
 /// Runs a node until SIGINT/SIGTERM or a fatal error (`cairn node`).

@@ -17,7 +17,8 @@ use crate::node_files::{
     NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, SERVICE_CERT_FILE, SERVICE_KEY_FILE, write_atomically,
 };
 use crate::shell_config::{RecoverSpec, ShellConfig};
-use crate::startup::{Started, fill_random, write_identity};
+use crate::start_progress::{ServeIdentity, StartProgress};
+use crate::startup::{Started, endorse_new_node, fill_random, write_identity_files};
 use anyhow::{Context, bail};
 use cairn_crypto::{Certificate, SigningKey, sha256};
 use cairn_fs::{FsStorage, SnapshotDirectory};
@@ -28,6 +29,8 @@ use std::sync::Arc;
 
 /// Entries between two progress lines in the log.
 const PROGRESS_EVERY: u64 = 100_000;
+/// Entries between two updates of the progress `GET /node/state` reports.
+const PROGRESS_UPDATE_EVERY: u64 = 1_000;
 
 fn fingerprint(cert: &Certificate) -> String {
     format!("sha256:{}", sha256(cert.der()).to_hex())
@@ -102,17 +105,39 @@ pub fn recorded_service_cert(replayer: &Replayer) -> Option<String> {
     serde_json::from_slice::<ServiceInfo>(raw).ok().map(|i| i.cert)
 }
 
-/// Step 3: the public domain of the whole ledger, from seqno 1.
-fn read_public_ledger(writer: &LedgerWriter<FsStorage>) -> anyhow::Result<Replayer> {
+/// Bytes of the chunk files the ledger reads (in `ledger.directory` or a read-only one).
+fn chunk_bytes(cfg: &ShellConfig, writer: &LedgerWriter<FsStorage>) -> u64 {
+    let dirs: Vec<&std::path::Path> = std::iter::once(cfg.ledger_directory.as_path())
+        .chain(cfg.ledger_read_only_directories.iter().map(|d| d.as_path()))
+        .collect();
+    writer
+        .chunk_files()
+        .iter()
+        .filter_map(|name| dirs.iter().find_map(|d| std::fs::metadata(d.join(name)).ok()).map(|m| m.len()))
+        .sum()
+}
+
+/// Step 3: the public domain of the whole ledger, from seqno 1, reported to `progress`.
+fn read_public_ledger(
+    cfg: &ShellConfig,
+    writer: &LedgerWriter<FsStorage>,
+    progress: Option<&StartProgress>,
+) -> anyhow::Result<Replayer> {
     let started = std::time::Instant::now();
     let mut replayer = Replayer::public_only();
     let last = writer.last().seqno;
-    tracing::info!(entries = last, "reading the public ledger");
+    let total = chunk_bytes(cfg, writer);
+    tracing::info!(entries = last, bytes = total, "reading the public ledger");
+    if let Some(p) = progress {
+        p.reading(last, total);
+    }
+    let mut read = 0u64;
     for seqno in 1..=last {
         let bytes = writer
             .read_entry(seqno)
             .with_context(|| format!("reading entry {seqno}"))?
             .with_context(|| format!("entry {seqno} is missing from the ledger"))?;
+        read += bytes.len() as u64;
         replayer.push(bytes).context("reading the public ledger")?;
         if seqno % PROGRESS_EVERY == 0 {
             tracing::info!(
@@ -121,6 +146,9 @@ fn read_public_ledger(writer: &LedgerWriter<FsStorage>) -> anyhow::Result<Replay
                 last_signed_seqno = replayer.last_signature(),
                 "reading the public ledger"
             );
+        }
+        if let Some(p) = progress.filter(|_| seqno % PROGRESS_UPDATE_EVERY == 0 || seqno == last) {
+            p.advance(seqno, read, replayer.last_signature());
         }
     }
     tracing::info!(
@@ -158,17 +186,27 @@ pub fn recover_service(
     files: NodeFiles,
     mut writer: LedgerWriter<FsStorage>,
     snapshots: SnapshotDirectory,
+    progress: Option<&StartProgress>,
 ) -> anyhow::Result<Started> {
     previous_identity(recover)?;
     set_aside_recovery_chunks(cfg)?;
     let service = ServiceIdentity::create(crate::startup::now_s() - 60, recover.service_cert_validity_days)?;
+    let (node_key, node_cert) = endorse_new_node(cfg, &service)?;
     write_atomically(&cfg.service_certificate_file, service.cert.pem().as_bytes(), false)?;
     tracing::info!(
         file = %cfg.service_certificate_file.display(),
         service = %fingerprint(&service.cert),
         "new service certificate written"
     );
-    let mut replayer = read_public_ledger(&writer)?;
+    if let Some(p) = progress {
+        p.serve(ServeIdentity {
+            node_cert_pem: node_cert.pem().to_string(),
+            node_key_pem: node_key.to_pem(),
+            service_cert_pem: service.cert.pem().to_string(),
+            node_id: node_key.verifying_key().key_id(),
+        });
+    }
+    let mut replayer = read_public_ledger(cfg, &writer, progress)?;
     check_previous_identity(&replayer, recover)?;
     let last_signed = replayer.last_signature();
     if last_signed == 0 {
@@ -180,7 +218,7 @@ pub fn recover_service(
         tracing::warn!(entries = cut, after = last_signed, "entries after the last signature set aside (.ignored)");
     }
     replayer.drop_unsigned_tail();
-    write_identity(cfg, &files, service, last_signed + 1)?;
+    write_identity_files(&files, service, &node_key, &node_cert, last_signed + 1)?;
     let identity = node_identity(cfg, &files)?;
     let secrets = NodeCore::parse_secrets_json(&files.read(crate::node_files::LEDGER_SECRETS_FILE)?)
         .map_err(|e| anyhow::anyhow!("ledger_secrets.json: {e}"))?;
@@ -192,7 +230,7 @@ pub fn recover_service(
     Ok(Started { core, joining: false, writer, snapshots, files, node_cert_pem, node_key_pem, service_cert_pem })
 }
 
-/// This node's identity from `node_data` (after [`write_identity`]).
+/// This node's identity from `node_data` (after [`write_identity_files`]).
 fn node_identity(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<NodeIdentity> {
     let node_key = SigningKey::from_pem(&files.read_string(NODE_KEY_FILE)?).context("node_privk.pem")?;
     let node_cert_pem = files.read_string(NODE_CERT_FILE)?;

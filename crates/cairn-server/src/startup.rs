@@ -65,15 +65,12 @@ fn create_identity(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<()> {
     write_identity(cfg, files, service, 1)
 }
 
-/// Writes `service` and a new node identity endorsed by it to `node_data`, and a fresh ledger
-/// secret valid from `secret_valid_from` (written last: its presence means the identity is
-/// complete).
-pub(crate) fn write_identity(
+/// A new node key and its certificate endorsed by `service` (the names from
+/// `node_certificate.subject_alt_names`, or 127.0.0.1, localhost and the published hosts).
+pub(crate) fn endorse_new_node(
     cfg: &ShellConfig,
-    files: &NodeFiles,
-    service: ServiceIdentity,
-    secret_valid_from: u64,
-) -> anyhow::Result<()> {
+    service: &ServiceIdentity,
+) -> anyhow::Result<(SigningKey, cairn_crypto::Certificate)> {
     let not_before = now_s() - 60;
     let node_key = SigningKey::generate()?;
     let mut names = cfg.node_cert_subject_alt_names.clone();
@@ -93,6 +90,30 @@ pub(crate) fn write_identity(
         not_before,
         NODE_CERT_VALIDITY_DAYS,
     )?;
+    Ok((node_key, node_cert))
+}
+
+/// Writes `service` and a new node identity endorsed by it to `node_data`, and a fresh ledger
+/// secret valid from `secret_valid_from` (written last: its presence means the identity is
+/// complete).
+pub(crate) fn write_identity(
+    cfg: &ShellConfig,
+    files: &NodeFiles,
+    service: ServiceIdentity,
+    secret_valid_from: u64,
+) -> anyhow::Result<()> {
+    let (node_key, node_cert) = endorse_new_node(cfg, &service)?;
+    write_identity_files(files, service, &node_key, &node_cert, secret_valid_from)
+}
+
+/// The identity files, the ledger-secret chain (a fresh secret from `secret_valid_from`) last.
+pub(crate) fn write_identity_files(
+    files: &NodeFiles,
+    service: ServiceIdentity,
+    node_key: &SigningKey,
+    node_cert: &cairn_crypto::Certificate,
+    secret_valid_from: u64,
+) -> anyhow::Result<()> {
     let (service_key, service_cert) = (service.key, service.cert);
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
@@ -144,7 +165,10 @@ fn install_marker(files: &NodeFiles) -> anyhow::Result<Option<SnapshotName>> {
 
 /// Gathers what the directories hold and performs the start plan (`cairn_node::plan_start`,
 /// the decision table).
-pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
+pub fn start_or_restart(
+    cfg: &ShellConfig,
+    progress: Option<&crate::start_progress::StartProgress>,
+) -> anyhow::Result<Started> {
     let files = NodeFiles::new(&cfg.node_data_directory);
     let command = match (&cfg.join, &cfg.recover) {
         (Some(_), _) => StartCommand::Join,
@@ -197,7 +221,7 @@ pub fn start_or_restart(cfg: &ShellConfig) -> anyhow::Result<Started> {
             let snapshots =
                 SnapshotDirectory::open(&cfg.snapshots_directory, cfg.snapshots_read_only_directory.clone())
                     .with_context(|| format!("opening snapshots.directory {}", cfg.snapshots_directory.display()))?;
-            return crate::recover_start::recover_service(cfg, recover, files, writer, snapshots);
+            return crate::recover_start::recover_service(cfg, recover, files, writer, snapshots, progress);
         }
         StartPlan::CreateService if !facts.has_identity => create_identity(cfg, &files)?,
         _ => {}

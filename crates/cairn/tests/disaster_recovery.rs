@@ -66,8 +66,12 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
     // Two operators each recover a copy of one node's files; the better ledger is kept.
     let mut a = recover_node(&dir("ra"), &dir("n1"), &dir("n0"));
     let mut b = recover_node(&dir("rb"), &dir("n2"), &dir("n0"));
-    a.start();
-    b.start();
+    start_recovering(&mut a);
+    start_recovering(&mut b);
+    for node in [&a, &b] {
+        // From its new certificate on, a Recover node serves its progress (SPEC §7.1).
+        assert!(node.last_log().contains("serving GET /node/state while the ledger is read"), "{}", node.last_log());
+    }
     let (sa, sb) = (create_seqno(&a.client(None), &rt), create_seqno(&b.client(None), &rt));
     let (keep, mut other) = if sa >= sb { (a, b) } else { (b, a) };
     other.stop();
@@ -158,7 +162,7 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
         }
         previous.kill();
         let mut next = recover_node(&dir(n), &previous.dir, &previous.dir);
-        next.start();
+        start_recovering(&mut next);
         open_with_shares(&next, &previous_cert);
         let client = next.client(None);
         rt.block_on(wait_open(&client, "the recovered service open"));
@@ -267,7 +271,7 @@ fn the_recovering_primary_dies_before_the_last_share_and_no_member_resubmits() {
     old.kill();
 
     let mut r = recover_node(&dir("r"), &dir("old"), &dir("old"));
-    r.start();
+    start_recovering(&mut r);
     let mut joiners = Vec::new();
     for name in ["j1", "j2"] {
         let mut j = create_join_node(&dir(name), &dir("r"), r.port, &opts());
@@ -410,7 +414,7 @@ fn torn_last_chunks_and_an_aborted_recovery_restarted() {
         let mut node = recover_node(&dir(&name), &dir("old"), &dir("old"));
         let copy = dir(&name).join("ledger").join(chunk.file_name().unwrap());
         std::fs::OpenOptions::new().write(true).open(&copy).unwrap().set_len(cut).unwrap();
-        node.start();
+        start_recovering(&mut node);
         if i == 0 {
             // An aborted recovery: stopped before its members open it, started again from
             // scratch (node files moved away): its .recovery chunks are set aside, not read.
@@ -424,7 +428,7 @@ fn torn_last_chunks_and_an_aborted_recovery_restarted() {
                 "{case}: the aborted recovery wrote .recovery chunks"
             );
             std::fs::rename(dir(&name).join("node_data"), dir(&name).join("node_data.aborted")).unwrap();
-            node.start();
+            start_recovering(&mut node);
             assert!(
                 std::fs::read_dir(dir(&name).join("ledger")).unwrap().any(|e| e
                     .unwrap()
@@ -438,7 +442,7 @@ fn torn_last_chunks_and_an_aborted_recovery_restarted() {
             // A Recover node killed before its service opens resumes the same recovery.
             let cert = node.service_cert();
             node.kill();
-            node.start();
+            start_recovering(&mut node);
             assert_eq!(node.service_cert(), cert, "{case}: the same recovered service after a restart");
             let state = rt.block_on(node.client(None).node_state()).unwrap();
             assert_eq!(state.state, "PartOfPublicNetwork", "{case}");

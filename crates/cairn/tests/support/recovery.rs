@@ -171,3 +171,13 @@ pub fn create_seqno(client: &CairnClient, rt: &tokio::runtime::Runtime) -> u64 {
     let create: TxId = network.current_service_create_txid.expect("a create txid").parse().unwrap();
     create.seqno
 }
+
+/// Starts a `Recover` node and waits until it has read the ledger and created the recovered
+/// service (`PartOfPublicNetwork`): it answers `GET /node/state` while it reads.
+pub fn start_recovering(node: &mut NodeProcess) {
+    node.start();
+    let client = node.client(None);
+    rt().block_on(wait_for("the recovered service", Duration::from_secs(60), || async {
+        (client.node_state().await.ok()?.state == "PartOfPublicNetwork").then_some(())
+    }));
+}
