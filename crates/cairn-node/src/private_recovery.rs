@@ -38,6 +38,9 @@ pub fn historical_secret_records<'a>(
     let mut records = Vec::new();
     for bytes in entries {
         let Ok(entry) = EntryView::parse(bytes) else { continue };
+        if !entry.public_has_table(HISTORICAL_ENCRYPTED_LEDGER_SECRET).unwrap_or(false) {
+            continue;
+        }
         let Ok((_, public)) = entry.decode_public() else { continue };
         if let Some(Some(value)) = public.get(HISTORICAL_ENCRYPTED_LEDGER_SECRET, &SINGLETON_KEY) {
             let seqno = entry.tx_id().seqno;
@@ -66,7 +69,7 @@ pub fn recover_private_state<'a>(
             return Err(ReplayError::OutOfOrder { seqno: tx.seqno, expected });
         }
         let secret = secrets.secret_for(tx.seqno).ok_or(ReplayError::NoSecret { seqno: tx.seqno })?;
-        let (header, _) = entry.decode_public().map_err(|e| err(e.to_string()))?;
+        let header = entry.public_header().map_err(|e| err(e.to_string()))?;
         if header.commit_evidence_digest != secret.commit_evidence_digest(tx) {
             return Err(err("commit evidence digest does not match the restored ledger secret".into()));
         }

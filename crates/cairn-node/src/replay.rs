@@ -255,9 +255,9 @@ impl Replayer {
             let err = |reason: String| ReplayError::Entry { seqno, reason };
             let write_set = match self.restore_private_state(&opened.write_set, seqno)? {
                 Some(restored) => crate::private_recovery::overlay(restored, &opened.write_set),
-                None => opened.write_set.clone(),
+                None => opened.write_set,
             };
-            self.store.apply(&write_set, seqno).map_err(|e| err(e.to_string()))?;
+            self.store.apply_owned(write_set, seqno).map_err(|e| err(e.to_string()))?;
         }
         self.tree.append(opened.leaf);
         self.facts.push_digest(opened.digest);

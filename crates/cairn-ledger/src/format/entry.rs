@@ -98,6 +98,15 @@ impl<'a> EntryView<'a> {
         PublicHeader::decode(&mut ByteReader::new(self.public)).map_err(|e| e.shifted(self.public_offset() as u64))
     }
 
+    /// Whether the public domain writes `table`, without decoding (copying) any value.
+    pub fn public_has_table(&self, table: &str) -> Result<bool, FormatError> {
+        let mut r = ByteReader::new(self.public);
+        PublicHeader::decode(&mut r).map_err(|e| e.shifted(self.public_offset() as u64))?;
+        let base = (self.public_offset() + r.position()) as u64;
+        let names = super::skim_domain_table_names(&mut r).map_err(|e| e.shifted(base))?;
+        Ok(names.contains(&table))
+    }
+
     /// The public header and the public tables.
     pub fn decode_public(&self) -> Result<(PublicHeader, WriteSet), FormatError> {
         let mut r = ByteReader::new(self.public);

@@ -82,7 +82,7 @@ impl NodeCore {
             self.facts.signatures.insert(seqno, SignatureRecord { cert: String::new(), ..record.clone() });
         }
         let write_set = self.restore_on_apply(opened.write_set, seqno);
-        self.store.apply(&write_set, seqno).unwrap_or_else(|e| panic!("replicated entry {seqno}: {e}"));
+        self.store.apply_owned(write_set, seqno).unwrap_or_else(|e| panic!("replicated entry {seqno}: {e}"));
         self.history.append_received(opened.tx, opened.leaf);
         self.facts.push_digest(opened.digest);
         if opened.claims != Sha256::ZERO {

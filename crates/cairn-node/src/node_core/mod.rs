@@ -195,7 +195,7 @@ impl NodeCore {
             &mut fill_random,
             p.now_ms,
             (replayed.log_base.seqno, replayed.log_base.view),
-            log.iter().chain(&tail),
+            log.into_iter().chain(tail.iter().cloned()),
             raft_state,
             known_commit,
             members.conf_state(),
@@ -437,7 +437,7 @@ impl NodeCore {
     fn execute_over(&mut self, restored: WriteSet, ws: WriteSet) -> TxId {
         let seqno = self.history.last().seqno + 1;
         let store_ws = crate::private_recovery::overlay(restored, &ws);
-        self.store.apply(&store_ws, seqno).expect("the core's own writes apply in order");
+        self.store.apply_owned(store_ws, seqno).expect("the core's own writes apply in order");
         self.append_executed(ws, EntryFlags::default(), Sha256::ZERO)
     }
 

@@ -115,11 +115,12 @@ fn driver_config(config: &crate::CoreConfig, id: u64, voters: Vec<u64>, seed: u6
         .unwrap_or_else(|e| panic!("consensus timeouts: {e}"))
 }
 
-/// The Raft entry of a ledger entry: index and term from its IV (invariant 1).
-fn raft_entry(bytes: &[u8]) -> Entry {
-    let view = EntryView::parse(bytes).expect("a replayed entry parses");
+/// The Raft entry of a ledger entry: index and term from its IV (invariant 1). The bytes move
+/// into the entry (no copy: a recovered ledger can be gigabytes).
+fn raft_entry(bytes: Vec<u8>) -> Entry {
+    let view = EntryView::parse(&bytes).expect("a replayed entry parses");
     let tx = view.tx_id();
-    Entry { index: tx.seqno, term: tx.view, data: bytes.to_vec().into(), ..Default::default() }
+    Entry { index: tx.seqno, term: tx.view, data: bytes.into(), ..Default::default() }
 }
 
 impl Consensus {
@@ -142,13 +143,13 @@ impl Consensus {
     /// the node started from, `(0, 0)` for a whole ledger); the hard state the persisted one
     /// (the commit raised to `known_commit`); the configuration the consensus table's.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn resume<'a>(
+    pub(super) fn resume(
         config: &crate::CoreConfig,
         id: u64,
         fill: &mut crate::FillRandom,
         now_ms: u64,
         base: (u64, u64),
-        log: impl Iterator<Item = &'a Vec<u8>>,
+        log: impl Iterator<Item = Vec<u8>>,
         state: Option<RaftStateFile>,
         known_commit: u64,
         conf_state: ConfState,
@@ -164,7 +165,7 @@ impl Consensus {
             meta.set_conf_state(conf_state.clone());
             storage.wl().apply_snapshot(snapshot).expect("a fresh storage takes any snapshot");
         }
-        let entries: Vec<Entry> = log.map(|b| raft_entry(b)).collect();
+        let entries: Vec<Entry> = log.map(raft_entry).collect();
         if let Some(first) = entries.first() {
             assert_eq!(first.index, base.0 + 1, "the log starts right after its base");
         }
@@ -296,6 +297,17 @@ impl Consensus {
                 _ => Vec::new(),
             },
         }
+    }
+
+    /// The entries `(low, high]` of the in-memory log mirror, sharing their bytes.
+    pub(super) fn log_entries(&self, low: u64, high: u64) -> Vec<Entry> {
+        if high <= low {
+            return Vec::new();
+        }
+        self.driver
+            .store()
+            .entries(low + 1, high + 1, None, GetEntriesContext::empty(false))
+            .unwrap_or_else(|e| panic!("log entries ({low}, {high}]: {e}"))
     }
 
     /// The entries `(low, high]` of the in-memory log mirror.

@@ -117,7 +117,7 @@ impl NodeCore {
             &mut fill_random,
             p.now_ms,
             (0, 0),
-            log.iter(),
+            log.into_iter(),
             Some(state),
             last.seqno,
             conf,
@@ -228,14 +228,15 @@ impl NodeCore {
             return Err(failed("the private state is already restored".into()));
         }
         let previous_last = self.secrets.entries()[0].0 - 1;
-        let log = self.consensus.log_range(0, previous_last);
-        let historical = historical_secret_records(log.iter().map(Vec::as_slice)).map_err(|e| failed(e.to_string()))?;
+        let log = self.consensus.log_entries(0, previous_last);
+        let historical =
+            historical_secret_records(log.iter().map(|e| &e.data[..])).map_err(|e| failed(e.to_string()))?;
         let chain = cairn_gov::recover_secret_chain(&mut tx, shares, &historical).map_err(gov_error)?;
         let chain_json = serde_json::to_vec(&chain).expect("json");
         let merged = with_recovered_secrets(&chain_json, &self.secrets).map_err(failed)?;
         let replayed = &log[..self.private_replay_len(log.len())];
-        let restored =
-            recover_private_state(replayed.iter().map(Vec::as_slice), 1, &merged).map_err(|e| failed(e.to_string()))?;
+        let restored = recover_private_state(replayed.iter().map(|e| &e.data[..]), 1, &merged)
+            .map_err(|e| failed(e.to_string()))?;
         cairn_gov::clear_submitted_shares(&mut tx).map_err(gov_error)?;
         let info = ServiceInfo { status: ServiceStatus::Open, ..self.service_info() };
         tx.put(tables::SERVICE_INFO, tables::SINGLETON_KEY.to_vec(), serde_json::to_vec(&info).expect("json"));
@@ -267,9 +268,9 @@ impl NodeCore {
         let merged = with_recovered_secrets(json, &self.secrets)
             .unwrap_or_else(|e| panic!("entry {seqno} opens the recovered service: {e}"));
         let previous_last = self.secrets.entries()[0].0 - 1;
-        let log = self.consensus.log_range(0, previous_last);
+        let log = self.consensus.log_entries(0, previous_last);
         let replayed = &log[..self.private_replay_len(log.len())];
-        let restored = recover_private_state(replayed.iter().map(Vec::as_slice), 1, &merged)
+        let restored = recover_private_state(replayed.iter().map(|e| &e.data[..]), 1, &merged)
             .unwrap_or_else(|e| panic!("entry {seqno} opens the recovered service: {e}"));
         let before = std::mem::replace(&mut self.secrets, merged);
         self.restored = Some(Restored { seqno, secrets_before: before });
