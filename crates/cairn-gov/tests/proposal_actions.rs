@@ -151,6 +151,7 @@ fn users_and_nodes_change_by_proposal() {
         rpc_address: None,
         ledger_secret_seqno: 0,
         retired_committed: false,
+        encryption_pub_key: None,
     };
     tx.put(NODES_INFO, node_id.as_bytes(), serde_json::to_vec(&pending).unwrap());
     h.commit(tx);

@@ -107,6 +107,7 @@ pub fn generate_ledger<S: Storage>(
         node_id: &node_id,
         node_cert_pem: node_cert.pem(),
         node_public_key_pem: None,
+        node_encryption_pub_key: None,
         rpc_address: None,
         recovery_count: 0,
         status: ServiceStatus::Opening,

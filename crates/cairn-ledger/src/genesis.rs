@@ -10,6 +10,8 @@ pub struct GenesisRecord<'a> {
     pub node_id: &'a str,
     pub node_cert_pem: &'a str,
     pub node_public_key_pem: Option<String>,
+    /// The first node's RSA encryption public key (PEM), if it has one.
+    pub node_encryption_pub_key: Option<String>,
     /// The first node's RPC address (where backups forward to it).
     pub rpc_address: Option<String>,
     pub recovery_count: u64,
@@ -34,6 +36,7 @@ impl GenesisRecord<'_> {
             rpc_address: self.rpc_address.clone(),
             ledger_secret_seqno: 0,
             retired_committed: false,
+            encryption_pub_key: self.node_encryption_pub_key.clone(),
         };
         ws.put(tables::NODES_INFO, self.node_id.as_bytes().to_vec(), serde_json::to_vec(&node).expect("json"));
         ws.put(

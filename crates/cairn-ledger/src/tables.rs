@@ -29,6 +29,11 @@ pub const ENCRYPTED_SUBMITTED_SHARES: &str = "public:ccf.internal.encrypted_subm
 /// so the ledger holds it encrypted under the new service's secret; every node that applies the
 /// transaction restores the private state of the old entries with it.
 pub const RECOVERED_LEDGER_SECRETS: &str = "cairn.internal.recovered_ledger_secrets";
+/// Written by a ledger rekey, CCF's table: node id → `{"version": <first seqno of the new
+/// secret>, "encrypted_ledger_secret": <base64 RSA-OAEP-SHA256 of it to the node's
+/// `encryption_pub_key`>}`, one row per other node of the configuration. Each backup opens its
+/// own row when it applies the rekey transaction, before the entries the new secret encrypts.
+pub const ENCRYPTED_LEDGER_SECRETS: &str = "public:ccf.internal.encrypted_ledger_secrets";
 
 /// Tables whose rows the verifier must follow to check signatures.
 pub const VERIFIER_TABLES: [&str; 4] = [SIGNATURES, SERVICE_INFO, NODES_INFO, ENDORSED_CERTIFICATES];
@@ -93,6 +98,10 @@ pub struct NodeInfo {
     pub ledger_secret_seqno: u64,
     #[serde(default)]
     pub retired_committed: bool,
+    /// The node's RSA encryption public key (PEM), CCF's `encryption_pub_key`: a ledger rekey
+    /// seals the new secret to it (`ENCRYPTED_LEDGER_SECRETS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_pub_key: Option<String>,
 }
 
 /// Value of an endorsed-certificate row: PEM followed by a NUL byte, as CCF stores it.

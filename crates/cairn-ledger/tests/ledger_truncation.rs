@@ -53,6 +53,7 @@ impl Chain {
             node_id: &signer.node_id,
             node_cert_pem: &signer.cert_pem,
             node_public_key_pem: None,
+            node_encryption_pub_key: None,
             rpc_address: None,
             recovery_count: 0,
             status: ServiceStatus::Opening,

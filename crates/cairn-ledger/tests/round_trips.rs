@@ -81,6 +81,7 @@ fn service_table_values_round_trip_through_json() {
         rpc_address: Some("127.0.0.1:8000".into()),
         ledger_secret_seqno: 5,
         retired_committed: true,
+        encryption_pub_key: Some("pem".into()),
     };
     assert_eq!(serde_json::from_slice::<NodeInfo>(&serde_json::to_vec(&node).unwrap()).unwrap(), node);
 }

@@ -18,6 +18,7 @@ mod node_state;
 pub mod private_recovery;
 mod raft_snapshot_offer;
 mod received_entry;
+mod rekey_rows;
 mod replay;
 mod signature_policy;
 mod start_plan;

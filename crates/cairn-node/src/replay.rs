@@ -113,6 +113,9 @@ pub struct Replayer {
     /// The snapshot the log starts after (`0.0` for a whole ledger): entries are pushed from
     /// its seqno + 1.
     pub log_base: TxId,
+    /// This node's id and RSA key: a rekey transaction that sealed a new secret to it gives
+    /// the replay that secret (the node stopped before it persisted it).
+    node_key: Option<(String, std::sync::Arc<cairn_crypto::EncryptionKeyPair>)>,
     /// The committed snapshot file the log starts after (set by whoever read it), which this
     /// node offers to followers that need older entries than it holds.
     pub log_base_snapshot: Option<cairn_ledger::snapshot::SnapshotName>,
@@ -135,7 +138,14 @@ impl Replayer {
             recorded_commit: 0,
             log_base: TxId::default(),
             log_base_snapshot: None,
+            node_key: None,
         }
+    }
+
+    /// Learns the secrets rekeys sealed to `node_id` (`rekey_rows.rs`) as it replays.
+    pub fn with_node_key(mut self, node_id: &str, key: std::sync::Arc<cairn_crypto::EncryptionKeyPair>) -> Self {
+        self.node_key = Some((node_id.to_string(), key));
+        self
     }
 
     /// A disaster recovery's public replay (SPEC §7.1): no ledger secret is known, so every
@@ -250,6 +260,15 @@ impl Replayer {
         if let Some(record) = &opened.signature {
             verify_signature(record, opened.tx, &self.tree)?;
             self.facts.signatures.insert(seqno, SignatureRecord { cert: String::new(), ..record.clone() });
+        }
+        if let Some((node_id, key)) = &self.node_key
+            && let Some(opened) = crate::rekey_rows::opened_for_node(&opened.write_set, node_id, Some(key))
+        {
+            let (from, raw) = opened.map_err(|reason| ReplayError::Entry { seqno, reason })?;
+            if self.secrets.entries().last().is_some_and(|(f, _)| *f < from) {
+                let secret = std::sync::Arc::new(cairn_ledger::LedgerSecret::new(raw));
+                self.secrets.push(from, secret).map_err(|reason| ReplayError::Entry { seqno, reason })?;
+            }
         }
         if seqno > self.store_seqno {
             let err = |reason: String| ReplayError::Entry { seqno, reason };

@@ -111,6 +111,7 @@ fn new_identity(now_s: i64) -> (NodeIdentity, Certificate) {
         service_key: None,
         rpc_addresses: vec!["127.0.0.1:9000".into()],
         node_to_node_address: "127.0.0.1:9001".into(),
+        encryption_key: None,
     };
     (identity, service.cert)
 }

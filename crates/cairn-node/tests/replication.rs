@@ -102,6 +102,7 @@ impl Cluster {
             service_key: Some(Arc::new(service.key)),
             rpc_addresses: vec!["127.0.0.1:8000".into()],
             node_to_node_address: "127.0.0.1:9000".into(),
+            encryption_key: Some(Arc::new(EncryptionKeyPair::generate().expect("rsa"))),
         };
         let id = identity.raft_id();
         let key_pem = identity.signer.key.to_pem();
@@ -155,7 +156,7 @@ impl Cluster {
         let core = NodeCore::join(JoinParams {
             node_key: key,
             self_signed_cert_pem: cert.pem().to_string(),
-            public_encryption_key_pem: encryption.public_key().to_pem(),
+            encryption_key: Arc::new(encryption),
             config: config(),
             rpc_addresses: vec![format!("127.0.0.1:800{n}")],
             node_to_node_address: format!("127.0.0.1:900{n}"),
@@ -343,6 +344,7 @@ impl Cluster {
             service_key: Some(Arc::new(SigningKey::from_pem(&text("service_key")).unwrap())),
             rpc_addresses: vec![node.rpc.clone()],
             node_to_node_address: "127.0.0.1:9000".into(),
+            encryption_key: None,
         };
         let secrets = NodeCore::parse_secrets_json(&node.files["secrets"]).unwrap();
         let mut replayed = match node.ledger_base {
@@ -871,4 +873,57 @@ fn a_valid_token_once_the_service_is_open_is_pending_until_members_trust_it() {
     assert_eq!(cluster.nodes[&joiner].core.node_state(), cairn_node::NodeState::Pending);
     let status = cluster.nodes[&first].core.raft_status();
     assert!(!status.voters.contains(&joiner) && !status.learners.contains(&joiner), "{status:?}");
+}
+
+#[test]
+fn a_ledger_rekey_on_three_nodes_reaches_every_backup_and_survives_a_failover() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    let a = cluster.join(2);
+    let b = cluster.join(3);
+    cluster.run_until("both joiners are voters", 500, |c| c.nodes[&first].core.raft_status().voters.len() == 3);
+    let user_cert = identities().user_cert.pem().to_string();
+    cluster.govern(json!([{"name": "set_user", "args": {"cert": user_cert}}]));
+    let service_cert = cluster.nodes[&first].core.secrets().len();
+    assert_eq!(service_cert, 1);
+    let cert = cluster.nodes[&first]
+        .core
+        .store()
+        .get(tables::SERVICE_INFO, &tables::SINGLETON_KEY)
+        .map(|v| serde_json::from_slice::<Value>(v).unwrap()["cert"].as_str().unwrap().to_string())
+        .unwrap();
+    cluster.govern(json!([{"name": "transition_service_to_open", "args": {"next_service_identity": cert}}]));
+    let before = cluster.write(1, "before the rekey");
+    cluster.govern(json!([{"name": "trigger_ledger_rekey", "args": {}}]));
+    let after = cluster.write(2, "after the rekey");
+    cluster.run_until("the write after the rekey commits everywhere", 500, |c| c.committed_everywhere(after.seqno));
+    for n in cluster.nodes.values() {
+        assert_eq!(n.core.secrets().len(), 2, "node {} holds the new secret", n.core.node_id());
+        let got = n.core.store().get(LogTable::Private.table_name(), &LogTable::key(2));
+        assert_eq!(
+            got,
+            Some(&b"after the rekey"[..]),
+            "node {} reads the entry under the new secret",
+            n.core.node_id()
+        );
+        // The sealed rows name only the other nodes, and carry no plaintext secret.
+        let rows: Vec<String> = n
+            .core
+            .store()
+            .iter_table(tables::ENCRYPTED_LEDGER_SECRETS)
+            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            .collect();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(!rows.contains(&cluster.nodes[&first].core.node_id().to_string()));
+    }
+    assert!(before.seqno < after.seqno);
+    // The primary goes away; a backup takes over and writes under the new secret.
+    cluster.nodes.get_mut(&first).unwrap().up = false;
+    cluster.run_until("a new primary", 1000, |c| c.primary().is_some_and(|p| p != first));
+    let p = cluster.primary().unwrap();
+    assert!([a, b].contains(&p));
+    let later = cluster.write(3, "under the new primary");
+    cluster.run_until("the write commits on the survivors", 500, |c| {
+        c.nodes.values().filter(|n| n.up).all(|n| n.core.commit().seqno >= later.seqno)
+    });
 }

@@ -14,6 +14,31 @@ pub const NODE_CERT_FILE: &str = "node_cert.pem";
 pub const SERVICE_KEY_FILE: &str = "service_privk.pem";
 pub const SERVICE_CERT_FILE: &str = "service_cert.pem";
 pub const LEDGER_SECRETS_FILE: &str = "ledger_secrets.json";
+/// The node's RSA key (PEM, 0600): a ledger rekey seals the new secret to its public half.
+/// Absent for nodes created before Cairn kept one.
+pub const NODE_ENC_KEY_FILE: &str = "node_enc_privk.pem";
+
+impl NodeFiles {
+    /// `node_enc_privk.pem`, if present.
+    pub fn encryption_key(&self) -> anyhow::Result<Option<std::sync::Arc<cairn_crypto::EncryptionKeyPair>>> {
+        if !self.path(NODE_ENC_KEY_FILE).exists() {
+            return Ok(None);
+        }
+        let key = cairn_crypto::EncryptionKeyPair::from_pem(&self.read_string(NODE_ENC_KEY_FILE)?)
+            .with_context(|| format!("parsing {}", self.path(NODE_ENC_KEY_FILE).display()))?;
+        Ok(Some(std::sync::Arc::new(key)))
+    }
+
+    /// `node_enc_privk.pem`, created if absent.
+    pub fn encryption_key_or_new(&self) -> anyhow::Result<std::sync::Arc<cairn_crypto::EncryptionKeyPair>> {
+        if let Some(key) = self.encryption_key()? {
+            return Ok(key);
+        }
+        let key = cairn_crypto::EncryptionKeyPair::generate()?;
+        self.write(NODE_ENC_KEY_FILE, key.to_pem().as_bytes(), true)?;
+        Ok(std::sync::Arc::new(key))
+    }
+}
 /// The Raft hard state (term, vote, commit), written when the term or the vote changes.
 pub const RAFT_STATE_FILE: &str = "raft_state.json";
 /// The name of the snapshot a primary offered and this node set its ledger aside for, written

@@ -245,6 +245,7 @@ fn node_identity(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<NodeIde
         service_key: Some(Arc::new(service_key)),
         rpc_addresses,
         node_to_node_address: cfg.node_to_node_published.clone(),
+        encryption_key: files.encryption_key()?,
     })
 }
 

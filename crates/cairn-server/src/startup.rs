@@ -121,6 +121,7 @@ pub(crate) fn write_identity_files(
     files.write(SERVICE_CERT_FILE, service_cert.pem().as_bytes(), false)?;
     files.write(NODE_KEY_FILE, node_key.to_pem().as_bytes(), true)?;
     files.write(NODE_CERT_FILE, node_cert.pem().as_bytes(), false)?;
+    files.encryption_key_or_new()?;
     // Written last: its presence means the identity is complete.
     let chain = cairn_gov::LedgerSecretChain::new(secret_valid_from, secret);
     files.write(LEDGER_SECRETS_FILE, &serde_json::to_vec_pretty(&chain)?, true)?;
@@ -246,6 +247,7 @@ pub fn start_or_restart(
         service_key: Some(Arc::new(service_key)),
         rpc_addresses,
         node_to_node_address: cfg.node_to_node_published.clone(),
+        encryption_key: files.encryption_key()?,
     };
     let mut snapshots = SnapshotDirectory::open(&cfg.snapshots_directory, cfg.snapshots_read_only_directory.clone())
         .with_context(|| format!("opening snapshots.directory {}", cfg.snapshots_directory.display()))?;
@@ -265,7 +267,8 @@ pub fn start_or_restart(
             // service's (their private domain unreadable, their receipts signed by the previous
             // identity), so the ledger is read from the start.
             let use_snapshots = !files.path(RECOVERY_MARKER_FILE).exists();
-            Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem, use_snapshots)?)
+            let node_key = identity.encryption_key.clone().map(|k| (identity.node_id().to_string(), k));
+            Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem, use_snapshots, node_key)?)
         }
         StartPlan::ResumeFromInstalledSnapshot { name } => {
             Some(start_from_installed_snapshot(&mut writer, &mut snapshots, name, &secrets, &service_cert_pem)?)
@@ -386,7 +389,7 @@ fn start_joining(
         is_ca: false,
     };
     let self_signed = Certificate::self_signed(&node_key, &request)?;
-    let encryption = cairn_crypto::EncryptionKeyPair::generate()?;
+    let encryption = files.encryption_key_or_new()?;
     let mut rpc_addresses = cfg.rpc_published.clone();
     if rpc_addresses.is_empty() {
         rpc_addresses.push(cfg.rpc_bind.to_string());
@@ -397,7 +400,7 @@ fn start_joining(
     let core = NodeCore::join(cairn_node::JoinParams {
         node_key,
         self_signed_cert_pem: self_signed.pem().to_string(),
-        public_encryption_key_pem: encryption.public_key().to_pem(),
+        encryption_key: encryption,
         config: cfg.core.clone(),
         rpc_addresses,
         node_to_node_address: cfg.node_to_node_published.clone(),
@@ -425,9 +428,13 @@ fn replay(
     secrets: &LedgerSecrets,
     service_cert_pem: &str,
     use_snapshots: bool,
+    node_key: Option<(String, Arc<cairn_crypto::EncryptionKeyPair>)>,
 ) -> anyhow::Result<Replayer> {
     let started = std::time::Instant::now();
     let mut replayer = Replayer::new(secrets.clone());
+    if let Some((node_id, key)) = node_key {
+        replayer = replayer.with_node_key(&node_id, key);
+    }
     let snapshot = match use_snapshots {
         true => newest_snapshot(writer, snapshots, secrets, service_cert_pem)?,
         false => None,

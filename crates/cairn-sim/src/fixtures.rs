@@ -86,12 +86,16 @@ pub fn member_caller() -> Caller {
     Caller::with_cert(Some(fixtures().member_id.clone()))
 }
 
-/// Node `index`'s RSA public encryption key (PEM), as a joiner sends it.
-pub fn node_encryption_public_key_pem(index: usize) -> String {
-    cairn_crypto::EncryptionKeyPair::from_pem(NODE_ENCRYPTION_KEYS[index])
-        .expect("fixture encryption key parses")
-        .public_key()
-        .to_pem()
+/// Node `index`'s RSA encryption key (a joiner sends its public half; a rekey seals to it).
+pub fn node_encryption_key(index: usize) -> Arc<cairn_crypto::EncryptionKeyPair> {
+    static KEYS: OnceLock<Vec<Arc<cairn_crypto::EncryptionKeyPair>>> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        NODE_ENCRYPTION_KEYS
+            .iter()
+            .map(|pem| Arc::new(cairn_crypto::EncryptionKeyPair::from_pem(pem).expect("fixture encryption key parses")))
+            .collect()
+    });
+    keys[index].clone()
 }
 
 /// Node `index`'s self-signed certificate (what a joiner presents).

@@ -266,6 +266,7 @@ impl SimNode {
             service_key,
             rpc_addresses: vec![fixtures::rpc_address(self.index)],
             node_to_node_address: fixtures::node_to_node_address(self.index),
+            encryption_key: Some(fixtures::node_encryption_key(self.key_slot)),
         })
     }
 
@@ -398,7 +399,8 @@ impl SimNode {
         };
         let secrets = NodeCore::parse_secrets_json(&secrets_json).map_err(|e| format!("{LEDGER_SECRETS_FILE}: {e}"))?;
         let writer = self.disk.writer();
-        let mut replayer = Replayer::new(secrets.clone());
+        let mut replayer = Replayer::new(secrets.clone())
+            .with_node_key(identity.node_id(), fixtures::node_encryption_key(self.key_slot));
         for seqno in 1..=writer.last().seqno {
             let bytes = writer
                 .read_entry(seqno)

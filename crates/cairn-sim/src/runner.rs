@@ -416,7 +416,7 @@ impl Sim {
         let core = NodeCore::join(cairn_node::JoinParams {
             node_key: key,
             self_signed_cert_pem: cert.pem().to_string(),
-            public_encryption_key_pem: fixtures::node_encryption_public_key_pem(slot),
+            encryption_key: fixtures::node_encryption_key(slot),
             rpc_addresses: vec![fixtures::rpc_address(i)],
             node_to_node_address: fixtures::node_to_node_address(i),
             config: self.config.clone(),

@@ -81,6 +81,7 @@ impl NodeCore {
                 .unwrap_or_else(|e| panic!("replicated signature at {seqno} does not verify: {e}"));
             self.facts.signatures.insert(seqno, SignatureRecord { cert: String::new(), ..record.clone() });
         }
+        self.learn_sealed_secret(&opened.write_set, seqno);
         let write_set = self.restore_on_apply(opened.write_set, seqno);
         self.store.apply_owned(write_set, seqno).unwrap_or_else(|e| panic!("replicated entry {seqno}: {e}"));
         self.history.append_received(opened.tx, opened.leaf);

@@ -40,12 +40,19 @@ impl NodeCore {
                 GovContext { now_s: self.now_ms / 1000, fill_random: &mut *self.fill_random, ledger_secrets: &chain };
             f(&mut tx, &mut ctx).map_err(gov_error)?
         };
-        if outcome.effects.contains(&Effect::TriggerLedgerRekey) && self.members.node_count() > 1 {
-            return Err(ApiError::bad_request(
-                "NotImplemented",
-                "trigger_ledger_rekey on a network of several nodes is not supported yet: backups could not read \
-                 entries under the new secret",
-            ));
+        if outcome.effects.contains(&Effect::TriggerLedgerRekey) {
+            let keyless = self.nodes_without_encryption_key();
+            if !keyless.is_empty() {
+                return Err(ApiError::bad_request(
+                    "RekeyNotPossible",
+                    format!(
+                        "trigger_ledger_rekey: nodes {} of the configuration have no encryption key on record (they \
+                         were created before Cairn kept one), so they could not read entries under the new secret; \
+                         replace them first",
+                        keyless.join(", ")
+                    ),
+                ));
+            }
         }
         let ws = tx.into_parts().1;
         let mut response = Response::ok(serde_json::to_value(&outcome.info).expect("json"));
@@ -59,6 +66,23 @@ impl NodeCore {
         Ok(response)
     }
 
+    /// A backup applies entry `seqno`: if it is a rekey that sealed a new secret to this node,
+    /// the node holds (and persists) it before applying the entries it encrypts.
+    pub(super) fn learn_sealed_secret(&mut self, ws: &cairn_kv::WriteSet, seqno: u64) {
+        let key = self.identity.encryption_key.clone();
+        let Some(opened) = crate::rekey_rows::opened_for_node(ws, self.identity.node_id(), key.as_deref()) else {
+            return;
+        };
+        let (from, raw) = opened.unwrap_or_else(|e| panic!("entry {seqno} rekeys the ledger: {e}"));
+        if self.secrets.entries().last().is_some_and(|(f, _)| *f >= from) {
+            return; // known already (a replay, or this node wrote it)
+        }
+        let secret = Arc::new(LedgerSecret::new(raw));
+        self.secrets.push(from, secret.clone()).expect("a rekey comes after every existing secret");
+        self.out.push(Action::PersistLedgerSecrets { json: self.secrets_json() });
+        self.history.set_secret(secret);
+    }
+
     fn perform(&mut self, effect: Effect) {
         match effect {
             Effect::TriggerSnapshot => self.snapshot_requested = true,
@@ -69,8 +93,24 @@ impl NodeCore {
         }
     }
 
+    /// The other nodes of the configuration with no `encryption_pub_key` in `nodes.info`.
+    fn nodes_without_encryption_key(&self) -> Vec<String> {
+        self.store
+            .iter_table(crate::CONSENSUS_NODES)
+            .map(|(id, _)| String::from_utf8_lossy(id).into_owned())
+            .filter(|id| id != self.identity.node_id())
+            .filter(|id| {
+                let info = self.store.get(cairn_ledger::tables::NODES_INFO, id.as_bytes());
+                let info = info.and_then(|v| serde_json::from_slice::<cairn_ledger::tables::NodeInfo>(v).ok());
+                info.and_then(|i| i.encryption_pub_key).is_none()
+            })
+            .collect()
+    }
+
     /// A fresh ledger secret for every transaction after the rekey transaction; the previous
-    /// one is kept, encrypted under the new one, and recovery shares are re-issued.
+    /// one is kept, encrypted under the new one, and recovery shares are re-issued. Every other
+    /// node of the configuration gets the new secret sealed to its key in the same transaction
+    /// (`rekey_rows.rs`).
     fn rekey(&mut self) {
         let mut raw = [0u8; 32];
         (self.fill_random)(&mut raw);
@@ -79,6 +119,20 @@ impl NodeCore {
         chain.push(from, raw).expect("a rekey comes after every existing secret");
         let mut tx = self.store.begin();
         cairn_gov::rekey(&mut tx, &chain, &mut *self.fill_random).expect("rekey of an open service");
+        for node_id in self.store.iter_table(crate::CONSENSUS_NODES).map(|(id, _)| id.to_vec()).collect::<Vec<_>>() {
+            if node_id == self.identity.node_id().as_bytes() {
+                continue;
+            }
+            let pem = self
+                .store
+                .get(cairn_ledger::tables::NODES_INFO, &node_id)
+                .and_then(|v| serde_json::from_slice::<cairn_ledger::tables::NodeInfo>(v).ok())
+                .and_then(|i| i.encryption_pub_key)
+                .expect("checked before the rekey was accepted");
+            let row = crate::rekey_rows::seal_for_node(&pem, from, &raw)
+                .unwrap_or_else(|e| panic!("sealing the new ledger secret: {e}"));
+            tx.put(cairn_ledger::tables::ENCRYPTED_LEDGER_SECRETS, node_id, row);
+        }
         let ws = tx.into_parts().1;
         self.execute(ws, EntryFlags::default(), Sha256::ZERO);
         let secret = Arc::new(LedgerSecret::new(raw));

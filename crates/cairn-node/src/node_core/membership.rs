@@ -43,7 +43,9 @@ pub struct JoinParams {
     /// The node's key; its self-signed certificate proves it in the TLS handshake.
     pub node_key: SigningKey,
     pub self_signed_cert_pem: String,
-    pub public_encryption_key_pem: String,
+    /// The node's RSA key; its public half goes in the join request (`nodes.info`
+    /// `encryption_pub_key`), a ledger rekey seals the new secret to it.
+    pub encryption_key: Arc<cairn_crypto::EncryptionKeyPair>,
     pub config: CoreConfig,
     pub rpc_addresses: Vec<String>,
     pub node_to_node_address: String,
@@ -137,11 +139,6 @@ impl Membership {
         self.pending_change = self.pending_change.max(seqno);
     }
 
-    /// Nodes in the configuration (voters and learners).
-    pub(super) fn node_count(&self) -> usize {
-        self.rows.len()
-    }
-
     pub(super) fn is_joining(&self) -> bool {
         self.joining.is_some()
     }
@@ -185,10 +182,11 @@ impl NodeCore {
             service_key: None,
             rpc_addresses: p.rpc_addresses.clone(),
             node_to_node_address: p.node_to_node_address.clone(),
+            encryption_key: Some(p.encryption_key.clone()),
         };
         let request = JoinRequest {
             certificate: p.self_signed_cert_pem,
-            public_encryption_key: p.public_encryption_key_pem,
+            public_encryption_key: p.encryption_key.public_key().to_pem(),
             rpc_addresses: p.rpc_addresses,
             node_to_node_address: p.node_to_node_address,
             join_token: p.join_token.as_ref().map(JoinToken::to_hex),
@@ -323,6 +321,7 @@ impl NodeCore {
             rpc_address: request.rpc_addresses.first().cloned(),
             ledger_secret_seqno: 0,
             retired_committed: false,
+            encryption_pub_key: Some(request.public_encryption_key.clone()),
         };
         let mut ws = WriteSet::new();
         ws.put(tables::NODES_INFO, node_id.as_bytes().to_vec(), serde_json::to_vec(&info).expect("json"));

@@ -149,6 +149,7 @@ impl NodeCore {
             node_id: &core.identity.signer.node_id,
             node_cert_pem: &core.identity.signer.cert_pem,
             node_public_key_pem: None,
+            node_encryption_pub_key: core.identity.encryption_pub_key_pem(),
             rpc_address: core.identity.rpc_addresses.first().cloned(),
             recovery_count: 0,
             status: ServiceStatus::Opening,

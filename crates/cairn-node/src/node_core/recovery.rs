@@ -155,6 +155,7 @@ impl NodeCore {
             node_id: &self.identity.signer.node_id,
             node_cert_pem: &self.identity.signer.cert_pem,
             node_public_key_pem: None,
+            node_encryption_pub_key: self.identity.encryption_pub_key_pem(),
             rpc_address: self.identity.rpc_addresses.first().cloned(),
             recovery_count: previous.recovery_count + 1,
             status: ServiceStatus::Recovering,

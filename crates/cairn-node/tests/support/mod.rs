@@ -101,6 +101,7 @@ pub fn node_identity() -> NodeIdentity {
         service_key: None,
         rpc_addresses: vec!["127.0.0.1:8000".into()],
         node_to_node_address: "127.0.0.1:8001".into(),
+        encryption_key: None,
     }
 }
 
