@@ -44,7 +44,13 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
         assert_eq!(rt.block_on(gov.submit_ballot(&id, &m1.id, ballot)).unwrap().proposal_state, "Accepted");
     }
     let user = n0.client(Some("u0"));
-    let txs: Vec<_> = rt.block_on(write_records(&user, 1, RECORDS)).into_iter().map(|(private, _)| private).collect();
+    let half = RECORDS / 2;
+    let mut txs: Vec<_> = rt.block_on(write_records(&user, 1, half)).into_iter().map(|(private, _)| private).collect();
+    // A ledger rekey on the three nodes: the second half of the records is under a new secret.
+    let (id, _) = rt.block_on(m0.propose_and_approve(&gov, json!([{"name": "trigger_ledger_rekey", "args": {}}])));
+    let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
+    assert_eq!(rt.block_on(gov.submit_ballot(&id, &m1.id, ballot)).unwrap().proposal_state, "Accepted");
+    txs.extend(rt.block_on(write_records(&user, half + 1, RECORDS)).into_iter().map(|(private, _)| private));
     let last = *txs.iter().max().unwrap();
     rt.block_on(user.wait_committed(last, Duration::from_secs(30))).unwrap();
     let old_receipt: Value = rt.block_on(user.receipt(txs[99])).unwrap();
@@ -214,7 +220,7 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
         assert!(stdout.contains(expect), "{script}: {stdout}");
         if script == "verify_ledger_secrets_chain.py" {
             let records = stdout.lines().filter(|l| l.contains("previous_ledger_secret")).count();
-            assert!(records >= 4, "three recoveries and a rekey link the chain: {stdout}");
+            assert!(records >= 5, "two rekeys and three recoveries link the chain: {stdout}");
         }
     }
     for node in others.iter().chain([&previous]) {
