@@ -242,6 +242,12 @@ impl SimNode {
 
     /// Power loss: the process is gone, each disk keeps what its durability model says.
     pub fn crash(&mut self, rng: &mut impl rand::Rng) {
+        self.forget_process();
+        self.disk.crash(rng);
+    }
+
+    /// The process is gone (its core, its queues, its armed fault); a new incarnation begins.
+    fn forget_process(&mut self) {
         self.core = None;
         self.backlog.clear();
         self.inbox.clear();
@@ -249,7 +255,6 @@ impl SimNode {
         self.deferred_commit = 0;
         self.next_tick_at = None;
         self.io_fault_armed = false;
-        self.disk.crash(rng);
         self.incarnation += 1;
     }
 
@@ -279,17 +284,10 @@ impl SimNode {
 
     /// A new, empty machine in this node's place (it joins with [`SimNode::assume_slot`]'s key).
     pub fn wipe(&mut self, ledger: LedgerConfig) {
-        self.core = None;
-        self.backlog.clear();
-        self.inbox.clear();
-        self.syncing = false;
-        self.deferred_commit = 0;
-        self.next_tick_at = None;
-        self.io_fault_armed = false;
+        self.forget_process();
         self.corrupted = None;
         self.dead = None;
         self.disk = SimDisk::new(ledger);
-        self.incarnation += 1;
     }
 
     /// The operator's survey of a stopped node's ledger: it opens (the production scan and

@@ -31,25 +31,14 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
     n1.start();
     n2.start();
     let gov = n0.client(None);
-    let m0 = Member::load(&dir("n0"), "m0");
-    let m1 = Member::load(&dir("n0"), "m1");
-    let user_cert = std::fs::read_to_string(dir("n0").join("u0_cert.pem")).unwrap();
     let old_cert = n0.service_cert();
-    for actions in [
-        json!([{"name": "set_user", "args": {"cert": user_cert}}]),
-        json!([{"name": "transition_service_to_open", "args": {"next_service_identity": old_cert}}]),
-    ] {
-        let (id, _) = rt.block_on(m0.propose_and_approve(&gov, actions));
-        let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
-        assert_eq!(rt.block_on(gov.submit_ballot(&id, &m1.id, ballot)).unwrap().proposal_state, "Accepted");
-    }
+    open_with_user(&n0);
     let user = n0.client(Some("u0"));
     let half = RECORDS / 2;
     let mut txs: Vec<_> = rt.block_on(write_records(&user, 1, half)).into_iter().map(|(private, _)| private).collect();
     // A ledger rekey on the three nodes: the second half of the records is under a new secret.
-    let (id, _) = rt.block_on(m0.propose_and_approve(&gov, json!([{"name": "trigger_ledger_rekey", "args": {}}])));
-    let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
-    assert_eq!(rt.block_on(gov.submit_ballot(&id, &m1.id, ballot)).unwrap().proposal_state, "Accepted");
+    let rekey = json!([{"name": "trigger_ledger_rekey", "args": {}}]);
+    assert_eq!(rt.block_on(pass_with_two(&gov, &dir("n0"), rekey)), "Accepted");
     txs.extend(rt.block_on(write_records(&user, half + 1, RECORDS)).into_iter().map(|(private, _)| private));
     let last = *txs.iter().max().unwrap();
     rt.block_on(user.wait_committed(last, Duration::from_secs(30))).unwrap();
@@ -96,10 +85,7 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
     // A wrong previous identity is refused.
     let wrong = json!([{"name": "transition_service_to_open", "args":
         {"previous_service_identity": keep.service_cert(), "next_service_identity": keep.service_cert()}}]);
-    let (id, _) = rt.block_on(m0.propose_and_approve(&primary, wrong));
-    let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
-    let failed = rt.block_on(primary.submit_ballot(&id, &m1.id, ballot)).unwrap();
-    assert_eq!(failed.proposal_state, "Failed", "{failed:?}");
+    assert_eq!(rt.block_on(pass_with_two(&primary, &keep.dir, wrong)), "Failed");
 
     // A new node joins the recovered service (trusted at once with its join token).
     // It asks for a snapshot first: the recovered node has only the previous service's, which
@@ -184,13 +170,8 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
         if count == 2 {
             // A ledger rekey in the second recovered era (a single node): the secret chain goes
             // on through it and through the third recovery.
-            let gov = next.client(None);
-            let m0 = Member::load(&next.dir, "m0");
-            let m1 = Member::load(&next.dir, "m1");
-            let (id, _) =
-                rt.block_on(m0.propose_and_approve(&gov, json!([{"name": "trigger_ledger_rekey", "args": {}}])));
-            let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
-            assert_eq!(rt.block_on(gov.submit_ballot(&id, &m1.id, ballot)).unwrap().proposal_state, "Accepted");
+            let rekey = json!([{"name": "trigger_ledger_rekey", "args": {}}]);
+            assert_eq!(rt.block_on(pass_with_two(&next.client(None), &next.dir, rekey)), "Accepted");
         }
         others.push(previous);
         previous = next;
@@ -238,19 +219,7 @@ fn small_service(
     let rt = rt();
     let mut node = create_start_node(dir, opts);
     node.start();
-    let gov = node.client(None);
-    let m0 = Member::load(dir, "m0");
-    let m1 = Member::load(dir, "m1");
-    let user_cert = std::fs::read_to_string(dir.join("u0_cert.pem")).unwrap();
-    let cert = node.service_cert();
-    for actions in [
-        json!([{"name": "set_user", "args": {"cert": user_cert}}]),
-        json!([{"name": "transition_service_to_open", "args": {"next_service_identity": cert}}]),
-    ] {
-        let (id, _) = rt.block_on(m0.propose_and_approve(&gov, actions));
-        let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
-        assert_eq!(rt.block_on(gov.submit_ballot(&id, &m1.id, ballot)).unwrap().proposal_state, "Accepted");
-    }
+    open_with_user(&node);
     let user = node.client(Some("u0"));
     let txs = rt.block_on(write_records(&user, 1, records));
     let last = txs.iter().map(|(a, b)| *a.max(b)).max().unwrap();
@@ -291,13 +260,9 @@ fn the_recovering_primary_dies_before_the_last_share_and_no_member_resubmits() {
         (support::cluster::voters(&c).len() == 3).then_some(())
     }));
     // Open, and one share of two.
-    let m0 = Member::load(&dir("r"), "m0");
-    let m1 = Member::load(&dir("r"), "m1");
     let args = json!({"previous_service_identity": old_cert, "next_service_identity": r.service_cert()});
-    let (id, _) =
-        rt.block_on(m0.propose_and_approve(&primary, json!([{"name": "transition_service_to_open", "args": args}])));
-    let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
-    assert_eq!(rt.block_on(primary.submit_ballot(&id, &m1.id, ballot)).unwrap().proposal_state, "Accepted");
+    let open = json!([{"name": "transition_service_to_open", "args": args}]);
+    assert_eq!(rt.block_on(pass_with_two(&primary, &dir("r"), open)), "Accepted");
     let out = member_cli(&r, "m0", &["share", "submit"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("1/2"), "{}", String::from_utf8_lossy(&out.stderr));
     // The submission is committed on the backups before the primary dies.

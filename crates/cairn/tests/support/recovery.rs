@@ -109,15 +109,9 @@ pub async fn check_records(client: &CairnClient, ids: impl Iterator<Item = u64>,
 pub fn open_with_shares(node: &NodeProcess, previous_cert: &str) -> Vec<String> {
     let rt = rt();
     let client = node.client(None);
-    let m0 = Member::load(&node.dir, "m0");
-    let m1 = Member::load(&node.dir, "m1");
     let args = json!({"previous_service_identity": previous_cert, "next_service_identity": node.service_cert()});
     let actions = json!([{"name": "transition_service_to_open", "args": args}]);
-    let (id, state) = rt.block_on(m0.propose_and_approve(&client, actions));
-    assert_eq!(state, "Open", "one ballot of three is not a majority");
-    let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
-    let after = rt.block_on(client.submit_ballot(&id, &m1.id, ballot)).unwrap();
-    assert_eq!(after.proposal_state, "Accepted");
+    assert_eq!(rt.block_on(pass_with_two(&client, &node.dir, actions)), "Accepted");
     let status = rt.block_on(client.network()).unwrap().service_status;
     assert_eq!(status, "WaitingForRecoveryShares");
     let mut answers = Vec::new();
@@ -180,4 +174,27 @@ pub fn start_recovering(node: &mut NodeProcess) {
     rt().block_on(wait_for("the recovered service", Duration::from_secs(60), || async {
         (client.node_state().await.ok()?.state == "PartOfPublicNetwork").then_some(())
     }));
+}
+
+/// Members m0 (proposer, first ballot) and m1 (second ballot) of `dir` pass `actions` through
+/// `client`; returns the proposal's state after m1's ballot.
+pub async fn pass_with_two(client: &CairnClient, dir: &Path, actions: serde_json::Value) -> String {
+    let (m0, m1) = (Member::load(dir, "m0"), Member::load(dir, "m1"));
+    let (id, _) = m0.propose_and_approve(client, actions).await;
+    let ballot = m1.sign("ballot", Some(&id), &json!({"ballot": "approve"}));
+    client.submit_ballot(&id, &m1.id, ballot).await.unwrap().proposal_state
+}
+
+/// Registers user u0 and opens the service started in `dir` (members m0 and m1 approve).
+pub fn open_with_user(node: &NodeProcess) {
+    let rt = rt();
+    let gov = node.client(None);
+    let user_cert = std::fs::read_to_string(node.dir.join("u0_cert.pem")).unwrap();
+    let cert = node.service_cert();
+    for actions in [
+        json!([{"name": "set_user", "args": {"cert": user_cert}}]),
+        json!([{"name": "transition_service_to_open", "args": {"next_service_identity": cert}}]),
+    ] {
+        assert_eq!(rt.block_on(pass_with_two(&gov, &node.dir, actions)), "Accepted");
+    }
 }
