@@ -22,6 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# shellcheck source=lib/node-process.sh
+. "$root/scripts/lib/node-process.sh"
 # shellcheck source=lib/machine-report.sh
 . "$root/scripts/lib/machine-report.sh"
 
@@ -47,20 +49,6 @@ cairn="$root/target/release/cairn"
 work=$(mktemp -d "$WORKDIR/cairn-bench-node.XXXXXX")
 node_pid=""
 
-stop_node() { # SIGTERM, wait up to 30 s, then SIGKILL; sets node_rc
-  node_rc=0
-  [ -n "$node_pid" ] || return 0
-  if kill -0 "$node_pid" 2>/dev/null; then
-    kill -TERM "$node_pid" 2>/dev/null || true
-    for _ in $(seq 300); do kill -0 "$node_pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$node_pid" 2>/dev/null; then
-      echo "node $node_pid did not stop within 30 s of SIGTERM; SIGKILL" >&2
-      kill -KILL "$node_pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$node_pid" 2>/dev/null || node_rc=$?
-  node_pid=""
-}
 
 cleanup() {
   stop_node || true
@@ -71,15 +59,6 @@ trap 'exit 130' INT TERM
 
 machine_report "$work" ledger
 
-free_ports() { # two distinct free TCP ports on 127.0.0.1
-  python3 - <<'EOF'
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
 
 start_node() { # dir durability; sets node_pid and url
   local dir=$1 durability=$2 rpc n2n

@@ -25,6 +25,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# shellcheck source=lib/node-process.sh
+. "$root/scripts/lib/node-process.sh"
 SIZE_MB="${SIZE_MB:-1024}"
 WORKDIR="${WORKDIR:-${TMPDIR:-/tmp}}"
 KEEP="${KEEP:-0}"
@@ -38,12 +40,6 @@ cairn="$root/target/release/cairn"
 work=$(mktemp -d "$WORKDIR/cairn-bench-recovery.XXXXXX")
 node_pid=""
 
-stop_node() {
-  [ -n "$node_pid" ] || return 0
-  kill -TERM "$node_pid" 2>/dev/null || true
-  wait "$node_pid" 2>/dev/null || true
-  node_pid=""
-}
 cleanup() {
   stop_node || true
   if [ "$KEEP" = 1 ]; then echo "workspace kept in $work" >&2; else rm -rf "$work"; fi
@@ -51,15 +47,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_ports() {
-  python3 - <<'EOF'
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
 
 config() { # command-json rpc n2n
   jq -n --argjson command "$1" --arg rpc "127.0.0.1:$2" --arg n2n "127.0.0.1:$3" '{

@@ -82,7 +82,7 @@ fn config_with(sig_count: u64, sig_ms: u64, snapshot_count: u64) -> CoreConfig {
 
 /// A service with the three members, a user, open, with private and public records 1..=n.
 fn service_with_records(n: u64) -> (Node, Vec<TxId>) {
-    let mut node = Node::start_with(config(), 1, members().iter().map(|m| m.initial.clone()).collect(), 2);
+    let (mut node, _) = Node::start_with(config(), 1, members().iter().map(|m| m.initial.clone()).collect(), 2);
     let user = identities().user_cert.pem().to_string();
     pass(&mut node, json!([{"name": "set_user", "args": {"cert": user}}]));
     let cert = identities().service_cert.pem().to_string();

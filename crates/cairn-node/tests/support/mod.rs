@@ -257,24 +257,16 @@ impl Node {
 
     /// Starts a new service; returns the node and the actions of the start.
     pub fn start(config: CoreConfig, seed: u64) -> (Node, Vec<Action>) {
-        let core = NodeCore::start(StartParams {
-            identity: node_identity(),
-            config,
-            members: vec![identities().member.clone()],
-            recovery_threshold: 1,
-            ledger_secret: FIRST_SECRET,
-            join_token_digest: join_token().digest(),
-            now_ms: START_MS,
-            fill_random: seeded_fill_random(seed),
-        })
-        .expect("start");
-        let mut node = Node::wrap(core, START_MS);
-        let actions = node.absorb();
-        (node, actions)
+        Node::start_with(config, seed, vec![identities().member.clone()], 1)
     }
 
     /// Starts a new service with `members` and `recovery_threshold`.
-    pub fn start_with(config: CoreConfig, seed: u64, members: Vec<InitialMember>, recovery_threshold: u64) -> Node {
+    pub fn start_with(
+        config: CoreConfig,
+        seed: u64,
+        members: Vec<InitialMember>,
+        recovery_threshold: u64,
+    ) -> (Node, Vec<Action>) {
         let core = NodeCore::start(StartParams {
             identity: node_identity(),
             config,
@@ -287,8 +279,8 @@ impl Node {
         })
         .expect("start");
         let mut node = Node::wrap(core, START_MS);
-        node.absorb();
-        node
+        let actions = node.absorb();
+        (node, actions)
     }
 
     /// A disaster recovery of `ledger` (SPEC §7) under `identity` (a new service's), at
