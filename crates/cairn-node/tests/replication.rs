@@ -927,3 +927,45 @@ fn a_ledger_rekey_on_three_nodes_reaches_every_backup_and_survives_a_failover() 
         c.nodes.values().filter(|n| n.up).all(|n| n.core.commit().seqno >= later.seqno)
     });
 }
+
+#[test]
+fn a_peer_frame_carrying_a_bad_entry_is_dropped_and_counted_not_fatal() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    let a = cluster.join(2);
+    cluster.run_until("the joiner is a voter", 500, |c| c.nodes[&first].core.raft_status().voters.len() == 2);
+    let term = cluster.nodes[&first].core.raft_status().term;
+    let last = cluster.nodes[&a].core.raft_status().last_index;
+    let good_entry = |index: u64| -> raft::eraftpb::Entry {
+        let bytes = cluster.nodes[&first].ledger[index as usize - 1].bytes.clone();
+        raft::eraftpb::Entry { index, term: 2, data: bytes.into(), ..Default::default() }
+    };
+    let cases: Vec<(&str, raft::eraftpb::Entry)> = vec![
+        (
+            "garbage bytes",
+            raft::eraftpb::Entry { index: last + 1, term, data: vec![7u8; 40].into(), ..Default::default() },
+        ),
+        ("an entry whose seqno is not the index", raft::eraftpb::Entry { index: last + 1, term, ..good_entry(1) }),
+        ("a truncated ledger entry", {
+            let e = good_entry(1);
+            let half = e.data.len() / 2;
+            raft::eraftpb::Entry { index: last + 1, term, data: e.data.slice(..half), ..Default::default() }
+        }),
+    ];
+    for (i, (what, entry)) in cases.into_iter().enumerate() {
+        let mut m = raft::eraftpb::Message::default();
+        m.set_msg_type(raft::eraftpb::MessageType::MsgAppend);
+        (m.from, m.to, m.term, m.index, m.log_term, m.commit) = (first, a, term, last, term, 0);
+        m.set_entries(vec![entry].into());
+        let frame = cairn_node::consensus::wire::encode(&m).unwrap();
+        let node = cluster.nodes.get_mut(&a).unwrap();
+        node.core.handle(Event::PeerFrame { from: first, frame });
+        assert_eq!(node.core.raft_status().rejected_frames, i as u64 + 1, "{what}: dropped and counted");
+        assert_eq!(node.core.raft_status().last_index, last, "{what}: nothing appended");
+    }
+    // The node goes on replicating.
+    let user_cert = identities().user_cert.pem().to_string();
+    cluster.govern(json!([{"name": "set_user", "args": {"cert": user_cert}}]));
+    let tip = cluster.nodes[&first].core.raft_status().last_index;
+    cluster.run_until("the joiner keeps replicating", 500, |c| c.nodes[&a].core.raft_status().last_index >= tip);
+}

@@ -64,6 +64,9 @@ pub struct RaftStatus {
     /// On a leader: how far each node's log is known to match (`matched`), and where the next
     /// append starts (`next_index`). Empty on other nodes.
     pub progress: Vec<PeerProgress>,
+    /// Peer frames dropped because an entry in them is not a ledger entry whose (seqno, view)
+    /// is the Raft entry's (index, term): a bug or version skew on the sender.
+    pub rejected_frames: u64,
 }
 
 /// A leader's view of one node's replication.
@@ -98,6 +101,8 @@ pub(super) struct Consensus {
     last_ready: u64,
     /// The role seen at the last Ready (to notice a leader stepping down).
     role: StateRole,
+    /// See [`RaftStatus::rejected_frames`].
+    rejected_frames: u64,
 }
 
 fn logger() -> slog::Logger {
@@ -113,6 +118,22 @@ fn draw_seed(fill_random: &mut crate::FillRandom) -> u64 {
 fn driver_config(config: &crate::CoreConfig, id: u64, voters: Vec<u64>, seed: u64) -> (RaftDriverConfig, u64) {
     RaftDriverConfig::from_timeouts_ms(id, voters, config.election_timeout_ms, config.message_timeout_ms, seed)
         .unwrap_or_else(|e| panic!("consensus timeouts: {e}"))
+}
+
+/// Every entry a peer's message carries must be a normal Raft entry holding a ledger entry whose
+/// (seqno, view) is the entry's (index, term).
+fn check_entries(message: &raft::eraftpb::Message) -> Result<(), String> {
+    for e in message.get_entries() {
+        if e.get_entry_type() != raft::eraftpb::EntryType::EntryNormal {
+            return Err(format!("entry {}: a configuration-change entry (Cairn derives them)", e.index));
+        }
+        let view = EntryView::parse(&e.data).map_err(|err| format!("entry {}: {err}", e.index))?;
+        let tx = view.tx_id();
+        if (tx.seqno, tx.view) != (e.index, e.term) {
+            return Err(format!("entry {}.{} holds ledger entry {tx}", e.term, e.index));
+        }
+    }
+    Ok(())
 }
 
 /// The Raft entry of a ledger entry: index and term from its IV (invariant 1). The bytes move
@@ -210,6 +231,7 @@ impl Consensus {
             held: Vec::new(),
             last_ready: 0,
             role,
+            rejected_frames: 0,
         }
     }
 
@@ -296,6 +318,7 @@ impl Consensus {
                 }
                 _ => Vec::new(),
             },
+            rejected_frames: self.rejected_frames,
         }
     }
 
@@ -346,6 +369,14 @@ impl NodeCore {
             Ok(m) => m,
             Err(_) => return, // a malformed frame is dropped; the peer's Raft resends
         };
+        if let Err(why) = check_entries(&message) {
+            // Checked before raft-rs accepts anything: the append path asserts on what it
+            // accepted, so a bad entry would crash every follower it reaches.
+            // Counted in `/node/consensus` (`rejected_frames`); the core has no log of its own.
+            let _ = why;
+            self.consensus.rejected_frames += 1;
+            return;
+        }
         if message.get_msg_type() == raft::eraftpb::MessageType::MsgSnapshot {
             // Checked before raft-rs restores anything: a snapshot must name a committed
             // snapshot file at its index and where to fetch it.
