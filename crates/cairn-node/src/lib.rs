@@ -35,8 +35,8 @@ pub use membership::{
     JoinTokenError, NetworkInfo, PeerInfo, RaftRole, TokenCheck, join_decision, raft_id_of,
 };
 pub use node_core::{
-    JOIN_REQUESTS, JOIN_TOKEN_INVALID, JoinParams, NodeCore, PRIMARY_RPC_HEADER, PeerProgress, RaftStateFile,
-    RaftStatus, RecoverParams, ResumeParams, StartParams,
+    JOIN_REQUESTS, JOIN_TOKEN_INVALID, JoinParams, MAX_PENDING_JOINS, NodeCore, PRIMARY_RPC_HEADER, PeerProgress,
+    RaftStateFile, RaftStatus, RecoverParams, ResumeParams, StartParams,
 };
 pub use node_identity::NodeIdentity;
 pub use node_state::NodeState;

@@ -969,3 +969,52 @@ fn a_peer_frame_carrying_a_bad_entry_is_dropped_and_counted_not_fatal() {
     let tip = cluster.nodes[&first].core.raft_status().last_index;
     cluster.run_until("the joiner keeps replicating", 500, |c| c.nodes[&a].core.raft_status().last_index >= tip);
 }
+
+#[test]
+fn strangers_cannot_grow_the_ledger_without_bound() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    // Oversized fields are refused before anything is recorded, naming the field.
+    let (body, caller, node_id) = stranger_join(None);
+    let mut request: cairn_node::JoinRequest = serde_json::from_slice(&body).unwrap();
+    let cases = [
+        ("node_to_node_address", {
+            let mut r = request.clone();
+            r.node_to_node_address = "x".repeat(100_000);
+            r
+        }),
+        ("rpc_addresses", {
+            let mut r = request.clone();
+            r.rpc_addresses = vec!["127.0.0.1:1".into(); 1000];
+            r
+        }),
+        ("public_encryption_key", {
+            let mut r = request.clone();
+            r.public_encryption_key = "k".repeat(1 << 20);
+            r
+        }),
+    ];
+    let last = cluster.nodes[&first].core.last();
+    for (field, r) in cases {
+        let answer = cluster.request(first, caller.clone(), Request::Join { body: serde_json::to_vec(&r).unwrap() });
+        assert_eq!(answer.status, 400, "{field}: {:?}", answer.body);
+        assert!(answer.body["error"]["message"].as_str().unwrap().starts_with(field), "{:?}", answer.body);
+    }
+    assert_eq!(cluster.nodes[&first].core.last(), last, "nothing recorded");
+    assert!(cluster.nodes[&first].core.store().get(tables::NODES_INFO, node_id.as_bytes()).is_none());
+    // At most MAX_PENDING_JOINS strangers wait Pending; the next is refused with 429.
+    request.rpc_addresses.truncate(1);
+    for i in 0..cairn_node::MAX_PENDING_JOINS {
+        let (body, caller, _) = stranger_join(None);
+        let answer = cluster.request(first, caller, Request::Join { body });
+        assert_eq!((answer.status, answer.body["node_status"].as_str()), (200, Some("Pending")), "stranger {i}");
+    }
+    let (body, caller, _) = stranger_join(None);
+    let answer = cluster.request(first, caller, Request::Join { body });
+    assert_eq!((answer.status, answer.body["error"]["code"].as_str()), (429, Some("TooManyPendingJoins")));
+    // A node with the join token is still admitted while the service is Opening.
+    let joiner = cluster.join(2);
+    cluster.run_until("the joiner with the token is part of the network", 800, |c| {
+        c.nodes[&joiner].core.node_state() == cairn_node::NodeState::PartOfNetwork
+    });
+}

@@ -24,7 +24,37 @@ pub struct JoinRequest {
     pub join_token: Option<String>,
 }
 
+/// Bounds on what an unauthenticated joiner may make the service record (each join request is
+/// stored in the ledger): fields beyond them are refused with 400 naming the field.
+pub const MAX_JOIN_CERTIFICATE_BYTES: usize = 16 * 1024;
+pub const MAX_JOIN_ENCRYPTION_KEY_BYTES: usize = 8 * 1024;
+pub const MAX_JOIN_ADDRESS_BYTES: usize = 256;
+pub const MAX_JOIN_RPC_ADDRESSES: usize = 8;
+
 impl JoinRequest {
+    /// The field that exceeds its bound, if any, and why.
+    pub fn check_bounds(&self) -> Result<(), (&'static str, String)> {
+        let over = |field: &'static str, len: usize, max: usize| {
+            (len > max).then(|| (field, format!("{len} bytes exceeds {max}")))
+        };
+        if let Some(e) = over("certificate", self.certificate.len(), MAX_JOIN_CERTIFICATE_BYTES)
+            .or_else(|| over("public_encryption_key", self.public_encryption_key.len(), MAX_JOIN_ENCRYPTION_KEY_BYTES))
+            .or_else(|| over("node_to_node_address", self.node_to_node_address.len(), MAX_JOIN_ADDRESS_BYTES))
+        {
+            return Err(e);
+        }
+        if self.rpc_addresses.len() > MAX_JOIN_RPC_ADDRESSES {
+            let why = format!("{} addresses exceeds {MAX_JOIN_RPC_ADDRESSES}", self.rpc_addresses.len());
+            return Err(("rpc_addresses", why));
+        }
+        match self.rpc_addresses.iter().find(|a| a.len() > MAX_JOIN_ADDRESS_BYTES) {
+            Some(a) => {
+                Err(("rpc_addresses", format!("an address of {} bytes exceeds {MAX_JOIN_ADDRESS_BYTES}", a.len())))
+            }
+            None => Ok(()),
+        }
+    }
+
     /// The request as the ledger records it: the token is a secret and stays out.
     pub fn without_token(&self) -> JoinRequest {
         JoinRequest { join_token: None, ..self.clone() }

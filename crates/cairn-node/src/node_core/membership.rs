@@ -35,6 +35,10 @@ pub const JOIN_REQUESTS: &str = "public:cairn.nodes.join_requests";
 /// The error code of a join refused for a wrong token (403).
 pub const JOIN_TOKEN_INVALID: &str = "JoinTokenInvalid";
 
+/// At most this many nodes may wait `Pending` (strangers without the join token): each is a
+/// ledger row members must look at. More are refused with 429 until members trust or remove some.
+pub const MAX_PENDING_JOINS: usize = 64;
+
 /// Endorsed node certificates are valid this long.
 const NODE_CERT_VALIDITY_DAYS: u32 = 365;
 
@@ -272,6 +276,9 @@ impl NodeCore {
         self.require_primary()?;
         let request: JoinRequest =
             serde_json::from_slice(body).map_err(|e| ApiError::bad_request("InvalidInput", format!("join: {e}")))?;
+        request
+            .check_bounds()
+            .map_err(|(field, why)| ApiError::bad_request("InvalidInput", format!("{field}: {why}")))?;
         let cert = Certificate::from_pem(&request.certificate)
             .map_err(|e| ApiError::bad_request("InvalidInput", format!("certificate: {e}")))?;
         // The TLS client certificate proves the joiner holds the key it asks to be endorsed.
@@ -300,9 +307,30 @@ impl NodeCore {
             if self.members.rows.values().any(|r| r.raft_id == raft_id) {
                 return Err(ApiError::bad_request("InvalidInput", format!("raft id {raft_id} is taken")));
             }
+            if decision != JoinDecision::Trusted && self.pending_joins() >= MAX_PENDING_JOINS {
+                return Err(ApiError::new(
+                    429,
+                    "TooManyPendingJoins",
+                    format!(
+                        "{MAX_PENDING_JOINS} nodes already wait Pending: members must trust (transition_node_to_trusted) \
+                         or remove (remove_node) some before more are recorded; a node with the join token is not \
+                         limited while the service is Opening or Recovering"
+                    ),
+                ));
+            }
             self.admit(&node_id, &cert, &request.without_token(), decision == JoinDecision::Trusted)?;
         }
         self.join_answer(&node_id)
+    }
+
+    /// Nodes recorded `Pending`.
+    fn pending_joins(&self) -> usize {
+        self.store
+            .iter_table(tables::NODES_INFO)
+            .filter(|(_, v)| {
+                serde_json::from_slice::<NodeInfo>(&v.value).is_ok_and(|i| i.status == NodeStatus::Pending)
+            })
+            .count()
     }
 
     /// Records a joining node: `Trusted` (endorsed, and a learner) when `trusted`, `Pending`

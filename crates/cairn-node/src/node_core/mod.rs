@@ -44,7 +44,7 @@ mod membership;
 mod raft_loop;
 mod recovery;
 
-pub use membership::{JOIN_REQUESTS, JOIN_TOKEN_INVALID, JoinParams};
+pub use membership::{JOIN_REQUESTS, JOIN_TOKEN_INVALID, JoinParams, MAX_PENDING_JOINS};
 pub use raft_loop::{PeerProgress, RaftStateFile, RaftStatus};
 pub use recovery::RecoverParams;
 
