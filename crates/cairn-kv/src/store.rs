@@ -78,7 +78,7 @@ impl Store {
             for (key, write) in map.writes {
                 match write {
                     Some(value) => {
-                        table.insert(key, VersionedValue { version: seqno, value });
+                        table.insert(key, VersionedValue { version: seqno, value: std::sync::Arc::new(value) });
                     }
                     None => {
                         table.remove(&key);
@@ -155,7 +155,10 @@ impl Store {
             for (key, write) in &map.writes {
                 match write {
                     Some(value) => {
-                        table.insert(key.clone(), VersionedValue { version: seqno, value: value.clone() });
+                        table.insert(
+                            key.clone(),
+                            VersionedValue { version: seqno, value: std::sync::Arc::new(value.clone()) },
+                        );
                     }
                     None => {
                         table.remove(key);

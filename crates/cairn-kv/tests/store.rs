@@ -36,7 +36,10 @@ fn commit_applies_writes_at_seqno_and_returns_write_set() {
     store.check_invariants();
     assert_eq!(store.version(), 2);
     assert_eq!(store.get("t", b"a"), None);
-    assert_eq!(store.get_versioned("t", b"b"), Some(&VersionedValue { version: 2, value: b"2".to_vec() }));
+    assert_eq!(
+        store.get_versioned("t", b"b"),
+        Some(&VersionedValue { version: 2, value: std::sync::Arc::new(b"2".to_vec()) })
+    );
     assert_eq!(ws.get("t", b"a"), Some(&None));
     assert_eq!(ws.maps["t"].read_version, 1);
 }

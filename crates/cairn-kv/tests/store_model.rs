@@ -114,7 +114,7 @@ fn assert_view_matches(view: &StoreView, model: &Model) {
         for (key, versioned) in view.iter_table(table) {
             let k = (table.to_string(), key.to_vec());
             assert_eq!(view.get(table, key), Some(versioned.value.as_slice()));
-            values.insert(k.clone(), versioned.value.clone());
+            values.insert(k.clone(), versioned.value.to_vec());
             versions.insert(k, versioned.version);
         }
     }

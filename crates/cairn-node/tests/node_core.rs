@@ -437,7 +437,7 @@ fn a_snapshot_that_cannot_start_a_node_is_refused_with_the_reason() {
         let tree = d.tables.get_mut(tables::TREE).unwrap();
         let value = tree.entries.values_mut().next().unwrap();
         let last = value.value.len() - 1;
-        value.value[last] ^= 1;
+        std::sync::Arc::make_mut(&mut value.value)[last] ^= 1;
     });
     assert!(forged.starts_with(&format!("signature at {s}: root")), "{forged}");
 

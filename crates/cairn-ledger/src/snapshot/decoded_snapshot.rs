@@ -41,7 +41,11 @@ impl DecodedSnapshot {
         let mut by_version: BTreeMap<u64, WriteSet> = BTreeMap::new();
         for (name, table) in self.tables {
             for (key, value) in table.entries {
-                by_version.entry(value.version).or_default().put(&name, key, value.value);
+                by_version.entry(value.version).or_default().put(
+                    &name,
+                    key,
+                    std::sync::Arc::unwrap_or_clone(value.value),
+                );
             }
         }
         let mut store = Store::new();
@@ -279,7 +283,7 @@ fn read_table_body(b: &mut Domain<'_>, name: &str, version: u64) -> Result<(Snap
             let reason = format!("{value_version} in table {name} (must be 1..={version}, the table version)");
             return Err(invalid(value_at + 8, "value version", reason));
         }
-        let value = VersionedValue { version: value_version, value: value.to_vec() };
+        let value = VersionedValue { version: value_version, value: std::sync::Arc::new(value.to_vec()) };
         if table.entries.insert(key.to_vec(), value).is_some() {
             return Err(invalid(key_at, "key", format!("\"{}\" appears twice in table {name}", key.escape_ascii())));
         }

@@ -25,29 +25,54 @@ pub fn encode_snapshot(
     );
     assert_eq!(view_at(view_history, tx.seqno), tx.view, "view history {view_history:?} disagrees with tx {tx}");
 
-    let mut public = Vec::new();
-    public.push(SNAPSHOT_ENTRY_TYPE);
-    public.extend_from_slice(&tx.seqno.to_le_bytes());
-    public.extend_from_slice(&0u64.to_le_bytes());
-    put_sized(&mut public, hash_at_snapshot.as_bytes());
+    // Sizes first, so the entry is written once, in place, into a buffer of its final size
+    // (a snapshot can be gigabytes: no intermediate buffers, no growth copies), and the private
+    // domain is then sealed where it lies.
     let history: Vec<u8> = view_history.iter().flat_map(|start| start.to_le_bytes()).collect();
-    put_sized(&mut public, &history);
-    let mut private = Vec::new();
+    let mut public_len = 1 + 8 + 8 + (8 + hash_at_snapshot.as_bytes().len()) + (8 + history.len());
+    let mut private_len = 0;
     for name in store.table_names() {
-        let out = if is_public_table(name) { &mut public } else { &mut private };
-        encode_table(out, name, store.iter_table(name));
+        let len = table_len(name, store.iter_table(name));
+        *(if is_public_table(name) { &mut public_len } else { &mut private_len }) += len;
     }
-
-    let mut gcm = GcmHeader { tag: [0; GCM_TAG_BYTES], seqno: tx.seqno, view: 0, is_snapshot: true };
-    gcm.tag = secret.key().seal(gcm.iv(), &public, &mut private);
-    let size = GCM_HEADER_BYTES + 8 + public.len() + private.len();
+    let size = GCM_HEADER_BYTES + 8 + public_len + private_len;
     let header = EntryHeader { version: ENTRY_FORMAT_V1, flags: EntryFlags::default(), size: size as u64 };
     let mut bytes = Vec::with_capacity(8 + size);
     bytes.extend_from_slice(&header.encode());
-    bytes.extend_from_slice(&gcm.encode());
-    put_sized(&mut bytes, &public);
-    bytes.extend_from_slice(&private);
+    let gcm_at = bytes.len();
+    bytes.resize(gcm_at + GCM_HEADER_BYTES, 0);
+    bytes.extend_from_slice(&(public_len as u64).to_le_bytes());
+    let public_at = bytes.len();
+    bytes.push(SNAPSHOT_ENTRY_TYPE);
+    bytes.extend_from_slice(&tx.seqno.to_le_bytes());
+    bytes.extend_from_slice(&0u64.to_le_bytes());
+    put_sized(&mut bytes, hash_at_snapshot.as_bytes());
+    put_sized(&mut bytes, &history);
+    for name in store.table_names().filter(|n| is_public_table(n)) {
+        encode_table(&mut bytes, name, store);
+    }
+    let private_at = bytes.len();
+    assert_eq!(private_at - public_at, public_len, "public domain size");
+    for name in store.table_names().filter(|n| !is_public_table(n)) {
+        encode_table(&mut bytes, name, store);
+    }
+    assert_eq!(bytes.len(), 8 + size, "snapshot entry size");
+    let mut gcm = GcmHeader { tag: [0; GCM_TAG_BYTES], seqno: tx.seqno, view: 0, is_snapshot: true };
+    let (head, private) = bytes.split_at_mut(private_at);
+    gcm.tag = secret.key().seal(gcm.iv(), &head[public_at..], private);
+    bytes[gcm_at..gcm_at + GCM_HEADER_BYTES].copy_from_slice(&gcm.encode());
     bytes
+}
+
+/// Bytes [`encode_table`] writes for these entries.
+fn table_len<'a>(name: &str, entries: impl Iterator<Item = (&'a [u8], &'a VersionedValue)>) -> usize {
+    let body: usize = entries
+        .map(|(key, value)| {
+            let value_len = 8 + value.value.len();
+            8 + key.len() + padding(key.len()) + 8 + value_len + padding(value_len)
+        })
+        .sum();
+    8 + name.len() + 8 + 8 + body
 }
 
 fn put_sized(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -60,20 +85,21 @@ fn put_padded(out: &mut Vec<u8>, len: usize) {
 }
 
 /// Name, table version, then the length-prefixed body of padded key and versioned-value records.
-fn encode_table<'a>(out: &mut Vec<u8>, name: &str, entries: impl Iterator<Item = (&'a [u8], &'a VersionedValue)>) {
-    let mut body = Vec::new();
-    let mut table_version = 0;
-    for (key, value) in entries {
-        put_sized(&mut body, key);
-        put_padded(&mut body, key.len());
-        let value_len = 8 + value.value.len();
-        body.extend_from_slice(&(value_len as u64).to_le_bytes());
-        body.extend_from_slice(&value.version.to_le_bytes());
-        body.extend_from_slice(&value.value);
-        put_padded(&mut body, value_len);
-        table_version = table_version.max(value.version);
-    }
+fn encode_table(out: &mut Vec<u8>, name: &str, store: &StoreView) {
+    let table_version = store.iter_table(name).map(|(_, v)| v.version).max().unwrap_or(0);
+    let body_len = table_len(name, store.iter_table(name)) - (8 + name.len() + 8 + 8);
     put_sized(out, name.as_bytes());
     out.extend_from_slice(&table_version.to_le_bytes());
-    put_sized(out, &body);
+    out.extend_from_slice(&(body_len as u64).to_le_bytes());
+    let body_at = out.len();
+    for (key, value) in store.iter_table(name) {
+        put_sized(out, key);
+        put_padded(out, key.len());
+        let value_len = 8 + value.value.len();
+        out.extend_from_slice(&(value_len as u64).to_le_bytes());
+        out.extend_from_slice(&value.version.to_le_bytes());
+        out.extend_from_slice(&value.value);
+        put_padded(out, value_len);
+    }
+    debug_assert_eq!(out.len() - body_at, body_len, "table {name} body size");
 }

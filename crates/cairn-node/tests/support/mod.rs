@@ -214,7 +214,7 @@ pub fn signature_seqnos(actions: &[Action]) -> Vec<u64> {
 
 /// The rows of a records table: (key, value, version).
 pub fn records(store: &cairn_kv::Store, table: LogTable) -> Vec<(Vec<u8>, Vec<u8>, u64)> {
-    store.iter_table(table.table_name()).map(|(k, v)| (k.to_vec(), v.value.clone(), v.version)).collect()
+    store.iter_table(table.table_name()).map(|(k, v)| (k.to_vec(), v.value.to_vec(), v.version)).collect()
 }
 
 /// A fake shell around a [`NodeCore`]: performs nothing by itself (tests send `Durable`
