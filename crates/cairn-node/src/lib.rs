@@ -43,7 +43,10 @@ pub use node_state::NodeState;
 pub use raft_snapshot_offer::SnapshotOffer;
 pub use replay::{ReplayError, Replayer};
 pub use signature_policy::SignaturePolicy;
-pub use start_plan::{AfterReplay, StartCommand, StartFacts, StartPlan, StartRefusal, after_replay, plan_start};
+pub use start_plan::{
+    AfterReplay, CommitEvidence, StartCommand, StartFacts, StartPlan, StartRefusal, after_replay,
+    check_committed_entries, plan_start,
+};
 pub use tx_status::TxStatus;
 pub use view_history::ViewHistory;
 

@@ -88,6 +88,45 @@ pub enum StartRefusal {
     RecoverLedgerAfterSnapshot { first_seqno: u64 },
     /// `Recover` with an empty ledger: there is nothing to recover.
     NothingToRecover,
+    /// The node's own files prove entries up to `proven` committed (`by`: a committed
+    /// snapshot's evidence, or the commit in `raft_state.json`) but its ledger ends at `held`,
+    /// and no other voter can supply the rest: resuming would reuse the seqnos of committed
+    /// transactions.
+    CommittedEntriesMissing { proven: u64, held: u64, by: &'static str },
+}
+
+/// What a replayed node's own files say about its commit (`check_committed_entries`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitEvidence {
+    /// The last seqno the ledger holds after the local-restart scan.
+    pub ledger_last_seqno: u64,
+    /// The highest evidence seqno among the committed snapshots in its snapshot directories
+    /// (a committed snapshot's evidence transaction was committed).
+    pub snapshot_evidence_seqno: u64,
+    /// `commit` in `node_data/raft_state.json` (0 if absent).
+    pub raft_state_commit: u64,
+    /// The replayed configuration has no other voter.
+    pub lone_voter: bool,
+}
+
+/// After a replay (issue 11, finding 1): a node whose own files prove committed entries its
+/// ledger no longer holds refuses to start if no other voter can supply them.
+///
+/// | proven committed ≤ ledger end | other voters | outcome |
+/// |---|---|---|
+/// | yes | any | resume |
+/// | no | yes | resume: the primary replicates the missing entries |
+/// | no | none | refuse: [`StartRefusal::CommittedEntriesMissing`] |
+pub fn check_committed_entries(e: &CommitEvidence) -> Result<(), StartRefusal> {
+    let (proven, by) = if e.snapshot_evidence_seqno >= e.raft_state_commit {
+        (e.snapshot_evidence_seqno, "a committed snapshot's evidence transaction")
+    } else {
+        (e.raft_state_commit, "the commit recorded in raft_state.json")
+    };
+    if proven <= e.ledger_last_seqno || !e.lone_voter {
+        return Ok(());
+    }
+    Err(StartRefusal::CommittedEntriesMissing { proven, held: e.ledger_last_seqno, by })
 }
 
 /// The start plan's decision table (module documentation).
@@ -242,6 +281,37 @@ mod tests {
             let plan = plan_start(&facts(Recover, has_identity, 1, 0));
             assert_eq!(plan, StartPlan::Refuse(StartRefusal::NothingToRecover), "identity {has_identity}");
         }
+    }
+
+    fn evidence(held: u64, snapshot: u64, raft: u64, lone_voter: bool) -> CommitEvidence {
+        CommitEvidence {
+            ledger_last_seqno: held,
+            snapshot_evidence_seqno: snapshot,
+            raft_state_commit: raft,
+            lone_voter,
+        }
+    }
+
+    #[test]
+    fn committed_entries_row_1_the_ledger_holds_everything_proven_committed() {
+        for lone in [true, false] {
+            assert_eq!(check_committed_entries(&evidence(100, 90, 100, lone)), Ok(()));
+        }
+    }
+
+    #[test]
+    fn committed_entries_row_2_other_voters_supply_what_is_missing() {
+        assert_eq!(check_committed_entries(&evidence(50, 90, 100, false)), Ok(()));
+    }
+
+    #[test]
+    fn committed_entries_row_3_a_lone_voter_missing_committed_entries_refuses() {
+        let refused = check_committed_entries(&evidence(50, 90, 70, true)).unwrap_err();
+        let by = "a committed snapshot's evidence transaction";
+        assert_eq!(refused, StartRefusal::CommittedEntriesMissing { proven: 90, held: 50, by });
+        let refused = check_committed_entries(&evidence(50, 0, 70, true)).unwrap_err();
+        let by = "the commit recorded in raft_state.json";
+        assert_eq!(refused, StartRefusal::CommittedEntriesMissing { proven: 70, held: 50, by });
     }
 
     #[test]

@@ -258,6 +258,7 @@ pub fn start_or_restart(
     // snapshot that verifies (fetched before joining), if any. A node that joined never creates
     // a service.
     let held_entries = writer.last().seqno >= writer.first_seqno();
+    let resumes_ledger = matches!(plan, StartPlan::ResumeWholeLedger | StartPlan::ResumeAfterSnapshot { .. });
     let replayed = match plan {
         StartPlan::ResumeAfterSnapshot { .. } => {
             Some(replay_after_snapshot(&writer, &mut snapshots, &secrets, &service_cert_pem)?)
@@ -294,6 +295,9 @@ pub fn start_or_restart(
         }
         other => other,
     };
+    if let Some(replayer) = replayed.as_ref().filter(|_| resumes_ledger) {
+        check_no_committed_entry_missing(cfg, &files, &snapshots, &writer, replayer, identity.node_id())?;
+    }
     if let (Some(recover), Some(replayer)) = (&cfg.recover, &replayed)
         && crate::recover_start::recorded_service_cert(replayer).as_deref() != Some(service_cert_pem.as_str())
     {
@@ -362,6 +366,55 @@ pub fn start_or_restart(
         .map_err(|e| anyhow::anyhow!("command.start: {}", e.message))?
     };
     Ok(Started { core, joining: false, writer, snapshots, files, node_cert_pem, node_key_pem, service_cert_pem })
+}
+
+/// Issue 11, finding 1 (`cairn_node::check_committed_entries`): a node whose own files prove
+/// committed entries its ledger lost (a committed snapshot whose evidence is beyond the ledger,
+/// or the commit in `raft_state.json`) refuses to start when no other voter can supply them,
+/// instead of reusing the seqnos of committed transactions.
+fn check_no_committed_entry_missing(
+    cfg: &ShellConfig,
+    files: &NodeFiles,
+    snapshots: &SnapshotDirectory,
+    writer: &LedgerWriter<FsStorage>,
+    replayer: &Replayer,
+    me: &str,
+) -> anyhow::Result<()> {
+    let snapshot_evidence_seqno = snapshots
+        .committed_newest_first()
+        .context("listing snapshots")?
+        .iter()
+        .map(|n| n.evidence_seqno)
+        .max()
+        .unwrap_or(0);
+    let raft_state_commit = match files.path(RAFT_STATE_FILE).exists() {
+        true => {
+            cairn_node::RaftStateFile::parse(&files.read(RAFT_STATE_FILE)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", files.path(RAFT_STATE_FILE).display()))?
+                .commit
+        }
+        false => 0,
+    };
+    let others = replayer.store.iter_table(cairn_node::CONSENSUS_NODES).filter(|(id, _)| *id != me.as_bytes()).count();
+    let evidence = cairn_node::CommitEvidence {
+        ledger_last_seqno: writer.last().seqno,
+        snapshot_evidence_seqno,
+        raft_state_commit,
+        lone_voter: others == 0,
+    };
+    if let Err(StartRefusal::CommittedEntriesMissing { proven, held, by }) =
+        cairn_node::check_committed_entries(&evidence)
+    {
+        bail!(
+            "committed entries are missing: {by} proves seqno {proven} committed, but ledger.directory {} (and \
+             ledger.read_only_directories) end at seqno {held}, and no other node of the service can supply them. \
+             Starting would reuse the seqnos of committed transactions, so the node stops. Restore the missing ledger \
+             chunks (from a backup or another node's copy), or recover the service from a complete copy \
+             (command.type = Recover)",
+            cfg.ledger_directory.display()
+        );
+    }
+    Ok(())
 }
 
 /// `command.type = Join` on a node with no identity yet: a node key (kept across restarts of
