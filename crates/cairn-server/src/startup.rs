@@ -380,10 +380,20 @@ fn check_no_committed_entry_missing(
     replayer: &Replayer,
     me: &str,
 ) -> anyhow::Result<()> {
+    // Only the current service's snapshots prove anything about this ledger: a recovered node's
+    // directory may also hold the previous service's, taken on a longer copy of its ledger.
+    let created = replayer
+        .store
+        .get(cairn_ledger::tables::SERVICE_INFO, &cairn_ledger::tables::SINGLETON_KEY)
+        .and_then(|v| serde_json::from_slice::<cairn_ledger::tables::ServiceInfo>(v).ok())
+        .and_then(|i| i.create_txid)
+        .and_then(|t| t.parse::<cairn_ledger::format::TxId>().ok())
+        .map_or(0, |t| t.seqno);
     let snapshot_evidence_seqno = snapshots
         .committed_newest_first()
         .context("listing snapshots")?
         .iter()
+        .filter(|n| n.seqno >= created)
         .map(|n| n.evidence_seqno)
         .max()
         .unwrap_or(0);
