@@ -133,6 +133,7 @@ async fn write_bench_against_a_node_counts_committed_writes() {
         warmup: Duration::from_millis(50),
         value_bytes: 32,
         commit_timeout: Duration::from_secs(5),
+        first_write: 0,
     };
     let report = run_write_bench(LogWriter { client, table: LogTable::Private }, &config).await;
     assert!(report.committed_tx > 0, "{}", report.summary_line());

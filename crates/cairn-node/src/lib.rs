@@ -18,6 +18,7 @@ mod node_state;
 pub mod private_recovery;
 mod raft_snapshot_offer;
 mod received_entry;
+mod recovery_snapshot;
 mod rekey_rows;
 mod replay;
 mod signature_policy;
@@ -41,6 +42,7 @@ pub use node_core::{
 pub use node_identity::NodeIdentity;
 pub use node_state::NodeState;
 pub use raft_snapshot_offer::SnapshotOffer;
+pub use recovery_snapshot::RecoverySnapshot;
 pub use replay::{ReplayError, Replayer};
 pub use signature_policy::SignaturePolicy;
 pub use start_plan::{

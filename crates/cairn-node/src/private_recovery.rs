@@ -52,13 +52,20 @@ pub fn historical_secret_records<'a>(
     Ok(records)
 }
 
-/// Decrypts the private domain of `entries` (seqnos `first`, `first + 1`, ...) with `secrets`.
+/// Decrypts the private domain of `entries` (seqnos `first`, `first + 1`, ...) with `secrets`,
+/// on top of `base`: the private state at `first - 1` (a recovery snapshot's, or nothing when
+/// `first` is 1). The entries' removals remove `base`'s keys.
 pub fn recover_private_state<'a>(
+    base: WriteSet,
     entries: impl IntoIterator<Item = &'a [u8]>,
     first: u64,
     secrets: &LedgerSecrets,
 ) -> Result<RecoveredPrivateState, ReplayError> {
     let mut tables: BTreeMap<String, BTreeMap<Vec<u8>, Option<Vec<u8>>>> = BTreeMap::new();
+    for (table, map) in base.maps {
+        assert!(!is_public_table(&table), "a private base holds only private tables");
+        tables.entry(table).or_default().extend(map.writes);
+    }
     let mut out = RecoveredPrivateState::default();
     for (i, bytes) in entries.into_iter().enumerate() {
         let expected = first + i as u64;
@@ -167,14 +174,14 @@ mod tests {
     fn the_final_private_values_are_recovered_and_a_wrong_secret_names_the_seqno() {
         let bytes = entries([5; 32]);
         let secrets = LedgerSecrets::single(LedgerSecret::new([5; 32]));
-        let got = recover_private_state(bytes.iter().map(Vec::as_slice), 1, &secrets).unwrap();
+        let got = recover_private_state(WriteSet::new(), bytes.iter().map(Vec::as_slice), 1, &secrets).unwrap();
         let mut want = WriteSet::new();
         want.put("records", b"1".to_vec(), b"uno".to_vec());
         assert_eq!(got.write_set, want);
         assert_eq!(got.entries, 3);
 
         let wrong = LedgerSecrets::single(LedgerSecret::new([6; 32]));
-        let err = recover_private_state(bytes.iter().map(Vec::as_slice), 1, &wrong).unwrap_err();
+        let err = recover_private_state(WriteSet::new(), bytes.iter().map(Vec::as_slice), 1, &wrong).unwrap_err();
         assert_eq!(
             err,
             ReplayError::Entry {
@@ -182,8 +189,25 @@ mod tests {
                 reason: "commit evidence digest does not match the restored ledger secret".into()
             }
         );
-        let err = recover_private_state(bytes[1..].iter().map(Vec::as_slice), 1, &secrets).unwrap_err();
+        let err =
+            recover_private_state(WriteSet::new(), bytes[1..].iter().map(Vec::as_slice), 1, &secrets).unwrap_err();
         assert_eq!(err, ReplayError::OutOfOrder { seqno: 2, expected: 1 });
+    }
+
+    #[test]
+    fn a_base_state_is_kept_unless_the_entries_remove_or_overwrite_it() {
+        let bytes = entries([5; 32]);
+        let secrets = LedgerSecrets::single(LedgerSecret::new([5; 32]));
+        let mut base = WriteSet::new();
+        base.put("records", b"2".to_vec(), b"old two".to_vec());
+        base.put("records", b"7".to_vec(), b"seven".to_vec());
+        base.put("other", b"x".to_vec(), b"kept".to_vec());
+        let got = recover_private_state(base, bytes.iter().map(Vec::as_slice), 1, &secrets).unwrap();
+        let mut want = WriteSet::new();
+        want.put("other", b"x".to_vec(), b"kept".to_vec());
+        want.put("records", b"1".to_vec(), b"uno".to_vec());
+        want.put("records", b"7".to_vec(), b"seven".to_vec());
+        assert_eq!(got.write_set, want, "entry 2 removed the base's key 2");
     }
 
     #[test]

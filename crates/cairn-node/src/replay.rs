@@ -320,8 +320,12 @@ impl Replayer {
         }
         let merged = crate::private_recovery::with_recovered_secrets(json, &self.secrets).map_err(err)?;
         let old = (first_known - 1) as usize;
-        let restored =
-            crate::private_recovery::recover_private_state(self.log.iter().take(old).map(Vec::as_slice), 1, &merged)?;
+        let restored = crate::private_recovery::recover_private_state(
+            cairn_kv::WriteSet::new(),
+            self.log.iter().take(old).map(Vec::as_slice),
+            1,
+            &merged,
+        )?;
         self.secrets = merged;
         Ok(Some(restored.write_set))
     }

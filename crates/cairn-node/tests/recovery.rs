@@ -7,8 +7,9 @@ use cairn_crypto::{Certificate, EncryptionKeyPair, SigningKey};
 use cairn_gov::{GovRequestHeader, InitialMember, identity_id, sign_request};
 use cairn_ledger::format::{EntryFlags, EntryView, TxId};
 use cairn_ledger::receipt::Receipt;
+use cairn_ledger::snapshot::SnapshotName;
 use cairn_ledger::{ServiceIdentity, tables};
-use cairn_node::{Caller, CoreConfig, LogTable, NodeIdentity, NodeState, Request, Response};
+use cairn_node::{Caller, CoreConfig, LogTable, NodeIdentity, NodeState, RecoverySnapshot, Request, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use support::*;
@@ -82,7 +83,11 @@ fn config_with(sig_count: u64, sig_ms: u64, snapshot_count: u64) -> CoreConfig {
 
 /// A service with the three members, a user, open, with private and public records 1..=n.
 fn service_with_records(n: u64) -> (Node, Vec<TxId>) {
-    let (mut node, _) = Node::start_with(config(), 1, members().iter().map(|m| m.initial.clone()).collect(), 2);
+    service_with_records_under(config(), n)
+}
+
+fn service_with_records_under(config: CoreConfig, n: u64) -> (Node, Vec<TxId>) {
+    let (mut node, _) = Node::start_with(config, 1, members().iter().map(|m| m.initial.clone()).collect(), 2);
     let user = identities().user_cert.pem().to_string();
     pass(&mut node, json!([{"name": "set_user", "args": {"cert": user}}]));
     let cert = identities().service_cert.pem().to_string();
@@ -152,9 +157,20 @@ fn private_records(node: &Node) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// Recovers `old` and opens the recovered service with members 0 and 1's shares.
 fn recover_and_open(old: &Node, old_cert: &Certificate, seed: u64) -> (Node, Certificate, NodeIdentity) {
+    recover_and_open_from(old, None, old_cert, seed)
+}
+
+/// [`recover_and_open`] from committed snapshot `snapshot` of `old`, if given.
+fn recover_and_open_from(
+    old: &Node,
+    snapshot: Option<&(SnapshotName, Vec<u8>)>,
+    old_cert: &Certificate,
+    seed: u64,
+) -> (Node, Certificate, NodeIdentity) {
     let now = old.now_ms + 60_000;
     let (identity, cert) = new_identity((now / 1000) as i64);
-    let mut node = Node::recover(&old.ledger, identity.clone(), config(), seed, now).expect("recover");
+    let snapshot = snapshot.map(|(name, file)| (*name, file.as_slice(), old_cert));
+    let mut node = Node::recover_from(&old.ledger, snapshot, identity.clone(), config(), seed, now).expect("recover");
     node.settle();
     open_recovered(&mut node, old_cert, &cert);
     for m in &members()[..2] {
@@ -318,4 +334,44 @@ fn a_recovery_refuses_a_ledger_without_a_signature() {
     assert!(err.message.contains("ends with a signature"), "{}", err.message);
     let first = EntryView::parse(&old.ledger[0].bytes).unwrap();
     assert_eq!(first.tx_id().seqno, 1);
+}
+
+#[test]
+fn a_recovery_from_a_committed_snapshot_restores_what_the_whole_ledger_does() {
+    // Snapshots every 10 transactions; records overwritten after the newest snapshot.
+    let (mut old, _) = service_with_records_under(config_with(5, 1000, 10), 25);
+    let (snapshot_name, _) = old.committed_snapshots.last().cloned().expect("a committed snapshot");
+    for i in 1..=5 {
+        old.write_tx(i, &format!("rewritten {i}"));
+    }
+    old.settle();
+    let snapshot = old.committed_snapshots.iter().find(|(n, _)| *n == snapshot_name).cloned().unwrap();
+    assert!(snapshot.0.seqno < old.last_seqno(), "entries follow the snapshot");
+    let old_cert = identities().service_cert.clone();
+    let before = private_records(&old);
+    assert!(before.iter().any(|(_, v)| v.starts_with(b"rewritten")));
+
+    let (from_snapshot, _, _) = recover_and_open_from(&old, Some(&snapshot), &old_cert, 21);
+    let (whole, _, _) = recover_and_open_from(&old, None, &old_cert, 22);
+    assert_eq!(private_records(&from_snapshot), before, "the snapshot's private domain plus the entries after it");
+    assert_eq!(private_records(&whole), before);
+    let public =
+        |n: &Node| records(n.core.store(), LogTable::Public).into_iter().map(|(k, v, _)| (k, v)).collect::<Vec<_>>();
+    assert_eq!(public(&from_snapshot), public(&old));
+    assert_eq!(public(&whole), public(&old));
+
+    // A snapshot is used only under the certificate of the service that wrote it, and intact.
+    let (_, other_cert) = new_identity((old.now_ms / 1000) as i64);
+    let evidence = old.ledger[snapshot.0.evidence_seqno as usize - 1].bytes.clone();
+    let err = RecoverySnapshot::check(snapshot.0, &snapshot.1, &other_cert, Some(&evidence)).unwrap_err();
+    assert!(!err.is_empty());
+    let mut tampered = snapshot.1.clone();
+    tampered[100] ^= 1;
+    assert!(RecoverySnapshot::check(snapshot.0, &tampered, &old_cert, Some(&evidence)).is_err());
+    let other_entry = old.ledger[snapshot.0.evidence_seqno as usize].bytes.clone();
+    let err = RecoverySnapshot::check(snapshot.0, &snapshot.1, &old_cert, Some(&other_entry)).unwrap_err();
+    assert!(err.contains("evidence"), "{err}");
+    assert!(
+        RecoverySnapshot::check(snapshot.0, &snapshot.1, &old_cert, None).unwrap_err().contains("not in the ledger")
+    );
 }

@@ -5,10 +5,13 @@
 //!    an aborted recovery are renamed `.ignored`: a recovery always starts from committed files;
 //! 2. the new service identity is created and its certificate written to
 //!    `command.service_certificate_file` first, so operators can follow the progress over TLS;
-//! 3. the ledger's public domain is read from seqno 1 (`ledger.directory` and
-//!    `ledger.read_only_directories`), every signature and Merkle root checked; the service the
-//!    ledger records must be `command.recover.previous_service_identity_file` (a mismatch stops
-//!    the node, naming both fingerprints);
+//! 3. the ledger's public domain is read (`ledger.directory` and
+//!    `ledger.read_only_directories`), every signature and Merkle root checked from seqno 1;
+//!    the public state starts from the newest committed snapshot of the previous service that
+//!    verifies against its certificate and this ledger (`cairn_node::RecoverySnapshot`; older
+//!    ones are tried in turn, none are renamed), so only the entries after it are applied; the
+//!    service the ledger records must be `command.recover.previous_service_identity_file` (a
+//!    mismatch stops the node, naming both fingerprints);
 //! 4. what follows the last signature is set aside (chunks renamed `.ignored`, never deleted);
 //! 5. the node identity (endorsed by the new service) and a ledger secret valid from the next
 //!    seqno are written, a new join token, and the core writes the create transaction
@@ -24,7 +27,7 @@ use cairn_crypto::{Certificate, SigningKey, sha256};
 use cairn_fs::{FsStorage, SnapshotDirectory};
 use cairn_ledger::tables::{self, ServiceInfo};
 use cairn_ledger::{LedgerWriter, NodeSigner, ServiceIdentity};
-use cairn_node::{NodeCore, NodeIdentity, RecoverParams, Replayer};
+use cairn_node::{NodeCore, NodeIdentity, RecoverParams, RecoverySnapshot, Replayer};
 use std::sync::Arc;
 
 /// Entries between two progress lines in the log.
@@ -117,14 +120,47 @@ fn chunk_bytes(cfg: &ShellConfig, writer: &LedgerWriter<FsStorage>) -> u64 {
         .sum()
 }
 
-/// Step 3: the public domain of the whole ledger, from seqno 1, reported to `progress`.
+/// Step 3's starting point: the newest committed snapshot of the previous service that
+/// verifies (receipt against `previous`, evidence in this ledger, public domain decodes), with
+/// its public store. Snapshots that do not are skipped with a warning, never renamed: they may
+/// be another era's, and a recovery does not touch the evidence it is given.
+fn recovery_snapshot(
+    writer: &LedgerWriter<FsStorage>,
+    snapshots: &SnapshotDirectory,
+    previous: &Certificate,
+) -> anyhow::Result<Option<(RecoverySnapshot, cairn_kv::Store)>> {
+    for name in snapshots.committed_newest_first().context("listing snapshots")? {
+        if name.evidence_seqno > writer.last().seqno {
+            tracing::warn!(snapshot = %name, "snapshot evidence is beyond the ledger; trying an older one");
+            continue;
+        }
+        let file = snapshots.read(&name).with_context(|| format!("reading snapshot {name}"))?;
+        let evidence =
+            writer.read_entry(name.evidence_seqno).with_context(|| format!("reading entry {}", name.evidence_seqno))?;
+        match RecoverySnapshot::check(name, &file, previous, evidence.as_deref()) {
+            Ok(found) => return Ok(Some(found)),
+            Err(reason) => {
+                tracing::warn!(snapshot = %name, "not a snapshot of this ledger's service, trying an older one: {reason}")
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Step 3: the public domain of the whole ledger, hashed from seqno 1, applied after `base`
+/// (a recovery snapshot's store) if given; reported to `progress`.
 fn read_public_ledger(
     cfg: &ShellConfig,
     writer: &LedgerWriter<FsStorage>,
+    base: Option<(&RecoverySnapshot, cairn_kv::Store)>,
     progress: Option<&StartProgress>,
 ) -> anyhow::Result<Replayer> {
     let started = std::time::Instant::now();
     let mut replayer = Replayer::public_only();
+    if let Some((snapshot, store)) = base {
+        tracing::info!(snapshot = %snapshot.name, seqno = snapshot.seqno, "reading the public ledger from a committed snapshot");
+        replayer = replayer.with_snapshot_store(store, snapshot.seqno);
+    }
     let last = writer.last().seqno;
     let total = chunk_bytes(cfg, writer);
     tracing::info!(entries = last, bytes = total, "reading the public ledger");
@@ -206,7 +242,17 @@ pub fn recover_service(
             node_id: node_key.verifying_key().key_id(),
         });
     }
-    let mut replayer = read_public_ledger(cfg, &writer, progress)?;
+    let previous = previous_identity(recover)?;
+    let (mut snapshot, store) = recovery_snapshot(&writer, &snapshots, &previous)?.unzip();
+    let base = snapshot.as_ref().zip(store);
+    let mut replayer = read_public_ledger(cfg, &writer, base, progress)?;
+    if let Some(s) = &snapshot
+        && let Err(reason) = s.check_against(&replayer)
+    {
+        tracing::warn!(snapshot = %s.name, "the ledger does not agree with the snapshot, reading it again without: {reason}");
+        snapshot = None;
+        replayer = read_public_ledger(cfg, &writer, None, progress)?;
+    }
     check_previous_identity(&replayer, recover)?;
     let last_signed = replayer.last_signature();
     if last_signed == 0 {
@@ -226,7 +272,7 @@ pub fn recover_service(
     let node_cert_pem = identity.signer.cert_pem.clone();
     let node_key_pem = files.read_string(NODE_KEY_FILE)?;
     let service_cert_pem = identity.service_cert_pem.clone();
-    let core = recover_from_replay(cfg, recover, &files, &mut writer, replayer, identity, secret)?;
+    let core = recover_from_replay(cfg, recover, &files, &mut writer, (replayer, snapshot), identity, secret)?;
     Ok(Started { core, joining: false, writer, snapshots, files, node_cert_pem, node_key_pem, service_cert_pem })
 }
 
@@ -250,13 +296,14 @@ fn node_identity(cfg: &ShellConfig, files: &NodeFiles) -> anyhow::Result<NodeIde
 }
 
 /// Step 5, also for a Recover node that restarts before its create transaction reached the
-/// ledger (same identity, same secret).
+/// ledger (same identity, same secret), from the public read (and the snapshot it started
+/// from, if any).
 pub fn recover_from_replay(
     cfg: &ShellConfig,
     recover: &RecoverSpec,
     files: &NodeFiles,
     writer: &mut LedgerWriter<FsStorage>,
-    replayer: Replayer,
+    (replayer, snapshot): (Replayer, Option<RecoverySnapshot>),
     identity: NodeIdentity,
     ledger_secret: [u8; 32],
 ) -> anyhow::Result<NodeCore> {
@@ -268,6 +315,7 @@ pub fn recover_from_replay(
     let last = replayer.last;
     let core = NodeCore::recover(RecoverParams {
         replayed: replayer,
+        snapshot,
         identity,
         config: cfg.core.clone(),
         ledger_secret,

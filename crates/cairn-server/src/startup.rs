@@ -309,7 +309,7 @@ pub fn start_or_restart(
             recover,
             &files,
             &mut writer,
-            replayer,
+            (replayer, None),
             identity,
             *secrets.latest().expect("a node has a ledger secret").raw(),
         )?;

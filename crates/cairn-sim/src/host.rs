@@ -12,9 +12,11 @@ use crate::options::Bug;
 use cairn_crypto::Sha256;
 use cairn_ledger::LedgerConfig;
 use cairn_ledger::format::TxId;
+use cairn_ledger::snapshot::SnapshotName;
+use cairn_ledger::storage::Storage;
 use cairn_node::{
-    Action, AfterReplay, CoreConfig, Event, LogTable, NodeCore, NodeIdentity, Replayer, RequestId, Response,
-    StartCommand, StartFacts, StartPlan, after_replay, plan_start,
+    Action, AfterReplay, CoreConfig, Event, LogTable, NodeCore, NodeIdentity, RecoverySnapshot, Replayer, RequestId,
+    Response, StartCommand, StartFacts, StartPlan, after_replay, plan_start,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -76,6 +78,8 @@ pub struct SimNode {
     /// This node started a disaster recovery with this ledger secret and join token digest: a
     /// restart before its create transaction reached the disk performs it again.
     recovering: Option<([u8; 32], Sha256)>,
+    /// Its last recovery's public read started from a committed snapshot.
+    pub recovered_from_snapshot: bool,
 }
 
 impl SimNode {
@@ -99,6 +103,7 @@ impl SimNode {
             dead: None,
             io_fault_armed: false,
             recovering: None,
+            recovered_from_snapshot: false,
         }
     }
 
@@ -301,8 +306,16 @@ impl SimNode {
     }
 
     fn public_replay(&self) -> Result<Replayer, String> {
+        self.public_replay_from(None)
+    }
+
+    /// The public read, applying entries after `base` (a recovery snapshot and its store).
+    fn public_replay_from(&self, base: Option<(&RecoverySnapshot, cairn_kv::Store)>) -> Result<Replayer, String> {
         let writer = self.disk.writer();
         let mut replayer = Replayer::public_only();
+        if let Some((snapshot, store)) = base {
+            replayer = replayer.with_snapshot_store(store, snapshot.seqno);
+        }
         for seqno in 1..=writer.last().seqno {
             let bytes = writer
                 .read_entry(seqno)
@@ -311,6 +324,22 @@ impl SimNode {
             replayer.push(bytes).map_err(|e| format!("reading the public ledger: {e}"))?;
         }
         Ok(replayer)
+    }
+
+    /// As `recover_start::recovery_snapshot`: the newest committed snapshot on this disk that
+    /// verifies against the previous service's certificate and this ledger.
+    fn recovery_snapshot(&self, previous: &cairn_crypto::Certificate) -> Option<(RecoverySnapshot, cairn_kv::Store)> {
+        let writer = self.disk.writer();
+        let mut names: Vec<SnapshotName> = (self.disk.snapshots.list().ok()?.iter())
+            .filter_map(|f| f.parse::<SnapshotName>().ok())
+            .filter(|n| n.committed && n.evidence_seqno <= writer.last().seqno)
+            .collect();
+        names.sort();
+        names.into_iter().rev().find_map(|name| {
+            let file = self.disk.snapshots.read_all(&name.to_string()).ok()?;
+            let evidence = writer.read_entry(name.evidence_seqno).ok()?;
+            RecoverySnapshot::check(name, &file, previous, evidence.as_deref()).ok()
+        })
     }
 
     /// `command.type = Recover` on this (stopped, surveyed) node's ledger, as
@@ -328,7 +357,17 @@ impl SimNode {
         join_token_digest: Sha256,
         bug: Option<Bug>,
     ) -> Result<(), String> {
-        let mut replayer = self.public_replay()?;
+        // From the newest committed snapshot that verifies, as a real Recover node.
+        let previous = &fixtures::fixtures().service.cert;
+        let (mut snapshot, store) = self.recovery_snapshot(previous).unzip();
+        let mut replayer = self.public_replay_from(snapshot.as_ref().zip(store))?;
+        if let Some(s) = &snapshot
+            && s.check_against(&replayer).is_err()
+        {
+            snapshot = None;
+            replayer = self.public_replay()?;
+        }
+        self.recovered_from_snapshot = snapshot.is_some();
         replayer.drop_unsigned_tail();
         let last_signed = replayer.last.seqno;
         self.disk.writer_mut().truncate(last_signed).map_err(|e| format!("setting aside the tail: {e}"))?;
@@ -350,6 +389,7 @@ impl SimNode {
         let identity = self.persisted_identity().expect("written above");
         let mut core = NodeCore::recover(cairn_node::RecoverParams {
             replayed: replayer,
+            snapshot,
             identity,
             config: config.clone(),
             ledger_secret,

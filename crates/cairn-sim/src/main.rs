@@ -102,7 +102,7 @@ fn main() -> ExitCode {
                 println!(
                     "cairn-sim: ok seed={seed:#x} {} ms virtual, {} events, {} crashes ({} power cuts, {} rotted, \
                      {} refused restart, {} I/O errors), {} partitions, {}/{} writes committed, commit {}, term {}, \
-                     recovered in {:?} ms, {} disaster recoveries ({:.2}s)",
+                     recovered in {:?} ms, {} disaster recoveries ({} from a snapshot) ({:.2}s)",
                     s.virtual_ms,
                     s.events,
                     s.crashes,
@@ -117,6 +117,7 @@ fn main() -> ExitCode {
                     s.highest_term,
                     s.recovery_ms,
                     s.disaster_recoveries,
+                    s.recoveries_from_snapshot,
                     t.elapsed().as_secs_f64()
                 );
             }

@@ -192,6 +192,8 @@ pub struct RunSummary {
     /// Whole disaster recoveries performed (`SimOptions::disaster`), and the crashes of the
     /// recovering node during them.
     pub disaster_recoveries: u64,
+    /// Of those, the ones whose public read started from a committed snapshot.
+    pub recoveries_from_snapshot: u64,
     pub recovery_crashes: u64,
 }
 

@@ -56,6 +56,10 @@ pub struct LoadArgs {
     /// Give up waiting for one write's commit after this long (counted as an error).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     commit_timeout: Duration,
+    /// Number each client's writes from N (record ids are per client and write number): runs
+    /// that must not overwrite an earlier run's records use distinct ranges.
+    #[arg(long, default_value_t = 0)]
+    first_write: u64,
     /// Print the result as one JSON object instead of a line of text.
     #[arg(long)]
     json: bool,
@@ -76,6 +80,7 @@ impl LoadArgs {
             warmup: self.warmup,
             value_bytes: self.value_bytes,
             commit_timeout: self.commit_timeout,
+            first_write: self.first_write,
         })
     }
 }

@@ -190,6 +190,7 @@ async fn sandbox(a: SandboxArgs, config_paths: Vec<PathBuf>, ws: PathBuf) -> any
             warmup: Duration::ZERO,
             value_bytes: 64,
             commit_timeout: Duration::from_secs(10),
+            first_write: 0,
         };
         let report = run_write_bench(LogWriter { client: user.clone(), table: LogTable::Private }, &config).await;
         println!("workload: {}", report.summary_line());

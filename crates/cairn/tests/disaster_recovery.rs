@@ -59,8 +59,12 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
     }
 
     // Two operators each recover a copy of one node's files; the better ledger is kept.
+    // The backups write no snapshots: the operators bring the old primary's.
     let mut a = recover_node(&dir("ra"), &dir("n1"), &dir("n0"));
     let mut b = recover_node(&dir("rb"), &dir("n2"), &dir("n0"));
+    for r in ["ra", "rb"] {
+        support::recovery::copy_dir(&dir("n0").join("snapshots"), &dir(r).join("snapshots"));
+    }
     start_recovering(&mut a);
     start_recovering(&mut b);
     for node in [&a, &b] {
@@ -71,6 +75,8 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
     let (keep, mut other) = if sa >= sb { (a, b) } else { (b, a) };
     other.stop();
     let primary = keep.client(None);
+    // The public read started from the newest committed snapshot of the previous service.
+    assert!(keep.last_log().contains("reading the public ledger from a committed snapshot"), "{}", keep.last_log());
     let state = rt.block_on(primary.node_state()).unwrap();
     assert_eq!(state.state, "PartOfPublicNetwork");
     let network = rt.block_on(primary.network()).unwrap();

@@ -52,6 +52,9 @@ pub struct WriteBenchConfig {
     pub warmup: Duration,
     pub value_bytes: usize,
     pub commit_timeout: Duration,
+    /// Each client numbers its writes from here (`record_id(client, first_write + n)`): runs
+    /// that must not overwrite an earlier run's records use distinct ranges.
+    pub first_write: u64,
 }
 
 /// The result of a run; `Serialize` gives the `--json` object.
@@ -133,7 +136,7 @@ async fn run_client<T: WriteTarget>(
     end: Instant,
 ) -> ClientTally {
     let mut tally = ClientTally::default();
-    let mut n = 0u64;
+    let mut n = config.first_write;
     loop {
         let started = Instant::now();
         if started >= end {
@@ -274,6 +277,7 @@ mod tests {
             warmup: Duration::from_millis(warmup_ms),
             value_bytes: 24,
             commit_timeout: Duration::from_secs(1),
+            first_write: 0,
         }
     }
 

@@ -123,6 +123,9 @@ pub struct NodeCore {
     installing: Option<SnapshotName>,
     /// Where this node restored a recovered service's private state (`recovery.rs`).
     restored: Option<recovery::Restored>,
+    /// The previous service's committed snapshot a recovery's public read started from, kept
+    /// (encrypted) until the shares restore the secret that opens its private domain.
+    recovery_snapshot: Option<crate::RecoverySnapshot>,
     /// A deliberate bug (simulator only, `inject_skip_private_replay_tail`): the private replay
     /// of a recovery skips this many of the previous service's last entries. Always 0 otherwise.
     skip_private_replay_tail: u64,
@@ -279,6 +282,7 @@ impl NodeCore {
             members,
             installing: None,
             restored: None,
+            recovery_snapshot: None,
             skip_private_replay_tail: 0,
         }
     }

@@ -28,6 +28,7 @@
 use super::{NodeCore, TX_ID_HEADER, raft_loop};
 use crate::private_recovery::{historical_secret_records, overlay, recover_private_state, with_recovered_secrets};
 use crate::received_entry::before_known_secrets;
+use crate::recovery_snapshot::RecoverySnapshot;
 use crate::{Action, ApiError, CoreConfig, FillRandom, NodeIdentity, NodeState, RaftRole, Replayer, Response};
 use cairn_crypto::Sha256;
 use cairn_gov::SignedRequest;
@@ -44,6 +45,9 @@ pub struct RecoverParams {
     /// The previous service's whole ledger, read by `Replayer::public_only`, cut after its last
     /// signature.
     pub replayed: Replayer,
+    /// The committed snapshot of the previous service the public read started from, if any:
+    /// the private phase starts from its private domain.
+    pub snapshot: Option<RecoverySnapshot>,
     /// The new service's identity (service key and certificate, this node's certificate
     /// endorsed by it).
     pub identity: NodeIdentity,
@@ -103,6 +107,12 @@ impl NodeCore {
             .get(tables::SERVICE_INFO, &tables::SINGLETON_KEY)
             .and_then(|v| serde_json::from_slice(v).ok())
             .ok_or_else(|| bad(format!("the ledger holds no readable {}", tables::SERVICE_INFO)))?;
+        if let Some(s) = p.snapshot.as_ref().filter(|s| s.seqno > last.seqno) {
+            return Err(bad(format!(
+                "the recovery snapshot {} is after the ledger's last signature {}",
+                s.name, last.seqno
+            )));
+        }
         let (log, _) = replayed.take_log();
         let created = last.seqno + 1;
         let secrets = LedgerSecrets::from_entries([(created, LedgerSecret::new(p.ledger_secret))]).expect("one secret");
@@ -133,6 +143,7 @@ impl NodeCore {
             consensus,
             Vec::new(),
         );
+        core.recovery_snapshot = p.snapshot;
         core.persist_secrets();
         let opening = core.consensus.campaign_alone().expect("a lone voter elects itself");
         assert_eq!(opening.index, created, "the create transaction follows the previous service's last signature");
@@ -235,9 +246,15 @@ impl NodeCore {
         let chain = cairn_gov::recover_secret_chain(&mut tx, shares, &historical).map_err(gov_error)?;
         let chain_json = serde_json::to_vec(&chain).expect("json");
         let merged = with_recovered_secrets(&chain_json, &self.secrets).map_err(failed)?;
-        let replayed = &log[..self.private_replay_len(log.len())];
-        let restored = recover_private_state(replayed.iter().map(|e| &e.data[..]), 1, &merged)
+        // From the recovery snapshot's private domain, if the public read started from one.
+        let (base, after) = match &self.recovery_snapshot {
+            Some(s) => (s.private_state(&merged).map_err(|e| failed(e.to_string()))?, s.seqno),
+            None => (WriteSet::new(), 0),
+        };
+        let replayed = &log[after as usize..self.private_replay_len(log.len()).max(after as usize)];
+        let restored = recover_private_state(base, replayed.iter().map(|e| &e.data[..]), after + 1, &merged)
             .map_err(|e| failed(e.to_string()))?;
+        self.recovery_snapshot = None;
         cairn_gov::clear_submitted_shares(&mut tx).map_err(gov_error)?;
         let info = ServiceInfo { status: ServiceStatus::Open, ..self.service_info() };
         tx.put(tables::SERVICE_INFO, tables::SINGLETON_KEY.to_vec(), serde_json::to_vec(&info).expect("json"));
@@ -271,7 +288,7 @@ impl NodeCore {
         let previous_last = self.secrets.entries()[0].0 - 1;
         let log = self.consensus.log_entries(0, previous_last);
         let replayed = &log[..self.private_replay_len(log.len())];
-        let restored = recover_private_state(replayed.iter().map(|e| &e.data[..]), 1, &merged)
+        let restored = recover_private_state(WriteSet::new(), replayed.iter().map(|e| &e.data[..]), 1, &merged)
             .unwrap_or_else(|e| panic!("entry {seqno} opens the recovered service: {e}"));
         let before = std::mem::replace(&mut self.secrets, merged);
         self.restored = Some(Restored { seqno, secrets_before: before });

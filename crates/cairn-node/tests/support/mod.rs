@@ -292,14 +292,38 @@ impl Node {
         seed: u64,
         now_ms: u64,
     ) -> Result<Node, cairn_node::ApiError> {
+        Node::recover_from(ledger, None, identity, config, seed, now_ms)
+    }
+
+    /// [`Node::recover`] whose public read starts from committed snapshot `snapshot` (name,
+    /// file bytes, the previous service's certificate), as `recover_start.rs` does.
+    pub fn recover_from(
+        ledger: &[EncodedEntry],
+        snapshot: Option<(SnapshotName, &[u8], &cairn_crypto::Certificate)>,
+        identity: NodeIdentity,
+        config: CoreConfig,
+        seed: u64,
+        now_ms: u64,
+    ) -> Result<Node, cairn_node::ApiError> {
         let mut replayed = Replayer::public_only();
+        let snapshot = snapshot.map(|(name, file, previous)| {
+            let evidence = ledger.get(name.evidence_seqno as usize - 1).map(|e| e.bytes.as_slice());
+            let (snapshot, store) = cairn_node::RecoverySnapshot::check(name, file, previous, evidence)
+                .unwrap_or_else(|e| panic!("snapshot {name}: {e}"));
+            replayed = Replayer::public_only().with_snapshot_store(store, snapshot.seqno);
+            snapshot
+        });
         for e in ledger {
             replayed.push(e.bytes.clone()).unwrap_or_else(|err| panic!("reading {} publicly: {err}", e.tx_id));
+        }
+        if let Some(s) = &snapshot {
+            s.check_against(&replayed).unwrap_or_else(|e| panic!("snapshot {}: {e}", s.name));
         }
         let kept = replayed.last.seqno as usize;
         replayed.drop_unsigned_tail();
         let core = NodeCore::recover(cairn_node::RecoverParams {
             replayed,
+            snapshot,
             identity,
             config,
             ledger_secret: [9; 32],

@@ -97,6 +97,7 @@ impl Sim {
         }
         self.with_node(r, |n, now, out| n.pump(now, out));
         self.summary.disaster_recoveries += 1;
+        self.summary.recoveries_from_snapshot += u64::from(self.nodes[r].recovered_from_snapshot);
 
         // Faults during the public phase.
         let faulty = self.opts.faults != crate::FaultOptions::none();
