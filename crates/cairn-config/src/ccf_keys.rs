@@ -166,7 +166,7 @@ pub const CCF_KEYS: &[CcfKey] = &[
     ignored("jwt", "Cairn has no JWT authentication"),
     ignored("slow_io_logging_threshold", NOT_CONFIGURABLE),
     ignored("client_connection_timeout", NOT_CONFIGURABLE),
-    ignored("idle_connection_timeout", NOT_CONFIGURABLE),
+    used("idle_connection_timeout"),
     ignored("node_client_interface", "outgoing node-to-node connections use an OS-chosen address"),
     ignored("ignore_first_sigterm", "the first SIGTERM stops a Cairn node"),
     ignored("node_to_node_message_limit", NOT_CONFIGURABLE),

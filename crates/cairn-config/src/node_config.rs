@@ -42,6 +42,10 @@ pub struct NodeConfig {
     /// `node_certificate_file` (Cairn) or `output_files.node_certificate_file` (CCF)
     /// [`nodecert.pem`]: where the node writes its certificate.
     pub node_certificate_file: PathBuf,
+    /// `idle_connection_timeout` [`60s`] (CCF's key): an RPC connection with no request in
+    /// flight and none started for this long is closed (idle sessions and slowloris headers
+    /// alike).
+    pub idle_connection_timeout_ms: u64,
 }
 
 /// The outcome of a successful parse: the configuration and one warning per ignored key.
@@ -55,6 +59,7 @@ pub struct LoadedConfig {
 impl NodeConfig {
     pub const DEFAULT_NODE_DATA_DIRECTORY: &str = "node_data";
     pub const DEFAULT_NODE_CERTIFICATE_FILE: &str = "nodecert.pem";
+    pub const DEFAULT_IDLE_CONNECTION_TIMEOUT_MS: u64 = 60_000;
 
     /// Parses a configuration from JSON text without looking at the file system.
     pub fn parse(json_text: &str) -> Result<LoadedConfig, ConfigError> {
@@ -98,6 +103,11 @@ impl NodeConfig {
         let node_certificate = NodeCertificateSection::read(root.object("node_certificate")?, warnings)?;
         let node_data_directory = root.path_string("node_data_directory")?;
         let node_certificate_file = Self::read_node_certificate_file(&mut root, warnings)?;
+        let idle_connection_timeout_ms =
+            root.duration_ms("idle_connection_timeout")?.unwrap_or(Self::DEFAULT_IDLE_CONNECTION_TIMEOUT_MS);
+        if idle_connection_timeout_ms == 0 {
+            return Err(ConfigError::bad_value("idle_connection_timeout", "must be at least 1ms"));
+        }
         root.finish(warnings)?;
         Ok(NodeConfig {
             network,
@@ -111,6 +121,7 @@ impl NodeConfig {
                 node_data_directory.unwrap_or_else(|| Self::DEFAULT_NODE_DATA_DIRECTORY.to_owned()),
             ),
             node_certificate_file: PathBuf::from(node_certificate_file),
+            idle_connection_timeout_ms,
         })
     }
 
@@ -147,6 +158,7 @@ impl NodeConfig {
         self.node_certificate.check_invariants();
         assert!(!self.node_data_directory.as_os_str().is_empty());
         assert!(!self.node_certificate_file.as_os_str().is_empty());
+        assert!(self.idle_connection_timeout_ms > 0);
     }
 
     /// The whole configuration as JSON in CCF's format, with every default written out;
@@ -162,6 +174,7 @@ impl NodeConfig {
             "node_certificate": self.node_certificate.to_json(),
             "node_data_directory": self.node_data_directory,
             "output_files": {"node_certificate_file": self.node_certificate_file},
+            "idle_connection_timeout": crate::duration_text::format_duration_ms(self.idle_connection_timeout_ms),
         })
     }
 }

@@ -67,6 +67,7 @@ fn expected_minimal_start() -> NodeConfig {
         },
         node_data_directory: PathBuf::from("node_data"),
         node_certificate_file: PathBuf::from("nodecert.pem"),
+        idle_connection_timeout_ms: 60_000,
     }
 }
 

@@ -5,6 +5,7 @@
 //! Threads: tokio workers run TLS and HTTP; one dedicated "core" thread runs the state machine
 //! and performs its actions (appends, fsyncs, renames) in order. Requests reach it through a
 //! bounded channel; answers come back on one-shot channels. Nothing else touches the ledger.
+mod connection_slots;
 mod core_loop;
 mod forwarding;
 mod http_api;
@@ -13,6 +14,7 @@ mod join_token_file;
 pub mod node_channel;
 mod node_files;
 mod node_runner;
+mod rate_limited_log;
 mod recover_start;
 mod shell_config;
 mod snapshot_api;

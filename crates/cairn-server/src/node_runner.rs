@@ -1,10 +1,12 @@
 //! Running a node: start or restart it from its directories, bind the RPC interface, accept TLS
 //! connections (bounded in number), and serve the API until shutdown or a fatal error.
+use crate::connection_slots::{Admission, ConnectionSlots, Slot};
 use crate::core_loop::{CoreLoop, CoreMsg, LoopExit, pause_refusing};
 use crate::forwarding::PeerIsNode;
 use crate::http_api::{ApiState, router};
 use crate::join_phase::complete_join;
 use crate::node_channel::{ChannelEvent, NodeChannel, NodeChannelConfig, NodeIdentity as ChannelIdentity};
+use crate::rate_limited_log::RateLimitedLog;
 use crate::shell_config::ShellConfig;
 use crate::snapshot_fetch::SnapshotFetcher;
 use crate::start_progress::{ServeIdentity, StartProgress};
@@ -22,7 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 
 /// Requests waiting for the core thread; senders wait (backpressure) beyond it.
@@ -69,7 +71,8 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
     // A Recover node answers GET /node/state with its progress while it reads the ledger.
     let (progress, identity_rx) = StartProgress::new();
     let (early_stop, early_stop_rx) = watch::channel(false);
-    let early = tokio::spawn(early_server(listener, identity_rx, progress.clone(), cfg.max_connections, early_stop_rx));
+    let early =
+        tokio::spawn(early_server(listener, identity_rx, progress.clone(), ConnectionLimits::of(&cfg), early_stop_rx));
     let started = {
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || start_or_restart(&cfg, Some(&progress))).await.context("start task")?
@@ -192,7 +195,7 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
         }),
     };
     let accept = AcceptContext { acceptor: TlsAcceptor::from(tls), app: router(state), service_key };
-    tokio::spawn(accept_loop(listener, accept, cfg.max_connections, stop_rx));
+    tokio::spawn(accept_loop(listener, accept, ConnectionLimits::of(&cfg), stop_rx));
     tracing::info!(%rpc_address, "node serving");
     Ok(RunningNode { rpc_address, node_to_node_address, service_cert_pem, stop, core_thread, failed })
 }
@@ -211,7 +214,7 @@ async fn early_server(
     listener: TcpListener,
     identity: tokio::sync::oneshot::Receiver<ServeIdentity>,
     progress: StartProgress,
-    max_connections: usize,
+    limits: ConnectionLimits,
     mut stop: watch::Receiver<bool>,
 ) -> TcpListener {
     let identity = tokio::select! {
@@ -235,18 +238,40 @@ async fn early_server(
     };
     tracing::info!("serving GET /node/state while the ledger is read");
     let ctx = AcceptContext { acceptor: TlsAcceptor::from(tls), app: progress.router(), service_key };
-    accept_loop(listener, ctx, max_connections, stop).await
+    accept_loop(listener, ctx, limits, stop).await
 }
 
-/// Accepts connections until `stop`; returns the listener.
+/// The RPC port's bounds (`max_open_sessions_soft/hard`, `idle_connection_timeout`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectionLimits {
+    pub soft: usize,
+    pub hard: usize,
+    pub idle: Duration,
+}
+
+impl ConnectionLimits {
+    fn of(cfg: &ShellConfig) -> Self {
+        ConnectionLimits {
+            soft: cfg.soft_connections.min(cfg.max_connections),
+            hard: cfg.max_connections,
+            idle: cfg.idle_timeout,
+        }
+    }
+}
+
+/// Accepts connections until `stop`; returns the listener. Connections share bounded slots
+/// (`connection_slots.rs`): a connection that has no request in flight is evicted by a newcomer
+/// above the soft limit, and closed after `limits.idle` without a request; with every
+/// connection busy, newcomers above the soft limit get 503 and above the hard limit are closed.
 async fn accept_loop(
     listener: TcpListener,
     ctx: AcceptContext,
-    max_connections: usize,
+    limits: ConnectionLimits,
     mut stop: watch::Receiver<bool>,
 ) -> TcpListener {
     let ctx = Arc::new(ctx);
-    let permits = Arc::new(Semaphore::new(max_connections));
+    let slots = ConnectionSlots::new(limits.soft, limits.hard);
+    let refusals = Arc::new(RateLimitedLog::new(Duration::from_secs(10)));
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -260,37 +285,113 @@ async fn accept_loop(
                 continue;
             }
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, max_connections, "connection refused: too many open connections");
-            continue;
+        let (slot, over_soft) = match slots.admit() {
+            Admission::Admitted(slot) => (slot, false),
+            Admission::OverSoftLimit(slot) => (slot, true),
+            Admission::Refused => {
+                if let Some(suppressed) = refusals.allow() {
+                    tracing::warn!(%peer, max_open_sessions_hard = limits.hard, suppressed, "connection refused: every session is busy");
+                }
+                continue;
+            }
         };
         let _ = tcp.set_nodelay(true);
         let ctx = ctx.clone();
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, ctx.acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => return tracing::debug!(%peer, "TLS handshake failed: {e}"),
-                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
-            };
-            let peer_cert = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
-            let cert_id = peer_cert.map(|c| sha256(c).to_hex());
-            let is_node = peer_cert
-                .and_then(|der| Certificate::from_der(der.to_vec()).ok())
-                .is_some_and(|cert| cert.verify_issued_by(&ctx.service_key).is_ok());
-            let app =
-                ctx.app.clone().layer(Extension(Caller::with_cert(cert_id))).layer(Extension(PeerIsNode(is_node)));
-            let service = TowerToHyperService::new(app);
-            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => if let Err(e) = r { tracing::debug!(%peer, "connection ended: {e}") },
-                _ = stop.changed() => conn.as_mut().graceful_shutdown(),
-            }
-        });
+        let stop = stop.clone();
+        tokio::spawn(serve_connection(ctx, tcp, peer, slot, over_soft, limits.idle, stop));
     }
     listener
+}
+
+/// One RPC connection: TLS handshake, then HTTP/1.1 until the client closes, the node stops,
+/// a newcomer evicts it, or it stays idle for `idle`.
+async fn serve_connection(
+    ctx: Arc<AcceptContext>,
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    mut slot: Slot,
+    over_soft: bool,
+    idle: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut evicted = slot.take_eviction().expect("a new slot has its eviction signal");
+    let slot = Arc::new(slot);
+    let tls = tokio::select! {
+        r = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, ctx.acceptor.accept(tcp)) => match r {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => return tracing::debug!(%peer, "TLS handshake failed: {e}"),
+            Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+        },
+        _ = &mut evicted => return tracing::debug!(%peer, "evicted during its TLS handshake"),
+    };
+    let peer_cert = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+    let cert_id = peer_cert.map(|c| sha256(c).to_hex());
+    let is_node = peer_cert
+        .and_then(|der| Certificate::from_der(der.to_vec()).ok())
+        .is_some_and(|cert| cert.verify_issued_by(&ctx.service_key).is_ok());
+    let app = match over_soft {
+        true => session_cap_router(),
+        false => ctx.app.clone().layer(Extension(Caller::with_cert(cert_id))).layer(Extension(PeerIsNode(is_node))),
+    };
+    let activity = Arc::new(std::sync::Mutex::new(tokio::time::Instant::now()));
+    let (busy_slot, busy_activity) = (slot.clone(), activity.clone());
+    let app = app.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let guard = busy_slot.busy_guard();
+        let activity = busy_activity.clone();
+        async move {
+            let response = next.run(req).await;
+            *activity.lock().unwrap_or_else(|p| p.into_inner()) = tokio::time::Instant::now();
+            drop(guard);
+            response
+        }
+    }));
+    let service = TowerToHyperService::new(app);
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(conn);
+    let idle_watch = async {
+        loop {
+            let since = *activity.lock().unwrap_or_else(|p| p.into_inner());
+            tokio::time::sleep_until(since + idle).await;
+            let since = *activity.lock().unwrap_or_else(|p| p.into_inner());
+            if !slot.is_busy() && since.elapsed() >= idle {
+                return;
+            }
+            if slot.is_busy() {
+                tokio::time::sleep(idle.min(Duration::from_secs(1))).await;
+            }
+        }
+    };
+    tokio::pin!(idle_watch);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r { tracing::debug!(%peer, "connection ended: {e}") }
+                return;
+            }
+            _ = stop.changed(), if !closing => { closing = true; conn.as_mut().graceful_shutdown() }
+            // Evicted or idle: no request is in flight (a half-read header is not one), so the
+            // connection is dropped at once; a graceful shutdown would wait for that header.
+            _ = &mut evicted, if !closing => {
+                return tracing::debug!(%peer, "idle connection evicted by a newer one");
+            }
+            _ = &mut idle_watch, if !closing => {
+                return tracing::debug!(%peer, idle_ms = idle.as_millis() as u64, "idle connection closed");
+            }
+        }
+    }
+}
+
+/// What a connection over `max_open_sessions_soft` is served: 503 for every request (CCF's
+/// `SessionCapExhausted`), and the connection closed.
+fn session_cap_router() -> axum::Router {
+    axum::Router::new().fallback(|| async {
+        let body = serde_json::json!({"error": {
+            "code": "SessionCapExhausted",
+            "message": "Service is currently busy and cannot accept new sessions: retry later",
+        }});
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, [(axum::http::header::CONNECTION, "close")], axum::Json(body))
+    })
 }
 
 /// Runs a node until SIGINT/SIGTERM or a fatal error (`cairn node`).

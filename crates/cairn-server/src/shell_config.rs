@@ -72,5 +72,13 @@ pub struct ShellConfig {
     pub core: CoreConfig,
     pub start: StartSpec,
     pub max_body_bytes: usize,
+    /// `max_open_sessions_hard`: connections beyond it are closed at once (after evicting an
+    /// idle one, if any).
     pub max_connections: usize,
+    /// `max_open_sessions_soft`: from here on, a new connection evicts the oldest idle one, or
+    /// is answered 503 if every connection is busy.
+    pub soft_connections: usize,
+    /// `idle_connection_timeout`: a connection with no request in flight for this long is
+    /// closed.
+    pub idle_timeout: std::time::Duration,
 }

@@ -64,6 +64,8 @@ fn config(dir: &Path, member_cert: &Certificate) -> ShellConfig {
         },
         max_body_bytes: 1 << 20,
         max_connections: 64,
+        soft_connections: 64,
+        idle_timeout: std::time::Duration::from_secs(60),
     }
 }
 

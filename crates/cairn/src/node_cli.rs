@@ -144,7 +144,26 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
             .with_context(|| format!("network.rpc_interfaces.{name}.http_configuration.max_body_size: too large"))?,
         max_connections: usize::try_from(rpc.max_open_sessions_hard)
             .with_context(|| format!("network.rpc_interfaces.{name}.max_open_sessions_hard: too large"))?,
+        soft_connections: usize::try_from(rpc.max_open_sessions_soft)
+            .with_context(|| format!("network.rpc_interfaces.{name}.max_open_sessions_soft: too large"))?,
+        idle_timeout: std::time::Duration::from_millis(c.idle_connection_timeout_ms),
     })
+}
+
+/// Every RPC session and ledger chunk holds a file descriptor: the soft `RLIMIT_NOFILE` (often
+/// 1024) is raised to the hard limit, and a warning says so if it stays below what
+/// `max_open_sessions_hard` needs.
+fn raise_open_file_limit(shell: &cairn_server::ShellConfig) {
+    let needed = shell.max_connections as u64 + 256;
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < needed => tracing::warn!(
+            limit,
+            max_open_sessions_hard = shell.max_connections,
+            "the open-file limit is below what the sessions need: raise it (ulimit -n) or lower max_open_sessions_hard"
+        ),
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(e) => tracing::warn!("could not raise the open-file limit: {e}"),
+    }
 }
 
 /// `CN=NAME` (CCF's subject-name form) → `NAME`; other attributes are refused.
@@ -185,6 +204,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    raise_open_file_limit(&shell);
     match cairn_server::run_node(shell) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
