@@ -2,6 +2,7 @@
 //! connections (bounded in number), and serve the API until shutdown or a fatal error.
 use crate::connection_slots::{Admission, ConnectionSlots, Slot};
 use crate::core_loop::{CoreLoop, CoreMsg, LoopExit, pause_refusing};
+use crate::directory_lock::{DirectoryLocks, lock_directories};
 use crate::forwarding::PeerIsNode;
 use crate::http_api::{ApiState, router};
 use crate::join_phase::complete_join;
@@ -44,6 +45,8 @@ pub struct RunningNode {
     stop: watch::Sender<bool>,
     core_thread: std::thread::JoinHandle<anyhow::Result<()>>,
     failed: watch::Receiver<bool>,
+    /// This node's directories, locked against a second process until it exits.
+    _locks: DirectoryLocks,
 }
 
 impl RunningNode {
@@ -64,6 +67,11 @@ impl RunningNode {
 
 /// Starts the node and returns once it is serving.
 pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
+    let locks = lock_directories(&[
+        ("node_data_directory", &cfg.node_data_directory),
+        ("ledger.directory", &cfg.ledger_directory),
+        ("snapshots.directory", &cfg.snapshots_directory),
+    ])?;
     let listener = TcpListener::bind(cfg.rpc_bind)
         .await
         .with_context(|| format!("binding the RPC interface to {}", cfg.rpc_bind))?;
@@ -197,7 +205,7 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
     let accept = AcceptContext { acceptor: TlsAcceptor::from(tls), app: router(state), service_key };
     tokio::spawn(accept_loop(listener, accept, ConnectionLimits::of(&cfg), stop_rx));
     tracing::info!(%rpc_address, "node serving");
-    Ok(RunningNode { rpc_address, node_to_node_address, service_cert_pem, stop, core_thread, failed })
+    Ok(RunningNode { rpc_address, node_to_node_address, service_cert_pem, stop, core_thread, failed, _locks: locks })
 }
 
 /// What every accepted connection needs.
