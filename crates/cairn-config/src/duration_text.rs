@@ -13,7 +13,7 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
     }
     let value: u64 = number.parse().ok()?;
     match unit.trim_start().to_ascii_lowercase().as_str() {
-        "us" => (value % 1000 == 0).then_some(value / 1000),
+        "us" => value.is_multiple_of(1000).then_some(value / 1000),
         "ms" => Some(value),
         "s" => value.checked_mul(1000),
         "min" => value.checked_mul(60_000),

@@ -144,10 +144,10 @@ impl SimDisk {
     /// the newest complete version is taken (`name.new`, then `name`).
     pub fn read_node_file(&self, name: &str) -> Option<Vec<u8>> {
         let new = format!("{name}.new");
-        if self.node_data.size(name).is_err() {
-            if let Ok(bytes) = self.node_data.read_all(&new) {
-                return Some(bytes);
-            }
+        if self.node_data.size(name).is_err()
+            && let Ok(bytes) = self.node_data.read_all(&new)
+        {
+            return Some(bytes);
         }
         self.node_data.read_all(name).ok()
     }
@@ -196,10 +196,10 @@ impl SimDisk {
         let mut out = BTreeMap::new();
         for name in storage.list().unwrap_or_default() {
             let chunk = cairn_ledger::chunk::ChunkName::parse(&name);
-            if chunk.is_some_and(|c| c.committed) {
-                if let Ok(bytes) = storage.read_all(&name) {
-                    out.insert(name, bytes);
-                }
+            if chunk.is_some_and(|c| c.committed)
+                && let Ok(bytes) = storage.read_all(&name)
+            {
+                out.insert(name, bytes);
             }
         }
         out

@@ -255,7 +255,7 @@ mod tests {
             s.writes += 1;
             s.ids.push(id);
             s.values_ok &= msg == record_value(id, msg.len());
-            if self.fail_every > 0 && s.writes % self.fail_every == 0 {
+            if self.fail_every > 0 && s.writes.is_multiple_of(self.fail_every) {
                 let body = br#"{"error":{"code":"ServiceUnavailable","message":"no primary"}}"#;
                 return Err(ClientError::from_http_answer("POST", "fake", 503, body));
             }
@@ -263,7 +263,7 @@ mod tests {
         }
         async fn wait_committed(&self, txid: TxId, _: Duration) -> Result<(), ClientError> {
             tokio::time::sleep(self.commit_delay).await;
-            if self.invalid_every > 0 && txid.seqno % self.invalid_every == 0 {
+            if self.invalid_every > 0 && txid.seqno.is_multiple_of(self.invalid_every) {
                 return Err(ClientError::TxInvalid { txid });
             }
             Ok(())

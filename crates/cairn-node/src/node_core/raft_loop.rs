@@ -395,10 +395,11 @@ impl NodeCore {
 
     /// After a restart: a lone voter elects itself at once and signs first in the new view.
     pub(super) fn consensus_resumed(&mut self) {
-        if self.consensus.alone() && self.members.is_voter(self.consensus.driver.id()) {
-            if let Some(opening) = self.consensus.campaign_alone() {
-                self.on_opening(opening);
-            }
+        if self.consensus.alone()
+            && self.members.is_voter(self.consensus.driver.id())
+            && let Some(opening) = self.consensus.campaign_alone()
+        {
+            self.on_opening(opening);
         }
     }
 

@@ -153,11 +153,10 @@ impl Writer {
                     if let Err(e) = write_frame(&mut writer, &frame, peer).await {
                         return End::Lost(e);
                     }
-                    if self.queue.len().0 == 0 {
-                        if let Err(source) = writer.flush().await {
+                    if self.queue.len().0 == 0
+                        && let Err(source) = writer.flush().await {
                             return End::Lost(LinkError::Io { peer: peer.to_string(), source });
                         }
-                    }
                 }
                 read = reader.read(&mut probe) => {
                     return End::Lost(match read {
