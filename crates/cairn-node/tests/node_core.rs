@@ -725,3 +725,30 @@ fn a_graceful_stop_signs_every_acknowledged_write() {
     node.durable(base + 2);
     assert_eq!(node.tx_status(w), "Committed");
 }
+
+#[test]
+fn a_node_restarting_more_often_than_the_snapshot_interval_still_snapshots() {
+    // Issue 11, finding 7: the interval counts from the last snapshot the ledger records, not
+    // from the restart.
+    let cfg = config(3, 1000, 30);
+    let (mut node, _) = Node::start(cfg.clone(), 21);
+    node.open_service();
+    let mut snapshots = node.snapshots.len();
+    let mut id = 0;
+    for round in 0..5u64 {
+        for _ in 0..12 {
+            id += 1;
+            node.write_tx(id, "between restarts");
+        }
+        node.durable(node.last_seqno());
+        snapshots += node.snapshots.len();
+        let (restarted, _) = node.restart(cfg.clone(), 30 + round, node.now_ms + 5000);
+        node = restarted;
+    }
+    assert!(node.last_seqno() > 60, "{} transactions", node.last_seqno());
+    assert!(
+        snapshots >= 1,
+        "a snapshot within {} transactions, every one of 5 runs shorter than 30",
+        node.last_seqno()
+    );
+}

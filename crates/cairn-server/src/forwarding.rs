@@ -43,15 +43,9 @@ pub async fn forwarding(State(state): State<ApiState>, mut req: Request, next: N
     }
     let Some(forwarder) = state.forwarder.clone() else { return next.run(req).await };
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
+    let bytes = match crate::http_api::read_bounded(body, state.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => {
-            return refuse(ApiError::new(
-                413,
-                "RequestBodyTooLarge",
-                format!("request body exceeds {} bytes (http_configuration.max_body_size)", state.max_body_bytes),
-            ));
-        }
+        Err(e) => return refuse(e),
     };
     let caller = parts.extensions.get::<Caller>().and_then(|c| c.cert_id.clone()).unwrap_or_default();
     let method = parts.method.clone();

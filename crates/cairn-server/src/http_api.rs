@@ -57,14 +57,25 @@ async fn ask(state: &ApiState, caller: Caller, request: Request) -> HttpResponse
 }
 
 async fn read_body(state: &ApiState, body: Body) -> Result<Vec<u8>, ApiError> {
-    match axum::body::to_bytes(body, state.max_body_bytes).await {
-        Ok(b) => Ok(b.to_vec()),
-        Err(_) => Err(ApiError::new(
+    read_bounded(body, state.max_body_bytes).await.map(|b| b.to_vec())
+}
+
+/// The whole body, at most `max` bytes (`http_configuration.max_body_size`). A declared
+/// `Content-Length` above it is refused at once with 413, before any of the body is read (a
+/// client announcing a huge body is not waited for).
+pub(crate) async fn read_bounded(body: Body, max: usize) -> Result<axum::body::Bytes, ApiError> {
+    use axum::body::HttpBody as _;
+    let too_large = || {
+        ApiError::new(
             413,
             "RequestBodyTooLarge",
-            format!("request body exceeds {} bytes (http_configuration.max_body_size)", state.max_body_bytes),
-        )),
+            format!("request body exceeds {max} bytes (http_configuration.max_body_size)"),
+        )
+    };
+    if body.size_hint().lower() > max as u64 {
+        return Err(too_large());
     }
+    axum::body::to_bytes(body, max).await.map_err(|_| too_large())
 }
 
 fn bad(field: &str, what: &str) -> ApiError {
@@ -169,6 +180,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/gov/recovery/encrypted-shares/{member}", get(gov_encrypted_share))
         .route("/gov/recovery/members/{segment}", post(gov_recover))
         .fallback(|| async { error(ApiError::not_found("ResourceNotFound", "no such endpoint")) })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            error(ApiError::new(405, "MethodNotAllowed", format!("{method} is not allowed on this endpoint")))
+        })
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::forwarding::forwarding))
         .with_state(state)
 }

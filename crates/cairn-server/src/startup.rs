@@ -327,7 +327,7 @@ pub fn start_or_restart(
     let core = if let Some(replayer) = replayed {
         tracing::info!(last = %replayer.last, "restarting: resuming the service");
         let raft_state_json = match files.path(RAFT_STATE_FILE).exists() {
-            true => Some(files.read(RAFT_STATE_FILE)?),
+            true => Some(read_raft_state(&files)?),
             false => None,
         };
         NodeCore::resume(ResumeParams {
@@ -368,6 +368,20 @@ pub fn start_or_restart(
     Ok(Started { core, joining: false, writer, snapshots, files, node_cert_pem, node_key_pem, service_cert_pem })
 }
 
+/// `node_data/raft_state.json`, checked (issue 11, finding 7: a damaged file stops the start with
+/// a typed error naming it, not a panic in the core).
+fn read_raft_state(files: &NodeFiles) -> anyhow::Result<Vec<u8>> {
+    let path = files.path(RAFT_STATE_FILE);
+    let bytes = files.read(RAFT_STATE_FILE)?;
+    if let Err(e) = cairn_node::RaftStateFile::parse(&bytes) {
+        bail!(
+            "{}: {e}: this node's Raft term, vote and commit are unreadable. Restore the file from a backup of              this node; starting without it could let the node vote twice in one term",
+            path.display()
+        );
+    }
+    Ok(bytes)
+}
+
 /// Issue 11, finding 1 (`cairn_node::check_committed_entries`): a node whose own files prove
 /// committed entries its ledger lost (a committed snapshot whose evidence is beyond the ledger,
 /// or the commit in `raft_state.json`) refuses to start when no other voter can supply them,
@@ -398,11 +412,7 @@ fn check_no_committed_entry_missing(
         .max()
         .unwrap_or(0);
     let raft_state_commit = match files.path(RAFT_STATE_FILE).exists() {
-        true => {
-            cairn_node::RaftStateFile::parse(&files.read(RAFT_STATE_FILE)?)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", files.path(RAFT_STATE_FILE).display()))?
-                .commit
-        }
+        true => cairn_node::RaftStateFile::parse(&read_raft_state(files)?).expect("checked by read_raft_state").commit,
         false => 0,
     };
     let others = replayer.store.iter_table(cairn_node::CONSENSUS_NODES).filter(|(id, _)| *id != me.as_bytes()).count();

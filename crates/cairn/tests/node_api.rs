@@ -122,6 +122,32 @@ fn users_and_members_are_authenticated_and_bad_requests_are_named() {
             Err(e) => assert!(format!("{e:?}").contains("BrokenPipe") || e.is_request(), "{e:?}"),
         }
 
+        // A declared Content-Length over the limit is refused at once, before any body byte.
+        {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let cert = std::fs::read_to_string(node.dir.join("service_cert.pem")).unwrap();
+            let tls = std::sync::Arc::new(cairn_client::build_tls_config(&cert, None).unwrap());
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", node.port)).await.unwrap();
+            let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+            let mut s = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.unwrap();
+            s.write_all(b"POST /app/log/private HTTP/1.1\r\nHost: cairn\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n")
+                .await
+                .unwrap();
+            let mut head = vec![0u8; 1024];
+            let n = tokio::time::timeout(std::time::Duration::from_secs(2), s.read(&mut head))
+                .await
+                .expect("answered at once, not after waiting for the body")
+                .unwrap();
+            let head = String::from_utf8_lossy(&head[..n]);
+            assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+            assert!(head.contains("RequestBodyTooLarge"), "{head}");
+        }
+        // A method an endpoint does not serve: 405 with CCF's error JSON.
+        let r = anonymous.delete(url("/node/state")).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 405);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(code(&body), "MethodNotAllowed", "{body}");
+
         // A good write answers with its transaction id, and commits.
         let client = node.client(Some("u0"));
         let tx = client.log_write(LogTable::Private, 1, "hello").await.unwrap();

@@ -258,7 +258,17 @@ impl NodeCore {
         let members = membership::Membership::from_store(&replayed.store);
         NodeCore {
             policy: SignaturePolicy::new(config.signature_tx_count, config.signature_delay_ms),
-            last_snapshot_seqno: last.seqno,
+            // The last snapshot this ledger records (its evidence, or the snapshot the state
+            // started from), not the restart's seqno: a node that restarts more often than
+            // every `snapshot_tx_count` transactions still snapshots.
+            last_snapshot_seqno: replayed
+                .facts
+                .claims
+                .keys()
+                .next_back()
+                .copied()
+                .unwrap_or(0)
+                .max(replayed.store_seqno),
             config,
             identity,
             store: replayed.store,
