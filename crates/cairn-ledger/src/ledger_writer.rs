@@ -522,6 +522,15 @@ impl<S: Storage> LedgerWriter<S> {
         rename_chunks(&mut self.storage, chunks, |name| ChunkName { recovery: false, ..name })
     }
 
+    /// The chunk file that holds entry `seqno`, and the entry's byte offset in it (for error
+    /// messages that name where a bad entry is).
+    pub fn locate(&self, seqno: u64) -> Option<(String, u64)> {
+        let chunk =
+            self.complete.iter().chain(self.open.iter()).find(|c| seqno >= c.name.start && seqno <= c.end_seqno())?;
+        let offset = *chunk.positions.get((seqno - chunk.name.start) as usize)?;
+        Some((chunk.name.to_string(), offset))
+    }
+
     /// Names of the chunk files, in order.
     pub fn chunk_files(&self) -> Vec<String> {
         self.complete.iter().chain(self.open.iter()).map(|c| c.name.to_string()).collect()

@@ -1,5 +1,6 @@
 //! What happens to a node: requests, time, durability.
 use crate::LogTable;
+use cairn_ledger::snapshot::SnapshotName;
 
 /// The shell's handle for a request, echoed in the reply.
 pub type RequestId = u64;
@@ -106,5 +107,12 @@ pub enum Event {
     JoinResponse {
         status: u16,
         body: Vec<u8>,
+    },
+    /// `Action::WriteSnapshot` or `Action::CommitSnapshot` of `name` failed (a full disk): the
+    /// node skips that snapshot and keeps serving; `GET /node/state` says so until a later
+    /// snapshot is committed.
+    SnapshotFailed {
+        name: SnapshotName,
+        reason: String,
     },
 }

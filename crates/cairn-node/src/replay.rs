@@ -32,6 +32,19 @@ pub enum ReplayError {
     Snapshot { seqno: u64, reason: String },
 }
 
+impl ReplayError {
+    /// The seqno of the entry (or signature) that failed.
+    pub fn seqno(&self) -> u64 {
+        match self {
+            ReplayError::Entry { seqno, .. }
+            | ReplayError::OutOfOrder { seqno, .. }
+            | ReplayError::Signature { seqno, .. }
+            | ReplayError::NoSecret { seqno }
+            | ReplayError::Snapshot { seqno, .. } => *seqno,
+        }
+    }
+}
+
 /// Per-transaction facts a receipt needs.
 #[derive(Debug, Clone)]
 pub struct TxFacts {

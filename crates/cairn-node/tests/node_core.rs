@@ -752,3 +752,38 @@ fn a_node_restarting_more_often_than_the_snapshot_interval_still_snapshots() {
         node.last_seqno()
     );
 }
+
+#[test]
+fn a_snapshot_the_disk_cannot_hold_is_skipped_and_node_state_says_so_until_a_later_one_commits() {
+    // Issue 11, finding 7: a full disk while writing a snapshot no longer stops the node.
+    let (mut node, _) = Node::start(config(3, 1000, 12), 8);
+    node.open_service();
+    node.durable(node.last_seqno());
+    let (_, actions) = (1..100)
+        .map(|i| node.write(i, &format!("before snapshot {i}")))
+        .find(|(_, actions)| actions.iter().any(|a| matches!(a, Action::WriteSnapshot { .. })))
+        .expect("a snapshot within 100 writes");
+    let name = actions
+        .iter()
+        .find_map(|a| match a {
+            Action::WriteSnapshot { name, .. } => Some(*name),
+            _ => None,
+        })
+        .unwrap();
+    node.handle(cairn_node::Event::SnapshotFailed { name, reason: "No space left on device (os error 28)".into() });
+    let state = node.ask(Caller::default(), Request::NodeState).body;
+    assert_eq!(state["state"], "PartOfNetwork", "{state}");
+    assert_eq!(state["snapshot_failure"]["snapshot"], name.to_string(), "{state}");
+    assert!(state["snapshot_failure"]["error"].as_str().unwrap().contains("No space left"), "{state}");
+    // The node keeps serving, never commits the skipped snapshot, and takes the next one.
+    let before = node.committed_snapshots.len();
+    for i in 0..60 {
+        node.write_tx(200 + i, "after the failure");
+        node.durable(node.last_seqno());
+    }
+    let committed: Vec<SnapshotName> = node.committed_snapshots[before..].iter().map(|(n, _)| *n).collect();
+    assert!(!committed.is_empty(), "a later snapshot is committed");
+    assert!(!committed.contains(&name.committed()), "the skipped snapshot is never committed");
+    let state = node.ask(Caller::default(), Request::NodeState).body;
+    assert!(state.get("snapshot_failure").is_none(), "cleared once a later snapshot committed: {state}");
+}

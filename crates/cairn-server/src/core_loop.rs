@@ -297,6 +297,11 @@ impl CoreLoop {
         }
     }
 
+    fn snapshot_failed(&mut self, name: cairn_ledger::snapshot::SnapshotName, reason: String) {
+        tracing::error!(snapshot = %name, "snapshot skipped, the node keeps serving: {reason}");
+        self.core.handle(Event::SnapshotFailed { name, reason });
+    }
+
     fn perform_one(&mut self, action: Action) -> anyhow::Result<()> {
         match action {
             Action::Append(entry) => {
@@ -315,14 +320,16 @@ impl CoreLoop {
                     let _ = reply.send(response);
                 }
             }
-            Action::WriteSnapshot { name, bytes } => {
-                self.snapshots.write(&name, &bytes).with_context(|| format!("writing snapshot {name}"))?;
-                tracing::info!(snapshot = %name, bytes = bytes.len(), "snapshot written");
-            }
-            Action::CommitSnapshot { name, receipt } => {
-                self.snapshots.commit(&name, &receipt).with_context(|| format!("committing snapshot {name}"))?;
-                tracing::info!(snapshot = %name, "snapshot committed");
-            }
+            // A snapshot that cannot be written (a full disk) is skipped, not fatal: the ledger
+            // holds everything, and the node keeps serving (issue 11, finding 7).
+            Action::WriteSnapshot { name, bytes } => match self.snapshots.write(&name, &bytes) {
+                Ok(()) => tracing::info!(snapshot = %name, bytes = bytes.len(), "snapshot written"),
+                Err(e) => self.snapshot_failed(name, format!("writing it: {e}")),
+            },
+            Action::CommitSnapshot { name, receipt } => match self.snapshots.commit(&name, &receipt) {
+                Ok(_) => tracing::info!(snapshot = %name, "snapshot committed"),
+                Err(e) => self.snapshot_failed(name, format!("committing it: {e}")),
+            },
             Action::PersistLedgerSecrets { json } => self.files.write(LEDGER_SECRETS_FILE, &json, true)?,
             Action::PersistRaftState { json } => self.files.write(RAFT_STATE_FILE, &json, false)?,
             Action::TruncateLedger { seqno } => {

@@ -174,7 +174,7 @@ fn read_public_ledger(
             .with_context(|| format!("reading entry {seqno}"))?
             .with_context(|| format!("entry {seqno} is missing from the ledger"))?;
         read += bytes.len() as u64;
-        replayer.push(bytes).context("reading the public ledger")?;
+        replayer.push(bytes).map_err(|e| crate::startup::replay_error(writer, e, "reading the public ledger"))?;
         if seqno % PROGRESS_EVERY == 0 {
             tracing::info!(
                 seqno,

@@ -77,7 +77,9 @@ pub fn replay_after_snapshot(
             .read_entry(seqno)
             .with_context(|| format!("reading entry {seqno}"))?
             .with_context(|| format!("entry {seqno} is missing from the ledger"))?;
-        replayer.push(bytes).context("replaying the ledger after the snapshot")?;
+        replayer
+            .push(bytes)
+            .map_err(|e| crate::startup::replay_error(writer, e, "replaying the ledger after the snapshot"))?;
     }
     Ok(replayer)
 }

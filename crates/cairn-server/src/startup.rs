@@ -368,6 +368,15 @@ pub fn start_or_restart(
     Ok(Started { core, joining: false, writer, snapshots, files, node_cert_pem, node_key_pem, service_cert_pem })
 }
 
+/// A replay error, naming the chunk file and offset of the entry that failed.
+pub(crate) fn replay_error(writer: &LedgerWriter<FsStorage>, e: cairn_node::ReplayError, doing: &str) -> anyhow::Error {
+    let at = match writer.locate(e.seqno()) {
+        Some((file, offset)) => format!(" (entry {} is in {file} at offset {offset})", e.seqno()),
+        None => String::new(),
+    };
+    anyhow::anyhow!("{doing}: {e}{at}")
+}
+
 /// `node_data/raft_state.json`, checked (issue 11, finding 7: a damaged file stops the start with
 /// a typed error naming it, not a panic in the core).
 fn read_raft_state(files: &NodeFiles) -> anyhow::Result<Vec<u8>> {
@@ -523,7 +532,7 @@ fn replay(
             .read_entry(seqno)
             .with_context(|| format!("reading entry {seqno}"))?
             .with_context(|| format!("entry {seqno} is missing from the ledger"))?;
-        replayer.push(bytes).context("replaying the ledger")?;
+        replayer.push(bytes).map_err(|e| crate::startup::replay_error(writer, e, "replaying the ledger"))?;
     }
     if let Some((seqno, leaf)) = snapshot_leaf {
         anyhow::ensure!(

@@ -114,6 +114,9 @@ pub struct NodeCore {
     last_snapshot_seqno: u64,
     snapshot_requested: bool,
     pending_snapshots: Vec<PendingSnapshot>,
+    /// The last snapshot the shell could not write or commit, and why (until a later one is
+    /// committed): shown in `GET /node/state`.
+    snapshot_failure: Option<(SnapshotName, String)>,
     fill_random: FillRandom,
     out: Vec<Action>,
     consensus: raft_loop::Consensus,
@@ -285,6 +288,7 @@ impl NodeCore {
             state: NodeState::PartOfNetwork,
             snapshot_requested: false,
             pending_snapshots: Vec::new(),
+            snapshot_failure: None,
             fill_random,
             out: Vec::new(),
             consensus,
@@ -336,6 +340,12 @@ impl NodeCore {
             Event::PeerFrame { from, frame } => self.on_peer_frame(from, &frame),
             Event::PeerUnreachable { to } => self.consensus.report_unreachable(to),
             Event::JoinResponse { status, body } => self.on_join_response(status, &body),
+            Event::SnapshotFailed { name, reason } => {
+                // Its evidence stays in the ledger (harmless: no file claims it); the next
+                // snapshot is due `snapshot_tx_count` transactions later, as after a success.
+                self.pending_snapshots.retain(|p| p.name != name);
+                self.snapshot_failure = Some((name, reason));
+            }
         }
         self.drive();
         // Cheap enough for debug builds (tests and the simulator); release builds rely on the
@@ -525,6 +535,9 @@ impl NodeCore {
             self.pending_snapshots.iter().filter(|p| p.evidence_seqno < sig).cloned().collect();
         self.pending_snapshots.retain(|p| p.evidence_seqno >= sig);
         for p in ready {
+            if self.snapshot_failure.as_ref().is_some_and(|(failed, _)| failed.seqno < p.name.seqno) {
+                self.snapshot_failure = None;
+            }
             let tx = TxId::new(self.views.view_of(p.evidence_seqno).expect("known"), p.evidence_seqno);
             let receipt = self.receipt_for(tx).expect("a committed evidence tx has a receipt");
             let bytes = serde_json::to_vec(&receipt).expect("json");
@@ -666,12 +679,16 @@ impl NodeCore {
     }
 
     fn node_state_response(&self) -> Response {
-        Response::ok(json!({
+        let mut body = json!({
             "node_id": self.identity.node_id(),
             "state": self.reported_state(),
             "last_signed_seqno": self.last_signed_seqno(),
             "startup_seqno": self.startup_seqno,
-        }))
+        });
+        if let Some((name, reason)) = &self.snapshot_failure {
+            body["snapshot_failure"] = json!({"snapshot": name.to_string(), "error": reason});
+        }
+        Response::ok(body)
     }
 
     fn network(&self) -> Response {
