@@ -147,7 +147,7 @@ impl Store {
 
     /// Applies every write at `seqno`. Cannot fail: callers check first.
     fn apply_unchecked(&mut self, write_set: &WriteSet, seqno: u64) {
-        debug_assert_eq!(seqno, self.version() + 1);
+        assert_eq!(seqno, self.version() + 1);
         let tables = &mut self.current.tables;
         for (name, map) in &write_set.maps {
             // Take the table out so that, unless a view shares it, it is updated in place.

@@ -46,7 +46,7 @@ impl MerkleFrontier {
         }
         self.peaks.push(node);
         self.leaf_count += 1;
-        debug_assert!(self.check_invariants().is_ok());
+        assert!(self.check_invariants().is_ok());
     }
 
     /// The root; `None` for a tree with no leaves.

@@ -58,7 +58,7 @@ impl MerkleTree {
             levels[h as usize].push(digest);
         }
         let tree = MerkleTree { levels, first, base: n };
-        debug_assert!(tree.check_invariants().is_ok(), "{:?}", tree.check_invariants());
+        assert!(tree.check_invariants().is_ok(), "{:?}", tree.check_invariants());
         tree
     }
 
@@ -166,7 +166,7 @@ impl MerkleTree {
             self.levels.pop();
             self.first.pop();
         }
-        debug_assert!(self.check_invariants().is_ok());
+        assert!(self.check_invariants().is_ok());
     }
 
     /// The peaks of the current tree as a [`MerkleFrontier`] (what `public:ccf.internal.tree`

@@ -101,5 +101,5 @@ fn encode_table(out: &mut Vec<u8>, name: &str, store: &StoreView) {
         out.extend_from_slice(&value.value);
         put_padded(out, value_len);
     }
-    debug_assert_eq!(out.len() - body_at, body_len, "table {name} body size");
+    assert_eq!(out.len() - body_at, body_len, "table {name} body size");
 }
