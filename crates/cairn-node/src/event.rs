@@ -32,6 +32,9 @@ pub enum Request {
         table: LogTable,
         id: u64,
     },
+    /// Whether the caller may use the user endpoints (the shell asks before it answers a
+    /// malformed user request with 400: authentication comes first, as in CCF).
+    UserCheck,
     NodeState,
     Network,
     NetworkNodes,

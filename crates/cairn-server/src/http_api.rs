@@ -111,19 +111,27 @@ async fn log_write(state: ApiState, caller: Caller, table: LogTable, body: Body)
     };
     match parse_log_write(&body) {
         Ok((id, msg)) => ask(&state, caller, Request::LogWrite { table, id, msg }).await,
-        Err((field, what)) => error(bad(&field, what)),
+        Err((field, what)) => refuse_after_authentication(&state, caller, bad(&field, what)).await,
+    }
+}
+
+/// A malformed user request: the caller's authentication is checked first (a stranger gets
+/// 401 whatever it sends, as in CCF), then `e`.
+async fn refuse_after_authentication(state: &ApiState, caller: Caller, e: ApiError) -> HttpResponse {
+    match ask_core(state, caller, Request::UserCheck).await {
+        Ok(r) if r.status == 200 => error(e),
+        Ok(r) => to_http(r),
+        Err(auth) => error(auth),
     }
 }
 
 async fn log_read(state: ApiState, caller: Caller, table: LogTable, q: HashMap<String, String>) -> HttpResponse {
-    let id = match query_param(&q, "id") {
-        Ok(id) => id,
-        Err(e) => return error(e),
-    };
-    match id.parse() {
-        Ok(id) => ask(&state, caller, Request::LogRead { table, id }).await,
-        Err(_) => error(bad("id", "expected an unsigned integer")),
-    }
+    let id =
+        match query_param(&q, "id").and_then(|id| id.parse().map_err(|_| bad("id", "expected an unsigned integer"))) {
+            Ok(id) => id,
+            Err(e) => return refuse_after_authentication(&state, caller, e).await,
+        };
+    ask(&state, caller, Request::LogRead { table, id }).await
 }
 
 type Q = Query<HashMap<String, String>>;

@@ -553,6 +553,7 @@ impl NodeCore {
         match request {
             Request::LogWrite { table, id, msg } => self.log_write(caller, table, id, msg),
             Request::LogRead { table, id } => self.log_read(caller, table, id),
+            Request::UserCheck => self.require_user(caller).map(|()| Response::ok(json!({}))),
             Request::NodeState => Ok(self.node_state_response()),
             Request::Network => Ok(self.network()),
             Request::NetworkNodes => Ok(self.network_nodes()),
