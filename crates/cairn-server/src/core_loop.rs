@@ -5,6 +5,7 @@
 //!
 //! Any I/O failure is fatal: the loop stops and the node exits (after a failed fsync the kernel
 //! may have dropped dirty pages, so nothing written since can be trusted as durable).
+use crate::crash_point::crash_point;
 use crate::node_channel::{ChannelEvent, DropReason, NodeChannel, PeerAddress, SendOutcome};
 use crate::node_files::{
     LEDGER_SECRETS_FILE, NODE_CERT_FILE, NodeFiles, RAFT_STATE_FILE, SERVICE_CERT_FILE, SERVICE_KEY_FILE,
@@ -252,11 +253,15 @@ impl CoreLoop {
         let fetched = rt.block_on(refusing(fetch, rx, peers));
         match fetched {
             Ok(()) => {
+                let peers = serde_json::to_vec(&self.core.address_book()).expect("json");
+                self.files.write(crate::node_files::INSTALL_PEERS_FILE, &peers, false)?;
                 self.files.write(SNAPSHOT_INSTALL_FILE, name.to_string().as_bytes(), false)?;
+                crash_point(crate::crash_point::INSTALL_AFTER_MARKER);
                 let renamed = self
                     .writer
                     .supersede(name.seqno)
                     .with_context(|| format!("setting the ledger aside to start from snapshot {name}"))?;
+                crash_point(crate::crash_point::INSTALL_AFTER_SUPERSEDE);
                 tracing::warn!(
                     snapshot = %name,
                     set_aside = ?renamed,
@@ -323,13 +328,22 @@ impl CoreLoop {
             // A snapshot that cannot be written (a full disk) is skipped, not fatal: the ledger
             // holds everything, and the node keeps serving (issue 11, finding 7).
             Action::WriteSnapshot { name, bytes } => match self.snapshots.write(&name, &bytes) {
-                Ok(()) => tracing::info!(snapshot = %name, bytes = bytes.len(), "snapshot written"),
+                Ok(()) => {
+                    tracing::info!(snapshot = %name, bytes = bytes.len(), "snapshot written");
+                    crash_point(crate::crash_point::SNAPSHOT_AFTER_WRITE);
+                }
                 Err(e) => self.snapshot_failed(name, format!("writing it: {e}")),
             },
-            Action::CommitSnapshot { name, receipt } => match self.snapshots.commit(&name, &receipt) {
-                Ok(_) => tracing::info!(snapshot = %name, "snapshot committed"),
-                Err(e) => self.snapshot_failed(name, format!("committing it: {e}")),
-            },
+            Action::CommitSnapshot { name, receipt } => {
+                crash_point(crate::crash_point::SNAPSHOT_BEFORE_COMMIT);
+                match self.snapshots.commit(&name, &receipt) {
+                    Ok(_) => {
+                        tracing::info!(snapshot = %name, "snapshot committed");
+                        crash_point(crate::crash_point::SNAPSHOT_AFTER_COMMIT);
+                    }
+                    Err(e) => self.snapshot_failed(name, format!("committing it: {e}")),
+                }
+            }
             Action::PersistLedgerSecrets { json } => self.files.write(LEDGER_SECRETS_FILE, &json, true)?,
             Action::PersistRaftState { json } => self.files.write(RAFT_STATE_FILE, &json, false)?,
             Action::TruncateLedger { seqno } => {
@@ -337,6 +351,7 @@ impl CoreLoop {
             }
             Action::PersistJoinedIdentity { node_cert_pem, service_cert_pem, service_key_pem } => {
                 self.files.write(SERVICE_KEY_FILE, service_key_pem.as_bytes(), true)?;
+                crash_point(crate::crash_point::JOIN_BETWEEN_IDENTITY_FILES);
                 self.files.write(SERVICE_CERT_FILE, service_cert_pem.as_bytes(), false)?;
                 self.files.write(NODE_CERT_FILE, node_cert_pem.as_bytes(), false)?;
             }

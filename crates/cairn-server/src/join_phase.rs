@@ -57,6 +57,7 @@ pub async fn complete_join(started: &mut Started, join: &JoinSpec) -> anyhow::Re
                 Action::PersistJoinedIdentity { node_cert_pem, service_cert_pem, service_key_pem } => {
                     let files = &started.files;
                     files.write(SERVICE_KEY_FILE, service_key_pem.as_bytes(), true)?;
+                    crate::crash_point::crash_point(crate::crash_point::JOIN_BETWEEN_IDENTITY_FILES);
                     files.write(SERVICE_CERT_FILE, service_cert_pem.as_bytes(), false)?;
                     files.write(NODE_CERT_FILE, node_cert_pem.as_bytes(), false)?;
                     started.node_cert_pem = node_cert_pem;

@@ -7,6 +7,7 @@
 //! bounded channel; answers come back on one-shot channels. Nothing else touches the ledger.
 mod connection_slots;
 mod core_loop;
+pub mod crash_point;
 mod directory_lock;
 mod forwarding;
 mod http_api;

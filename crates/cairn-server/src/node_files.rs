@@ -45,6 +45,11 @@ pub const RAFT_STATE_FILE: &str = "raft_state.json";
 /// before the ledger is renamed `.superseded`: until the ledger holds entries again, the node
 /// starts from exactly that snapshot (never an older one, never a new service).
 pub const SNAPSHOT_INSTALL_FILE: &str = "snapshot_install.txt";
+/// Beside [`SNAPSHOT_INSTALL_FILE`]: the peers the node knew when it set its ledger aside (JSON
+/// list of `PeerInfo`). The offered snapshot's configuration may not name the primary that
+/// offered it (a node that joined from an older snapshot); a node that starts again from it in
+/// a new process learns them from here, as one that starts again in-process does from memory.
+pub const INSTALL_PEERS_FILE: &str = "snapshot_install_peers.json";
 /// Present while this node belongs to a recovered service that has not restored its private
 /// state: its ledger writes and reads `.recovery` chunks (SPEC §7.1).
 pub const RECOVERY_MARKER_FILE: &str = "recovery_in_progress";
@@ -122,7 +127,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> anyhow::Res
         .open(&tmp)
         .with_context(|| format!("creating {}", tmp.display()))?;
     f.write_all(bytes).and_then(|_| f.sync_all()).with_context(|| format!("writing {}", tmp.display()))?;
+    crate::crash_point::crash_point(crate::crash_point::NODE_FILE_BEFORE_RENAME);
     fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    crate::crash_point::crash_point(crate::crash_point::NODE_FILE_BEFORE_DIR_SYNC);
     fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing directory {}", dir.display()))?;
     Ok(())
 }

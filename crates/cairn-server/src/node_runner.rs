@@ -404,6 +404,7 @@ fn session_cap_router() -> axum::Router {
 
 /// Runs a node until SIGINT/SIGTERM or a fatal error (`cairn node`).
 pub fn run_node(cfg: ShellConfig) -> anyhow::Result<()> {
+    crate::crash_point::setup();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
         let mut node = start_node(cfg).await?;

@@ -92,6 +92,9 @@ fn set_aside_recovery_chunks(cfg: &ShellConfig) -> anyhow::Result<()> {
             target = dir.join(format!("{name}.{n}.ignored"));
             n += 1;
         }
+        if !renamed.is_empty() {
+            crate::crash_point::crash_point(crate::crash_point::SET_ASIDE_BETWEEN_RENAMES);
+        }
         std::fs::rename(dir.join(&name), &target).with_context(|| format!("setting aside {name}"))?;
         renamed.push(name);
     }

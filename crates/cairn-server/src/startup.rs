@@ -284,7 +284,22 @@ pub fn start_or_restart(
         // The ledger holds entries after the installed snapshot: the marker has served.
         std::fs::remove_file(files.path(SNAPSHOT_INSTALL_FILE))
             .with_context(|| format!("removing {}", files.path(SNAPSHOT_INSTALL_FILE).display()))?;
+        let peers = files.path(crate::node_files::INSTALL_PEERS_FILE);
+        if peers.exists() {
+            std::fs::remove_file(&peers).with_context(|| format!("removing {}", peers.display()))?;
+        }
     }
+    // Started from an offered snapshot in a new process: the peers known when the ledger was set
+    // aside (the snapshot's configuration may not name the primary that offered it).
+    let install_peers = match (&installed, files.path(crate::node_files::INSTALL_PEERS_FILE)) {
+        (Some(_), path) if !held_entries && path.exists() => {
+            let bytes = files.read(crate::node_files::INSTALL_PEERS_FILE)?;
+            let peers: Vec<cairn_node::PeerInfo> =
+                serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?;
+            Some(peers)
+        }
+        _ => None,
+    };
     // A starting node that crashed before its first signature was never part of a committed
     // service: its unsigned genesis is cut and the service created again with the same identity.
     let replayed = match replayed {
@@ -330,7 +345,7 @@ pub fn start_or_restart(
             true => Some(read_raft_state(&files)?),
             false => None,
         };
-        NodeCore::resume(ResumeParams {
+        let mut core = NodeCore::resume(ResumeParams {
             replayed: replayer,
             identity,
             config: cfg.core.clone(),
@@ -339,7 +354,11 @@ pub fn start_or_restart(
             raft_state_json,
             now_ms: now_ms(),
             fill_random: fill_random(),
-        })
+        });
+        if let Some(peers) = install_peers {
+            core.learn_peers(peers);
+        }
+        core
     } else {
         let mut members = Vec::new();
         for (cert_pem, enc, data) in &cfg.start.members {

@@ -2,7 +2,11 @@
 //! so it holds no ledger entries before that snapshot. A node that joins without fetching a
 //! snapshot (`fetch_recent_snapshot: false`) needs entries from seqno 1; the primary offers its
 //! snapshot instead (a Raft snapshot naming the file), and the joiner fetches it over HTTPS,
-//! verifies it, and starts again from it, then catches up and serves every record.
+//! verifies it, and starts again from it, then catches up and serves every record. Two such
+//! joiners crash on the way (crash points `install_after_marker` and `install_after_supersede`,
+//! `tests/failpoints.rs`) and start again in a new process from the snapshot they installed:
+//! the peers they knew are kept beside the install marker, as the snapshot's configuration may
+//! not name the primary that offered it.
 mod support;
 
 use cairn_client::{CairnClient, LogTable};
@@ -111,34 +115,55 @@ fn a_node_behind_a_primary_that_started_from_a_snapshot_starts_from_the_primarys
         fetch_recent_snapshot: false,
         ..ClusterOptions { snapshot_tx_count: 50, ..Default::default() }
     };
-    nodes.push(create_join_node(&dir(3), &dir(0), nodes[2].port, &no_fetch));
-    nodes[3].spawn();
-    let gov = nodes[2].client(None);
-    rt.block_on(async {
-        let id = wait_for("n3's join request", Duration::from_secs(30), || async {
-            let list = gov.network_nodes().await.ok()?;
-            list.iter()
-                .find(|n| n["status"] == "Pending" && !known.contains(n["node_id"].as_str().unwrap_or("")))
-                .map(|n| n["node_id"].as_str().unwrap().to_string())
-        })
-        .await;
-        let actions = json!([{"name": "transition_node_to_trusted", "args": {"node_id": id}}]);
-        let (_, state) = member.propose_and_approve(&gov, actions).await;
-        assert_eq!(state, "Accepted");
-    });
-    nodes[3].wait_ready(Duration::from_secs(60));
+    // n3 crashes right after it wrote `snapshot_install.txt` (crash point
+    // `install_after_marker`, `tests/failpoints.rs`), then starts again: from that snapshot.
+    let join_through_n2 = |nodes: &mut Vec<NodeProcess>, known: &mut BTreeSet<String>, n: usize, point: &str| {
+        nodes.push(create_join_node(&dir(n), &dir(0), nodes[2].port, &no_fetch));
+        nodes[n].spawn_with_env(&[("FAILPOINTS", &format!("{point}=return"))]);
+        let gov = nodes[2].client(None);
+        let id = rt.block_on(async {
+            let id = wait_for("the join request", Duration::from_secs(30), || async {
+                let list = gov.network_nodes().await.ok()?;
+                list.iter()
+                    .find(|n| n["status"] == "Pending" && !known.contains(n["node_id"].as_str().unwrap_or("")))
+                    .map(|n| n["node_id"].as_str().unwrap().to_string())
+            })
+            .await;
+            let actions = json!([{"name": "transition_node_to_trusted", "args": {"node_id": id}}]);
+            let (_, state) = member.propose_and_approve(&gov, actions).await;
+            assert_eq!(state, "Accepted");
+            id
+        });
+        known.insert(id);
+        assert!(nodes[n].wait_exit(Duration::from_secs(60)), "n{n} did not crash at {point}");
+        assert!(nodes[n].last_log().contains(&format!("crash point {point}")), "{}", nodes[n].last_log());
+        nodes[n].start();
+    };
+    join_through_n2(&mut nodes, &mut known, 3, "install_after_marker");
     records.extend(rt.block_on(write_committed(&nodes[2].client(Some("u0")), 1000, 10)));
     let anon: Vec<CairnClient> = nodes.iter().map(|n| n.client(None)).collect();
     let commit = rt.block_on(wait_same_commit(&anon, &[0, 1, 2, 3], Duration::from_secs(60)));
-    let log = nodes[3].last_log();
+    let log = std::fs::read_to_string(nodes[3].dir.join("node-0.log")).unwrap();
     assert!(!log.contains("fetched the service's newest committed snapshot"), "n3 was not to fetch one:\n{log}");
-    assert!(log.contains("starting again from its snapshot"), "n3 did not start from the offered snapshot:\n{log}");
+    assert!(log.contains("fetched a committed snapshot"), "n3 did not fetch the offered snapshot:\n{log}");
+    let log = nodes[3].last_log();
+    assert!(log.contains("starting from the snapshot the primary offered"), "n3 did not start from it:\n{log}");
     let user = nodes[3].client(Some("u0"));
     for (id, msg) in &records {
         let got = rt.block_on(user.log_read(LogTable::Private, *id)).expect("read");
         assert_eq!(got.as_deref(), Some(msg.as_str()), "n3, record {id}");
     }
     println!("[{:>5.1?}] n3 started from n2's snapshot and caught up to {commit}", started.elapsed());
+    // n4 likewise, crashing once its empty ledger was set aside (`install_after_supersede`).
+    join_through_n2(&mut nodes, &mut known, 4, "install_after_supersede");
+    let anon: Vec<CairnClient> = nodes.iter().map(|n| n.client(None)).collect();
+    rt.block_on(wait_same_commit(&anon, &[0, 1, 2, 3, 4], Duration::from_secs(60)));
+    assert!(nodes[4].last_log().contains("starting from the snapshot the primary offered"), "{}", nodes[4].last_log());
+    let user = nodes[4].client(Some("u0"));
+    for (id, msg) in &records {
+        let got = rt.block_on(user.log_read(LogTable::Private, *id)).expect("read");
+        assert_eq!(got.as_deref(), Some(msg.as_str()), "n4, record {id}");
+    }
     for (n, node) in nodes.iter().enumerate() {
         let panics = support::cluster::panics_in_logs(node);
         assert!(panics.is_empty(), "n{n} panicked:\n{}", panics.join("\n"));

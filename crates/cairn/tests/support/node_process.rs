@@ -89,12 +89,18 @@ impl NodeProcess {
 
     /// Starts the process without waiting for it to answer (a joiner waiting to be trusted).
     pub fn spawn(&mut self) {
+        self.spawn_with_env(&[]);
+    }
+
+    /// [`NodeProcess::spawn`] with extra environment variables (`FAILPOINTS` for a crash point).
+    pub fn spawn_with_env(&mut self, env: &[(&str, &str)]) {
         assert!(self.child.is_none(), "node already running");
         let log = std::fs::File::create(self.dir.join(format!("node-{}.log", self.starts))).unwrap();
         let child = Command::new(cairn_bin())
             .args(["node", "--config", "node.json"])
             .current_dir(&self.dir)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()
@@ -147,6 +153,22 @@ impl NodeProcess {
             key_pem: std::fs::read_to_string(self.dir.join(format!("{name}_privk.pem"))).unwrap(),
         });
         CairnClient::new(&self.url(), &self.service_cert(), identity).expect("client")
+    }
+
+    /// Waits up to `limit` for the process to exit by itself (a crash point); returns whether
+    /// it did (and forgets it).
+    pub fn wait_exit(&mut self, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(child) = self.child.as_mut()
+                && child.try_wait().unwrap().is_some()
+            {
+                self.child = None;
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 
     /// SIGKILL, no warning.
