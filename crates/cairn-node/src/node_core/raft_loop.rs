@@ -122,20 +122,6 @@ fn driver_config(config: &crate::CoreConfig, id: u64, voters: Vec<u64>, seed: u6
 
 /// Every entry a peer's message carries must be a normal Raft entry holding a ledger entry whose
 /// (seqno, view) is the entry's (index, term).
-fn check_entries(message: &raft::eraftpb::Message) -> Result<(), String> {
-    for e in message.get_entries() {
-        if e.get_entry_type() != raft::eraftpb::EntryType::EntryNormal {
-            return Err(format!("entry {}: a configuration-change entry (Cairn derives them)", e.index));
-        }
-        let view = EntryView::parse(&e.data).map_err(|err| format!("entry {}: {err}", e.index))?;
-        let tx = view.tx_id();
-        if (tx.seqno, tx.view) != (e.index, e.term) {
-            return Err(format!("entry {}.{} holds ledger entry {tx}", e.term, e.index));
-        }
-    }
-    Ok(())
-}
-
 /// The Raft entry of a ledger entry: index and term from its IV (invariant 1). The bytes move
 /// into the entry (no copy: a recovered ledger can be gigabytes).
 fn raft_entry(bytes: Vec<u8>) -> Entry {
@@ -365,26 +351,17 @@ impl NodeCore {
         if self.members.is_joining() {
             return; // not admitted yet: Raft will resend
         }
-        let message = match wire::decode_from_peer(frame, self.consensus.driver.id(), from) {
+        let message = match crate::consensus::accept_peer_frame(frame, self.consensus.driver.id(), from) {
             Ok(m) => m,
-            Err(_) => return, // a malformed frame is dropped; the peer's Raft resends
-        };
-        if let Err(why) = check_entries(&message) {
-            // Checked before raft-rs accepts anything: the append path asserts on what it
-            // accepted, so a bad entry would crash every follower it reaches.
-            // Counted in `/node/consensus` (`rejected_frames`); the core has no log of its own.
-            let _ = why;
-            self.consensus.rejected_frames += 1;
-            return;
-        }
-        if message.get_msg_type() == raft::eraftpb::MessageType::MsgSnapshot {
-            // Checked before raft-rs restores anything: a snapshot must name a committed
-            // snapshot file at its index and where to fetch it.
-            let snapshot = message.get_snapshot();
-            if SnapshotOffer::decode(&snapshot.data, snapshot.get_metadata().index).is_err() {
-                return; // dropped like a malformed frame
+            // A malformed or misaddressed frame is dropped; the peer's Raft resends.
+            Err(crate::consensus::FrameRefusal::Wire(_)) => return,
+            // Checked before raft-rs accepts anything (`consensus/peer_frame.rs`). Counted in
+            // `/node/consensus` (`rejected_frames`); the core has no log of its own.
+            Err(_) => {
+                self.consensus.rejected_frames += 1;
+                return;
             }
-        }
+        };
         match self.consensus.driver.step(message) {
             Ok(Some(opening)) => self.on_opening(opening),
             Ok(None) => {}
