@@ -27,6 +27,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 # shellcheck source=lib/node-process.sh
 . "$root/scripts/lib/node-process.sh"
+# shellcheck source=lib/recovery-bench.sh
+. "$root/scripts/lib/recovery-bench.sh"
 SIZE_MB="${SIZE_MB:-1024}"
 WORKDIR="${WORKDIR:-${TMPDIR:-/tmp}}"
 KEEP="${KEEP:-0}"
@@ -48,42 +50,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 
-config() { # command-json rpc n2n
-  jq -n --argjson command "$1" --arg rpc "127.0.0.1:$2" --arg n2n "127.0.0.1:$3" '{
-    network: {node_to_node_interface: {bind_address: $n2n}, rpc_interfaces: {primary: {bind_address: $rpc}}},
-    command: $command,
-    ledger: {directory: "ledger", chunk_size: "5MB"},
-    snapshots: {directory: "snapshots", tx_count: 100000000},
-    ledger_signatures: {tx_count: 5000, delay: "5ms"},
-    node_data_directory: "node_data"
-  }'
-}
-
-start_node() { # dir; sets node_pid, url
-  local dir=$1
-  (cd "$dir" && RUST_LOG=info exec "$cairn" node --config node.json >node.log 2>&1) &
-  node_pid=$!
-}
-
-wait_state() { # dir state limit_s
-  local dir=$1 want=$2 limit=$3 state=""
-  for _ in $(seq $((limit * 20))); do
-    kill -0 "$node_pid" 2>/dev/null || { echo "node exited; $dir/node.log:" >&2; tail -20 "$dir/node.log" >&2; exit 1; }
-    if [ -f "$dir/service_cert.pem" ]; then
-      state=$(curl -sf --cacert "$dir/service_cert.pem" "$url/node/state" | jq -r .state 2>/dev/null || true)
-      [ "$state" = "$want" ] && return 0
-    fi
-    sleep 0.05
-  done
-  echo "node not $want after ${limit}s (state: $state)" >&2; exit 1
-}
-
-member() { # dir args...
-  local dir=$1; shift
-  "$cairn" member --url "$url" --service-cert "$dir/service_cert.pem" --cert "$dir/m0_cert.pem" \
-    --key "$dir/m0_privk.pem" --enc-key "$dir/m0_enc_privk.pem" "$@"
-}
-
 # 1. The service and its ledger.
 old="$work/old"
 mkdir -p "$old"
@@ -93,8 +59,7 @@ config '{"type": "Start", "service_certificate_file": "service_cert.pem", "start
 url="https://127.0.0.1:$rpc"
 start_node "$old"
 wait_state "$old" PartOfNetwork 60
-out=$(member "$old" propose --action set_user --args "$(jq -n --rawfile c "$old/u0_cert.pem" '{cert: $c}')")
-member "$old" vote --proposal "${out%% *}" --approve >/dev/null
+pass "$old" set_user "$(jq -n --rawfile c "$old/u0_cert.pem" '{cert: $c}')"
 member "$old" open-service --next-identity "$old/service_cert.pem" >/dev/null
 echo "writing a ${SIZE_MB} MB ledger (32 KiB values, private and public)" >&2
 while [ "$(du -sm "$old/ledger" | cut -f1)" -lt "$SIZE_MB" ]; do

@@ -11,16 +11,24 @@ use support::cairn_bin;
 use support::member::open_service_with_user;
 use support::node_process::{NodeOptions, NodeProcess};
 
+/// An open one-node service in `dir` with `records` (table, id, value) committed.
+fn service_with(dir: &std::path::Path, records: &[(LogTable, u64, &str)]) -> (NodeProcess, tokio::runtime::Runtime) {
+    let mut node = NodeProcess::create(dir, &NodeOptions::default());
+    node.start();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(open_service_with_user(dir, &node.client(Some("m0"))));
+    let user = node.client(Some("u0"));
+    for (table, id, value) in records {
+        let tx = rt.block_on(user.log_write(*table, *id, value)).unwrap();
+        rt.block_on(user.wait_committed(tx, Duration::from_secs(20))).unwrap();
+    }
+    (node, rt)
+}
+
 #[test]
 fn a_damaged_raft_state_file_stops_the_start_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut node = NodeProcess::create(dir.path(), &NodeOptions::default());
-    node.start();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(open_service_with_user(dir.path(), &node.client(Some("m0"))));
-    let user = node.client(Some("u0"));
-    let tx = rt.block_on(user.log_write(LogTable::Private, 1, "kept")).unwrap();
-    rt.block_on(user.wait_committed(tx, Duration::from_secs(20))).unwrap();
+    let (mut node, rt) = service_with(dir.path(), &[(LogTable::Private, 1, "kept")]);
     node.kill();
 
     let file = dir.path().join("node_data/raft_state.json");
@@ -47,17 +55,9 @@ fn a_damaged_raft_state_file_stops_the_start_naming_it() {
 #[test]
 fn a_flipped_byte_in_a_chunk_is_reported_with_the_file_and_offset() {
     let dir = tempfile::tempdir().unwrap();
-    let mut node = NodeProcess::create(dir.path(), &NodeOptions::default());
-    node.start();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(open_service_with_user(dir.path(), &node.client(Some("m0"))));
-    let user = node.client(Some("u0"));
-    let tx = rt.block_on(user.log_write(LogTable::Public, 1, "MARKER-public-record")).unwrap();
-    rt.block_on(user.wait_committed(tx, Duration::from_secs(20))).unwrap();
-    for i in 2..20 {
-        let tx = rt.block_on(user.log_write(LogTable::Public, i, "more")).unwrap();
-        rt.block_on(user.wait_committed(tx, Duration::from_secs(20))).unwrap();
-    }
+    let mut records = vec![(LogTable::Public, 1, "MARKER-public-record")];
+    records.extend((2..20).map(|i| (LogTable::Public, i, "more")));
+    let (mut node, _rt) = service_with(dir.path(), &records);
     node.stop();
     let ledger = dir.path().join("ledger");
     let (chunk, at) = std::fs::read_dir(&ledger)
