@@ -42,18 +42,14 @@ pub struct FsStorage {
 }
 
 impl FsStorage {
-    /// Opens the storage in `dir`, creating the directory if missing unless `read_only`. In
-    /// [`Durability::Fsync`] mode a newly created directory's entry is made durable too.
+    /// Opens the storage in `dir`, creating the directory if missing unless `read_only`.  A newly
+    /// created directory's entry is made durable too (every missing level).
     pub fn open(dir: impl Into<PathBuf>, durability: Durability, read_only: bool) -> Result<Self, StorageError> {
         let dir = dir.into();
         let shown = dir.display().to_string();
         let fail = |err: io::Error| storage_error("open", &shown, &err, "");
-        if !read_only && !dir.exists() {
-            fs::create_dir_all(&dir).map_err(fail)?;
-            if durability == Durability::Fsync {
-                let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-                File::open(parent).and_then(|p| p.sync_all()).map_err(fail)?;
-            }
+        if !read_only {
+            crate::create_dir_durably(&dir).map_err(fail)?;
         }
         if !fs::metadata(&dir).map_err(fail)?.is_dir() {
             return Err(StorageError::new(StorageErrorKind::Other, "open", &shown, "not a directory"));

@@ -6,6 +6,7 @@
 //! Unix only: reads use `pread` through `std::os::unix::fs::FileExt`.
 
 mod durability;
+mod durable_dir;
 mod durable_ledger;
 mod fs_storage;
 mod group_commit;
@@ -13,6 +14,7 @@ mod io_error;
 mod snapshot_directory;
 
 pub use durability::Durability;
+pub use durable_dir::create_dir_durably;
 pub use durable_ledger::DurableLedger;
 pub use fs_storage::{FsStorage, MAX_OPEN_FILES};
 pub use group_commit::GroupCommit;

@@ -22,7 +22,7 @@ pub struct DirectoryLocks {
 pub fn lock_directories(dirs: &[(&str, &Path)]) -> anyhow::Result<DirectoryLocks> {
     let mut held = Vec::new();
     for (key, dir) in dirs {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {key} {}", dir.display()))?;
+        cairn_fs::create_dir_durably(dir).with_context(|| format!("creating {key} {}", dir.display()))?;
         let file = File::open(dir).with_context(|| format!("opening {key} {}", dir.display()))?;
         match file.try_lock() {
             Ok(()) => held.push(file),

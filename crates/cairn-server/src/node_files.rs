@@ -90,7 +90,7 @@ impl NodeFiles {
     }
 
     pub fn write(&self, name: &str, bytes: &[u8], private: bool) -> anyhow::Result<()> {
-        fs::create_dir_all(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
+        cairn_fs::create_dir_durably(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
         write_atomically(&self.path(name), bytes, private)
     }
 }
@@ -114,7 +114,7 @@ pub fn remove_file(files: &NodeFiles, name: &str) -> anyhow::Result<()> {
 pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> anyhow::Result<()> {
     let Some(name) = path.file_name() else { bail!("{} is not a file path", path.display()) };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    cairn_fs::create_dir_durably(dir).with_context(|| format!("creating {}", dir.display()))?;
     // A name of its own per process and write: nodes sharing a directory (the sandbox's
     // service_cert.pem, an operator's shared join_token) never write through one temp file.
     static WRITES: AtomicU64 = AtomicU64::new(0);
