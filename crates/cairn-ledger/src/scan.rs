@@ -10,6 +10,7 @@
 //! | 4   | the incomplete last chunk is shorter than its 8-byte header                 | keep the bytes aside as in row 3, rewrite the header, resume |
 //! | 5   | the last entry of the incomplete chunk is whole-length but fails its checks | torn write: as row 3 |
 //! | 5b  | an entry of the incomplete chunk fails its checks and every byte from it to the end is zero | torn write (zero-filled by the file system): as row 3 |
+//! | 5c  | an entry of the incomplete chunk fails its checks and its 8-byte header is all zeros | torn write (a hole: the file system wrote later bytes before earlier ones, so no completed fsync covers anything from there): as row 3, even if whole entries follow (they are kept aside with the rest) |
 //! | 6   | an entry before the last one in the incomplete chunk fails its checks       | refuse: corruption, named by file and offset |
 //! | 6b  | what looks like a torn tail (rows 3–5b) is followed by a valid later entry  | refuse: a corrupted size, not a torn write |
 //! | 7   | anything fails inside a complete or committed chunk                         | refuse: corruption, named by file and offset |
@@ -318,6 +319,7 @@ fn scan_open_chunk(
     let bytes = main.read_all(&f.file)?;
     let frame = frame_chunk(&f.file, &f.name, &bytes, true).map_err(ScanError::Corrupt)?;
     let mut cut = frame.torn_tail.map(|t| t.offset);
+    let mut hole = false;
     let mut whole = frame.positions.len();
     let mut last_view = min_view;
     let mut last_entry_flags = None;
@@ -339,6 +341,16 @@ fn scan_open_chunk(
                 whole = i;
                 break;
             }
+            // Row 5c: a zero header is a hole, never an entry (the version is never 0).
+            Err(_)
+                if bytes[r.start..].len() >= crate::format::ENTRY_HEADER_BYTES
+                    && bytes[r.start..r.start + crate::format::ENTRY_HEADER_BYTES].iter().all(|b| *b == 0) =>
+            {
+                cut = Some(r.start as u64);
+                hole = true;
+                whole = i;
+                break;
+            }
             // Row 6.
             Err(e) => return Err(ScanError::Corrupt(e)),
         }
@@ -346,6 +358,7 @@ fn scan_open_chunk(
     // Row 6b: what looks like a torn tail must not hide a later valid entry (a corrupted size
     // field makes an entry look longer than the file): that is corruption, not a torn write.
     if let Some(offset) = cut
+        && !hole
         && let Some((later_offset, later_seqno)) =
             find_later_entry(&bytes, offset as usize + 1, f.name.start + whole as u64)
     {

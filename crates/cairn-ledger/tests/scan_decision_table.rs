@@ -996,6 +996,34 @@ fn row_05b_zero_filled_tail_of_the_open_chunk_is_cut_like_a_torn_write() {
 }
 
 #[test]
+fn row_05c_a_zero_filled_hole_in_the_open_chunk_is_cut_with_everything_after_it() {
+    let file = "ledger_137";
+    // The file system persisted the last entry but not the two before it (written later,
+    // never covered by a completed fsync): their bytes read as zeros.
+    let s = base_ledger();
+    let hole_at = offset_of(&s, file, BASE_LAST - 2);
+    let last_at = offset_of(&s, file, BASE_LAST);
+    let end = s.size(file).unwrap();
+    let mut storage = s.clone();
+    let whole = storage.read_all(file).unwrap();
+    storage.truncate(file, hole_at).unwrap();
+    storage.append(file, &vec![0; (last_at - hole_at) as usize]).unwrap();
+    storage.append(file, &whole[last_at as usize..]).unwrap();
+    let found = scan_ledger(&mut storage, &[]).unwrap();
+    assert_eq!(found.repairs, [torn_tail(file, hole_at, end - hole_at)]);
+    assert_eq!(storage.size(file).unwrap(), hole_at);
+    assert_eq!(found.last, TxId::new(VIEW, BASE_LAST - 3));
+    let (w, _) = open(storage);
+    resume_to_the_end(w);
+
+    // A zeroed header is a hole; any other damage before a valid entry stays a refusal
+    // (rows 6 and 6b).
+    let mut storage = s.clone();
+    flip(&mut storage, file, hole_at, 0x01);
+    assert!(scan_ledger(&mut storage, &[]).is_err(), "a flipped header before valid entries is refused");
+}
+
+#[test]
 fn row_06b_corrupted_size_that_swallows_later_entries_refuses_instead_of_cutting() {
     let file = "ledger_137";
     let seqno = BASE_LAST - 2;

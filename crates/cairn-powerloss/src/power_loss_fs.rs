@@ -66,6 +66,13 @@ impl PowerLossFs {
         }
     }
 
+    fn attr(reply: ReplyAttr, result: io::Result<(u64, Metadata)>) {
+        match result {
+            Ok((ino, meta)) => reply.attr(&TTL, &attr(ino, &meta)),
+            Err(e) => reply.error(errno(e)),
+        }
+    }
+
     fn empty(reply: ReplyEmpty, result: io::Result<()>) {
         match result {
             Ok(()) => reply.ok(),
@@ -80,10 +87,7 @@ impl Filesystem for PowerLossFs {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
-        match self.state().getattr(ino.0, fh.map(|f| f.0)) {
-            Ok((ino, meta)) => reply.attr(&TTL, &attr(ino, &meta)),
-            Err(e) => reply.error(errno(e)),
-        }
+        Self::attr(reply, self.state().getattr(ino.0, fh.map(|f| f.0)));
     }
 
     fn setattr(
@@ -115,10 +119,7 @@ impl Filesystem for PowerLossFs {
             }
             state.getattr(ino.0, fh)
         })();
-        match result {
-            Ok((ino, meta)) => reply.attr(&TTL, &attr(ino, &meta)),
-            Err(e) => reply.error(errno(e)),
-        }
+        Self::attr(reply, result);
     }
 
     fn mknod(

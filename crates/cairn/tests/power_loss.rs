@@ -1,8 +1,8 @@
 //! Power loss for a real 3-node network. Each node's ledger, snapshots and node files live on
 //! its own power-loss filesystem (`crates/cairn-powerloss`: a FUSE pass-through that forgets
 //! every change no `fsync` covered when the power is cut, optionally tearing the last write).
-//! Under load the power is cut ≥ 20 times, alternately for all three nodes at once and for one
-//! node; the nodes restart from what their disks kept, and every write acknowledged as
+//! Under load the power is cut ≥ 20 times (more, up to 40, until one has torn a write),
+//! alternately for all three nodes at once and for one node; the nodes restart from what their disks kept, and every write acknowledged as
 //! `Committed` must read back identical with its transaction still `Committed`.
 //!
 //! `ledger.durability = fsync` (the default) must lose nothing. The same run with `flush`
@@ -20,10 +20,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::cluster::{ClusterOptions, create_join_node, create_start_node, find_leader, voters, wait_for};
+use support::failure_report::FailureReport;
 use support::member::open_service_with_user;
 use support::node_process::NodeProcess;
 
 const CUTS: usize = 20;
+/// Cuts go on past `CUTS` (up to this many) until one has torn a write: most cuts land
+/// between a write and its fsync and tear nothing.
+const MAX_CUTS: usize = 40;
 const CLIENTS: usize = 8;
 /// How long a client polls one write's status before giving up on it (not acknowledged).
 const STATUS_LIMIT: Duration = Duration::from_secs(5);
@@ -109,6 +113,7 @@ fn restart(nodes: &mut [NodeProcess], which: &[usize]) -> Result<(), String> {
     for &i in which {
         nodes[i].spawn();
     }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     for &i in which {
         let start = Instant::now();
         loop {
@@ -120,7 +125,6 @@ fn restart(nodes: &mut [NodeProcess], which: &[usize]) -> Result<(), String> {
                     tail.into_iter().rev().collect::<Vec<_>>().join("\n")
                 ));
             }
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             if rt.block_on(nodes[i].client(None).node_state()).is_ok() {
                 break;
             }
@@ -146,38 +150,13 @@ struct Outcome {
     refused: Option<String>,
 }
 
-/// On a panic: keep the workspace and print each node's last log lines.
-struct FailureReport {
-    root: Option<tempfile::TempDir>,
-    seed: u64,
-}
-
-impl Drop for FailureReport {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            return;
-        }
-        let root = self.root.take().unwrap().keep();
-        eprintln!("power-loss test failed: CAIRN_E2E_SEED={}; workspace kept at {}", self.seed, root.display());
-        for n in 0..3 {
-            let dir = root.join(format!("n{n}"));
-            for s in 0..64 {
-                let Ok(log) = std::fs::read_to_string(dir.join(format!("node-{s}.log"))) else { continue };
-                let lines: Vec<&str> = log.lines().collect();
-                eprintln!("---- n{n}/node-{s}.log (last 15 of {} lines)", lines.len());
-                eprintln!("{}", lines[lines.len().saturating_sub(15)..].join("\n"));
-            }
-        }
-    }
-}
-
 fn run(durability: &str, seed: u64) -> Outcome {
     if let Err(why) = fuse_available() {
         panic!("the power-loss test needs FUSE: {why}");
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut report = FailureReport { root: Some(tempfile::tempdir().unwrap()), seed };
-    let root = report.root.as_ref().unwrap().path().to_path_buf();
+    let report = FailureReport::new("power-loss test", seed, 3, 15);
+    let root = report.root();
     let dir = |n: usize| root.join(format!("n{n}"));
     let disks: Vec<PowerLossMount> = (0..3)
         .map(|n| {
@@ -220,14 +199,16 @@ fn run(durability: &str, seed: u64) -> Outcome {
     };
     let mut all: Vec<Written> = Vec::new();
     let next_id = Arc::new(AtomicU64::new(0));
-    for cut in 0..CUTS {
+    let mut cut = 0;
+    while cut < CUTS || (out.torn == 0 && cut < MAX_CUTS) {
+        cut += 1;
         let load = Arc::new(Load { next_id: AtomicU64::new(next_id.load(Ordering::Relaxed)), ..Load::default() });
         let writers: Vec<_> = (0..CLIENTS).map(|w| rt.spawn(writer(users.clone(), w % 3, load.clone()))).collect();
         let uptime = Duration::from_millis(rng.random_range(400..1500));
         std::thread::sleep(uptime);
 
         // The power goes out on all three disks at once, or on one node's.
-        let victims: Vec<usize> = if cut % 2 == 0 { vec![0, 1, 2] } else { vec![rng.random_range(0..3)] };
+        let victims: Vec<usize> = if cut % 2 == 1 { vec![0, 1, 2] } else { vec![rng.random_range(0..3)] };
         for &v in &victims {
             disks[v].cut_power();
         }
@@ -242,7 +223,7 @@ fn run(durability: &str, seed: u64) -> Outcome {
         let round = std::mem::take(&mut *load.committed.lock().unwrap());
         let mut dropped = Vec::new();
         for &v in &victims {
-            let torn = rng.random_bool(0.5).then(|| rng.random());
+            let torn = (victims.len() == 3 || rng.random_bool(0.5)).then(|| rng.random());
             let r = disks[v].restore_power(torn);
             assert!(r.errors.is_empty(), "seed {seed}: the power-loss filesystem failed to undo: {:?}", r.errors);
             out.bytes_dropped += r.bytes_dropped;
@@ -251,12 +232,7 @@ fn run(durability: &str, seed: u64) -> Outcome {
             dropped.push(format!("n{v}: {r}"));
         }
         out.cuts += 1;
-        println!(
-            "cut {} after {uptime:?}: {} writes committed this round; {}",
-            cut + 1,
-            round.len(),
-            dropped.join("; ")
-        );
+        println!("cut {} after {uptime:?}: {} writes committed this round; {}", cut, round.len(), dropped.join("; "));
         all.extend(round);
 
         if let Err(why) = restart(&mut nodes, &victims) {
@@ -273,7 +249,7 @@ fn run(durability: &str, seed: u64) -> Outcome {
             }
             None
         }) else {
-            out.refused = Some(format!("no leader within 60 s after cut {}", cut + 1));
+            out.refused = Some(format!("no leader within 60 s after cut {}", cut));
             break;
         };
         // This round's writes and a sample of the earlier ones, on the leader.
@@ -302,9 +278,7 @@ fn run(durability: &str, seed: u64) -> Outcome {
     }
     drop(nodes);
     drop(disks);
-    if out.lost.is_empty() && out.refused.is_none() {
-        report.root.take();
-    }
+    drop(report);
     out
 }
 
@@ -320,7 +294,7 @@ fn power_cuts_under_load_lose_no_committed_write_with_fsync() {
     let out = run("fsync", seed);
     assert!(out.refused.is_none(), "seed {seed}: {}", out.refused.unwrap());
     assert!(out.lost.is_empty(), "seed {seed}: {} committed writes lost:\n{}", out.lost.len(), out.lost.join("\n"));
-    assert_eq!(out.cuts, CUTS);
+    assert!(out.cuts >= CUTS, "seed {seed}: only {} power cuts", out.cuts);
     assert!(out.committed > 0, "seed {seed}: no write was ever committed");
     // A harness that never drops anything proves nothing: under load there are always
     // appends in flight that no fsync covered yet.

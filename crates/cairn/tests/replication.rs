@@ -22,6 +22,7 @@ use support::cluster::{
     ClusterOptions, committed_chunks, create_join_node, create_start_node, find_leader, voters, wait_for,
     wait_same_commit,
 };
+use support::failure_report::FailureReport;
 use support::member::{Member, open_service_with_user};
 use support::node_process::NodeProcess;
 
@@ -145,39 +146,14 @@ async fn check_node(client: &CairnClient, records: &[Written]) -> Result<(), Str
     Ok(())
 }
 
-/// On a panic: print every node's log tail and keep the workspace for inspection.
-struct FailureReport {
-    root: Option<tempfile::TempDir>,
-    seed: u64,
-}
-
-impl Drop for FailureReport {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            return;
-        }
-        let root = self.root.take().unwrap().keep();
-        eprintln!("replication test failed: CAIRN_E2E_SEED={}; workspace kept at {}", self.seed, root.display());
-        for n in 0..4 {
-            let dir = root.join(format!("n{n}"));
-            for s in 0..4 {
-                let Ok(log) = std::fs::read_to_string(dir.join(format!("node-{s}.log"))) else { continue };
-                let lines: Vec<&str> = log.lines().collect();
-                eprintln!("---- n{n}/node-{s}.log (last 40 of {} lines)", lines.len());
-                eprintln!("{}", lines[lines.len().saturating_sub(40)..].join("\n"));
-            }
-        }
-    }
-}
-
 #[test]
 fn three_nodes_fail_over_catch_up_agree_byte_for_byte_and_reconfigure() {
     let seed: u64 = std::env::var("CAIRN_E2E_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
     println!("CAIRN_E2E_SEED={seed}");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let test_start = Instant::now();
-    let report = FailureReport { root: Some(tempfile::tempdir().unwrap()), seed };
-    let root: PathBuf = report.root.as_ref().unwrap().path().to_path_buf();
+    let report = FailureReport::new("replication test", seed, 4, 40);
+    let root: PathBuf = report.root();
     let dir = |n: usize| root.join(format!("n{n}"));
     let opts = ClusterOptions::default();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -2,6 +2,7 @@
 //! workspaces, members and users, and a governance helper that signs requests as a member.
 #![allow(dead_code)]
 pub mod cluster;
+pub mod failure_report;
 pub mod member;
 pub mod node_process;
 pub mod recovery;
