@@ -42,7 +42,7 @@ pub struct FsStorage {
 }
 
 impl FsStorage {
-    /// Opens the storage in `dir`, creating the directory if missing unless `read_only`.  A newly
+    /// Opens the storage in `dir`, creating the directory if missing unless `read_only`. A newly
     /// created directory's entry is made durable too (every missing level).
     pub fn open(dir: impl Into<PathBuf>, durability: Durability, read_only: bool) -> Result<Self, StorageError> {
         let dir = dir.into();

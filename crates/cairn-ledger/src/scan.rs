@@ -331,21 +331,16 @@ fn scan_open_chunk(
                 last_entry_flags = Some(v.header.flags);
             }
             // Row 5: the last entry is whole-length but bad, and nothing follows it.
-            // Row 5b: the rest of the file is zeros (a file system that extended the file before
-            // its data reached the disk).
-            Err(_)
-                if (i + 1 == frame.positions.len() && frame.torn_tail.is_none())
-                    || bytes[r.start..].iter().all(|b| *b == 0) =>
-            {
+            Err(_) if i + 1 == frame.positions.len() && frame.torn_tail.is_none() => {
                 cut = Some(r.start as u64);
                 whole = i;
                 break;
             }
-            // Row 5c: a zero header is a hole, never an entry (the version is never 0).
-            Err(_)
-                if bytes[r.start..].len() >= crate::format::ENTRY_HEADER_BYTES
-                    && bytes[r.start..r.start + crate::format::ENTRY_HEADER_BYTES].iter().all(|b| *b == 0) =>
-            {
+            // Rows 5b and 5c: a zero header is a hole, never an entry (the version is never 0):
+            // zeros to the end (a file system that extended the file before its data reached the
+            // disk) or later bytes that reached the disk before these. A framed entry always
+            // holds a whole header.
+            Err(_) if bytes[r.start..r.start + crate::format::ENTRY_HEADER_BYTES].iter().all(|b| *b == 0) => {
                 cut = Some(r.start as u64);
                 hole = true;
                 whole = i;

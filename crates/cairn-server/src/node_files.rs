@@ -89,8 +89,8 @@ impl NodeFiles {
         fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
     }
 
+    /// Writes `name` atomically ([`write_atomically`] creates the directory if missing).
     pub fn write(&self, name: &str, bytes: &[u8], private: bool) -> anyhow::Result<()> {
-        cairn_fs::create_dir_durably(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
         write_atomically(&self.path(name), bytes, private)
     }
 }
