@@ -187,6 +187,39 @@ impl Storage for FsStorage {
         })
     }
 
+    fn read_immutable(&self, name: &str, len: u64) -> Result<bytes::Bytes, StorageError> {
+        let op = StorageOp::ReadAt;
+        let path = self.path(op, name)?;
+        let Ok(wanted) = usize::try_from(len) else {
+            return Err(self.out_of_bounds(op, name, 0, usize::MAX));
+        };
+        if len == 0 {
+            return Ok(bytes::Bytes::new());
+        }
+        // Map only what the file holds: touching a mapped page past the end would be SIGBUS.
+        self.check_inside(op, name, &path, 0, wanted)?;
+        let file = self.handle(op, name, &path)?;
+        // SAFETY: the caller promises the file is immutable (a committed chunk: this node never
+        // writes, truncates or rewrites it again), and its length was checked above. Another
+        // process that truncated a committed chunk under a running node would make a later read
+        // of these bytes fault (SIGBUS), as for any memory-mapped store; one that rewrote it
+        // would change bytes this node already verified (a follower that receives them checks
+        // them again).
+        match unsafe { memmap2::MmapOptions::new().len(wanted).map(&*file) } {
+            Ok(map) => {
+                // The ledger is read front to back once; the kernel may read ahead.
+                let _ = map.advise(memmap2::Advice::Sequential);
+                Ok(bytes::Bytes::from_owner(map))
+            }
+            // Out of mappings (`vm.max_map_count`) or address space: read it instead.
+            Err(_) => {
+                let mut buf = vec![0u8; wanted];
+                self.read_at(name, 0, &mut buf)?;
+                Ok(buf.into())
+            }
+        }
+    }
+
     fn create(&mut self, name: &str) -> Result<(), StorageError> {
         let op = StorageOp::Create;
         let path = self.path(op, name)?;

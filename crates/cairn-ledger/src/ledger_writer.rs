@@ -522,6 +522,47 @@ impl<S: Storage> LedgerWriter<S> {
         rename_chunks(&mut self.storage, chunks, |name| ChunkName { recovery: false, ..name })
     }
 
+    /// The entries from `from` on, one chunk file at a time, in seqno order: item `i` holds the
+    /// entries of the `i`-th chunk that has any at or after `from`, each as shared bytes (a
+    /// replay reads the ledger this way: one read per chunk, not one per entry). Committed
+    /// chunks come through [`Storage::read_immutable`] (mapped by `cairn-fs`), other chunks are
+    /// read whole, and entries still pending are copied from memory.
+    pub fn chunk_entries(&self, from: u64) -> impl Iterator<Item = Result<Vec<bytes::Bytes>, WriteError>> + '_ {
+        self.complete
+            .iter()
+            .chain(self.open.iter())
+            .filter(move |c| c.end_seqno() >= from.max(self.first_seqno) && !c.positions.is_empty())
+            .map(move |chunk| {
+                let bytes = self.chunk_contents(chunk)?;
+                let first = from.saturating_sub(chunk.name.start) as usize;
+                let end = bytes.len() as u64;
+                let entries = (first..chunk.positions.len())
+                    .map(|i| {
+                        let start = chunk.positions[i] as usize;
+                        let stop = chunk.positions.get(i + 1).copied().unwrap_or(end) as usize;
+                        bytes.slice(start..stop)
+                    })
+                    .collect();
+                Ok(entries)
+            })
+    }
+
+    /// Bytes `0..` the end of the last entry of `chunk` (the chunk header included).
+    fn chunk_contents(&self, chunk: &Chunk) -> Result<bytes::Bytes, WriteError> {
+        let storage: &dyn Storage = if chunk.dir == 0 { &self.storage } else { self.read_only[chunk.dir - 1].as_ref() };
+        let name = chunk.name.to_string();
+        if chunk.name.committed {
+            // Invariant: a committed chunk is never written again.
+            return Ok(storage.read_immutable(&name, chunk.written_end)?);
+        }
+        let is_open = self.open.as_ref().is_some_and(|o| o.name == chunk.name);
+        let pending = if is_open { self.pending.as_slice() } else { &[] };
+        let mut out = vec![0u8; chunk.written_end as usize + pending.len()];
+        storage.read_at(&name, 0, &mut out[..chunk.written_end as usize])?;
+        out[chunk.written_end as usize..].copy_from_slice(pending);
+        Ok(out.into())
+    }
+
     /// The chunk file that holds entry `seqno`, and the entry's byte offset in it (for error
     /// messages that name where a bad entry is).
     pub fn locate(&self, seqno: u64) -> Option<(String, u64)> {

@@ -37,6 +37,10 @@ pub enum Action {
     CommitLedger { seqno: u64 },
     /// Answer a request.
     Reply { id: RequestId, response: Response },
+    /// Encode this snapshot off the core thread (`SnapshotJob::encode`) and hand the result
+    /// back as `Event::SnapshotEncoded`. A snapshot the shell never hands back (the node
+    /// stopped) is simply not taken.
+    EncodeSnapshot(crate::SnapshotJob),
     /// Write snapshot file `name` (temp, fsync, rename).
     WriteSnapshot { name: SnapshotName, bytes: Vec<u8> },
     /// The snapshot's evidence is committed: append `receipt` and rename it `.committed`.

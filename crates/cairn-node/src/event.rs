@@ -118,4 +118,6 @@ pub enum Event {
         name: SnapshotName,
         reason: String,
     },
+    /// The snapshot `Action::EncodeSnapshot` asked for is encoded.
+    SnapshotEncoded(crate::EncodedSnapshot),
 }

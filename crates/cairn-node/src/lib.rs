@@ -11,6 +11,7 @@ mod app_log;
 pub mod consensus;
 mod core_config;
 mod event;
+mod ledger_read;
 mod membership;
 mod node_core;
 mod node_identity;
@@ -22,6 +23,7 @@ mod recovery_snapshot;
 mod rekey_rows;
 mod replay;
 mod signature_policy;
+mod snapshot_job;
 mod start_plan;
 mod tx_status;
 mod view_history;
@@ -31,6 +33,7 @@ pub use api_error::ApiError;
 pub use app_log::LogTable;
 pub use core_config::CoreConfig;
 pub use event::{Caller, Event, Request, RequestId};
+pub use ledger_read::{LedgerReadError, read_ledger};
 pub use membership::{
     CONSENSUS_NODES, ConsensusNode, JOIN_TOKEN_DIGEST, JoinAnswer, JoinDecision, JoinRequest, JoinToken,
     JoinTokenError, NetworkInfo, PeerInfo, RaftRole, TokenCheck, join_decision, raft_id_of,
@@ -45,6 +48,7 @@ pub use raft_snapshot_offer::SnapshotOffer;
 pub use recovery_snapshot::RecoverySnapshot;
 pub use replay::{ReplayError, Replayer};
 pub use signature_policy::SignaturePolicy;
+pub use snapshot_job::{EncodedSnapshot, SnapshotJob};
 pub use start_plan::{
     AfterReplay, CommitEvidence, StartCommand, StartFacts, StartPlan, StartRefusal, after_replay,
     check_committed_entries, plan_start,

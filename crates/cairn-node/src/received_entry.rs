@@ -37,12 +37,13 @@ pub(crate) fn before_known_secrets(secrets: &LedgerSecrets, seqno: u64) -> bool 
 
 /// Checks and decodes `bytes`, which must hold seqno `expected`. `decrypt`: also decrypt and
 /// merge the private domain (not needed for entries a snapshot already covers; impossible for
-/// entries [`before_known_secrets`]).
+/// entries [`before_known_secrets`]). `digest`: `sha256(bytes)` if the caller has it.
 pub(crate) fn open_entry(
     bytes: &[u8],
     expected: u64,
     secrets: &LedgerSecrets,
     decrypt: bool,
+    digest: Option<Sha256>,
 ) -> Result<OpenedEntry, ReplayError> {
     let err = |reason: String| ReplayError::Entry { seqno: expected, reason };
     let entry = EntryView::parse(bytes).map_err(|e| err(e.to_string()))?;
@@ -53,7 +54,7 @@ pub(crate) fn open_entry(
     if before_known_secrets(secrets, tx.seqno) {
         let (header, public) = entry.decode_public().map_err(|e| err(e.to_string()))?;
         let signature = signature_record(&public, tx.seqno)?;
-        let digest = sha256(bytes);
+        let digest = digest.unwrap_or_else(|| sha256(bytes));
         let leaf = leaf_digest(&digest, &header.commit_evidence_digest, &header.claims_digest);
         return Ok(OpenedEntry { tx, write_set: public, digest, claims: header.claims_digest, leaf, signature });
     }
@@ -69,7 +70,7 @@ pub(crate) fn open_entry(
     } else {
         public
     };
-    let digest = sha256(bytes);
+    let digest = digest.unwrap_or_else(|| sha256(bytes));
     let leaf = leaf_digest(&digest, &header.commit_evidence_digest, &header.claims_digest);
     Ok(OpenedEntry { tx, write_set, digest, claims: header.claims_digest, leaf, signature })
 }
@@ -86,15 +87,39 @@ fn signature_record(public: &WriteSet, seqno: u64) -> Result<Option<SignatureRec
 /// Checks that `record` (the signature transaction at `tx`) signs the root of `tree`, which
 /// must cover every seqno before it, with the key of the certificate it names.
 pub(crate) fn verify_signature(record: &SignatureRecord, tx: TxId, tree: &MerkleTree) -> Result<(), ReplayError> {
-    let bad = |reason: String| ReplayError::Signature { seqno: tx.seqno, reason };
+    check_signed_root(record, tx, tree)?;
+    verify_record(record).map_err(|reason| ReplayError::Signature { seqno: tx.seqno, reason })
+}
+
+/// The first half of [`verify_signature`]: the record signs the root of `tree`.
+pub(crate) fn check_signed_root(record: &SignatureRecord, tx: TxId, tree: &MerkleTree) -> Result<(), ReplayError> {
     assert_eq!(tree.leaf_count(), tx.seqno, "the tree must cover every seqno before the signature");
     let root = tree.root().expect("tree has the zero leaf");
     if record.root() != Some(root) {
-        return Err(bad(format!("root {} does not match the ledger's {}", record.root, root.to_hex())));
+        let reason = format!("root {} does not match the ledger's {}", record.root, root.to_hex());
+        return Err(ReplayError::Signature { seqno: tx.seqno, reason });
     }
-    let cert = cairn_crypto::Certificate::from_pem(&record.cert).map_err(|e| bad(e.to_string()))?;
-    let key = cert.verifying_key().map_err(|e| bad(e.to_string()))?;
-    record.verify(&key).map_err(|e| bad(e.to_string()))
+    Ok(())
+}
+
+/// The second half: the signature over the record's root verifies with the key of the
+/// certificate it names. Independent of the tree, so a replay checks it on another thread.
+fn verify_record(record: &SignatureRecord) -> Result<(), String> {
+    let cert = cairn_crypto::Certificate::from_pem(&record.cert).map_err(|e| e.to_string())?;
+    let key = cert.verifying_key().map_err(|e| e.to_string())?;
+    record.verify(&key).map_err(|e| e.to_string())
+}
+
+/// Whether `bytes` is a signature transaction whose signature verifies ([`verify_record`]):
+/// computed ahead of the replay (`ledger_read.rs`). `false` for anything else; the replay then
+/// checks the entry itself and names what is wrong.
+pub(crate) fn signature_verifies(bytes: &[u8]) -> bool {
+    let Ok(entry) = EntryView::parse(bytes) else { return false };
+    if !entry.public_has_table(tables::SIGNATURES).unwrap_or(false) {
+        return false;
+    }
+    let Ok((_, public)) = entry.decode_public() else { return false };
+    matches!(signature_record(&public, entry.tx_id().seqno), Ok(Some(record)) if verify_record(&record).is_ok())
 }
 
 /// Whether `bytes` is a signature transaction (it writes the signatures table). Entries that

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use thiserror::Error;
 
 use crate::ViewHistory;
-use crate::received_entry::{is_signature_entry, open_entry, verify_signature};
+use crate::received_entry::{check_signed_root, open_entry, verify_signature};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ReplayError {
@@ -114,9 +114,12 @@ pub struct Replayer {
     secrets: LedgerSecrets,
     /// Entries after the last signature: applied when a signature covers them, dropped by a
     /// restart otherwise (they were never committed).
-    tail: Vec<Vec<u8>>,
-    /// The applied entries' bytes, seqnos 1..=last (the Raft log a replicated node resumes).
-    log: Vec<Vec<u8>>,
+    /// Each with its SHA-256 and whether its signature (if it is a signature transaction) was
+    /// already verified.
+    tail: Vec<(bytes::Bytes, Sha256, bool)>,
+    /// The applied entries' bytes, seqnos 1..=last (the Raft log a replicated node resumes):
+    /// shared with the ledger files they were read from where those are mapped.
+    log: Vec<bytes::Bytes>,
     /// The store at each replayed signature that may not be committed (at or after the newest
     /// signature below the highest commit a replayed signature records): a replicated node may
     /// have to roll back to one of them when a new primary overwrote what it had signed.
@@ -229,18 +232,34 @@ impl Replayer {
     }
 
     /// Takes the next entry from the ledger. Entries are applied once a signature covers them.
-    pub fn push(&mut self, bytes: Vec<u8>) -> Result<(), ReplayError> {
+    pub fn push(&mut self, bytes: impl Into<bytes::Bytes>) -> Result<(), ReplayError> {
+        let bytes = bytes.into();
+        let digest = cairn_crypto::sha256(&bytes);
+        self.push_prechecked(bytes, digest, false)
+    }
+
+    /// [`Replayer::push`] of an entry whose SHA-256 the caller computed, and (`signature_verified`)
+    /// whose signature it verified if it is a signature transaction (`ledger_read.rs` does both
+    /// on another thread): `digest` must be `sha256(bytes)`, `signature_verified` only true if
+    /// `received_entry::signature_verifies(bytes)`. The signed root is still checked here.
+    pub(crate) fn push_prechecked(
+        &mut self,
+        bytes: bytes::Bytes,
+        digest: Sha256,
+        signature_verified: bool,
+    ) -> Result<(), ReplayError> {
+        debug_assert_eq!(digest, cairn_crypto::sha256(&bytes), "the digest of these bytes");
         let expected = self.last.seqno + 1 + self.tail.len() as u64;
         let entry =
             EntryView::parse(&bytes).map_err(|e| ReplayError::Entry { seqno: expected, reason: e.to_string() })?;
         if entry.tx_id().seqno != expected {
             return Err(ReplayError::OutOfOrder { seqno: entry.tx_id().seqno, expected });
         }
-        let is_signature = is_signature_entry(&bytes);
-        self.tail.push(bytes);
+        let is_signature = entry.public_has_table(tables::SIGNATURES).unwrap_or(false);
+        self.tail.push((bytes, digest, signature_verified));
         if is_signature {
-            for bytes in std::mem::take(&mut self.tail) {
-                self.apply(&bytes)?;
+            for (bytes, digest, signature_verified) in std::mem::take(&mut self.tail) {
+                self.apply(&bytes, digest, signature_verified)?;
                 self.log.push(bytes);
             }
         }
@@ -263,15 +282,18 @@ impl Replayer {
 
     /// Takes every entry pushed, in seqno order from 1: the applied ones and the unsigned
     /// tail (the Raft log a replicated node resumes with).
-    pub fn take_log(&mut self) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-        (std::mem::take(&mut self.log), std::mem::take(&mut self.tail))
+    pub fn take_log(&mut self) -> (Vec<bytes::Bytes>, Vec<bytes::Bytes>) {
+        (std::mem::take(&mut self.log), std::mem::take(&mut self.tail).into_iter().map(|(b, _, _)| b).collect())
     }
 
-    fn apply(&mut self, bytes: &[u8]) -> Result<(), ReplayError> {
+    fn apply(&mut self, bytes: &[u8], digest: Sha256, signature_verified: bool) -> Result<(), ReplayError> {
         let seqno = self.last.seqno + 1;
-        let opened = open_entry(bytes, seqno, &self.secrets, seqno > self.store_seqno)?;
+        let opened = open_entry(bytes, seqno, &self.secrets, seqno > self.store_seqno, Some(digest))?;
         if let Some(record) = &opened.signature {
-            verify_signature(record, opened.tx, &self.tree)?;
+            match signature_verified {
+                true => check_signed_root(record, opened.tx, &self.tree)?,
+                false => verify_signature(record, opened.tx, &self.tree)?,
+            }
             self.facts.signatures.insert(seqno, SignatureRecord { cert: String::new(), ..record.clone() });
         }
         if let Some((node_id, key)) = &self.node_key
@@ -335,7 +357,7 @@ impl Replayer {
         let old = (first_known - 1) as usize;
         let restored = crate::private_recovery::recover_private_state(
             cairn_kv::WriteSet::new(),
-            self.log.iter().take(old).map(Vec::as_slice),
+            self.log.iter().take(old).map(|b| b.as_ref()),
             1,
             &merged,
         )?;

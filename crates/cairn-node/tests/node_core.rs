@@ -17,7 +17,7 @@ use cairn_ledger::format::{EntryFlags, EntryView, TxId};
 use cairn_ledger::receipt::Receipt;
 use cairn_ledger::snapshot::{SnapshotName, decode_snapshot, verify_committed_snapshot};
 use cairn_ledger::{LedgerSecret, LedgerSecrets, tables};
-use cairn_node::{Action, Caller, LogTable, NodeCore, ReplayError, Replayer, Request};
+use cairn_node::{Action, Caller, Event, LogTable, NodeCore, ReplayError, Replayer, Request};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde_json::json;
@@ -470,15 +470,15 @@ fn snapshot_written_at_signature_is_committed_only_after_a_later_signature_is_du
     let name = SnapshotName::new(s, s + 1);
     assert_eq!(
         steps(&actions),
-        vec![Step::WriteSnapshot(name), tx(2, s - 1), sig(2, s), tx(2, s + 1), Step::Sync, Step::Reply(id, 200)],
-        "the snapshot at signature {s}, then its evidence transaction; one sync covers both"
+        vec![tx(2, s - 1), sig(2, s), Step::Sync, Step::Reply(id, 200), Step::WriteSnapshot(name), tx(2, s + 1)],
+        "the snapshot at signature {s}, encoded off the core, then its evidence transaction"
     );
     let evidence = &node.ledger[s as usize];
     let (_, ws) = EntryView::parse(&evidence.bytes).and_then(|e| e.decode_public()).expect("evidence entry");
     assert!(ws.has_table(tables::SNAPSHOT_EVIDENCE), "the transaction after the snapshot is its evidence");
 
-    assert!(node.durable(s).is_empty(), "the sync covers the evidence transaction too");
-    assert_eq!(steps(&node.durable(s + 1)), vec![Step::CommitLedger(s)], "no signature covers the evidence yet");
+    // The evidence is an ordinary transaction: the next signature's sync covers it.
+    assert_eq!(steps(&node.durable(s)), vec![Step::CommitLedger(s)], "no signature covers the evidence yet");
     let mut next_sig = None;
     for i in 0..10 {
         let (_, actions) = node.write(1000 + i, "after snapshot");
@@ -510,6 +510,51 @@ fn snapshot_written_at_signature_is_committed_only_after_a_later_signature_is_du
 }
 
 #[test]
+fn a_snapshot_encoded_off_the_core_is_written_once_with_the_state_at_its_seqno() {
+    let (mut node, _) = Node::start(config(3, 1000, 12), 7);
+    node.open_service();
+    node.held_snapshot_jobs = Some(Vec::new());
+    let mut i = 0;
+    while node.held_snapshot_jobs.as_ref().unwrap().is_empty() {
+        i += 1;
+        assert!(i < 100, "a snapshot within 100 writes");
+        node.write(i, "before the snapshot");
+    }
+    let job = node.held_snapshot_jobs.as_mut().unwrap().pop().expect("one job");
+    let s = job.seqno();
+    // The core goes on while it is encoded, and asks for no second one meanwhile.
+    for j in 0..40 {
+        node.write(1000 + j, "while it is encoded");
+    }
+    assert!(node.held_snapshot_jobs.as_ref().unwrap().is_empty(), "one snapshot is encoded at a time");
+    let encoded = job.encode();
+    let mut stale = encoded.clone();
+    stale.leaf = cairn_crypto::Sha256::ZERO;
+    assert!(steps(&node.handle(Event::SnapshotEncoded(stale))).is_empty(), "an answer for another ledger is ignored");
+    let e = node.last_seqno() + 1;
+    let actions = node.handle(Event::SnapshotEncoded(encoded.clone()));
+    let name = SnapshotName::new(s, e);
+    assert_eq!(steps(&actions), vec![Step::WriteSnapshot(name), tx(2, e)], "its evidence is the next transaction");
+    assert!(steps(&node.handle(Event::SnapshotEncoded(encoded))).is_empty(), "the same answer twice writes nothing");
+    node.settle();
+    let (committed_name, file) = node.committed_snapshots.last().expect("committed once settled");
+    assert_eq!(*committed_name, name.committed());
+    // It holds the state at `s`: none of the writes made while it was encoded.
+    let secret = LedgerSecret::new(FIRST_SECRET);
+    let committed = verify_committed_snapshot(committed_name, file, &identities().service_cert).expect("verifies");
+    let from_snapshot = decode_snapshot(committed.entry(file), &secret).expect("decodes").into_store();
+    let secrets = || LedgerSecrets::single(LedgerSecret::new(FIRST_SECRET));
+    let at_s = replay(&node.ledger[..s as usize], secrets()).store;
+    let now = replay(&node.ledger, secrets()).store;
+    assert_eq!(records(&from_snapshot, LogTable::Private), records(&at_s, LogTable::Private));
+    assert_eq!(
+        records(&now, LogTable::Private).len(),
+        records(&at_s, LogTable::Private).len() + 40,
+        "the 40 writes made while it was encoded are not in it"
+    );
+}
+
+#[test]
 fn snapshot_with_signature_tx_count_one_takes_one_signature_per_request_and_commits_every_snapshot() {
     // Every transaction, evidence included, makes a signature due: the evidence must wait for
     // the next event rather than sign (and snapshot) again from inside the snapshot.
@@ -520,12 +565,12 @@ fn snapshot_with_signature_tx_count_one_takes_one_signature_per_request_and_comm
         let (id, actions) = node.write(i, "x");
         let plain = vec![tx(2, w), sig(2, w + 1), Step::Sync, Step::Reply(id, 200)];
         let with_snapshot = vec![
-            Step::WriteSnapshot(SnapshotName::new(w + 1, w + 2)),
             tx(2, w),
             sig(2, w + 1),
-            tx(2, w + 2),
             Step::Sync,
             Step::Reply(id, 200),
+            Step::WriteSnapshot(SnapshotName::new(w + 1, w + 2)),
+            tx(2, w + 2),
         ];
         let got = steps(&actions);
         assert!(got == plain || got == with_snapshot, "write {i}: {got:?}");

@@ -192,6 +192,7 @@ impl Cluster {
                         let last = node.last_seqno();
                         node.core.handle(Event::Durable { seqno: last });
                     }
+                    Action::EncodeSnapshot(job) => node.core.handle(Event::SnapshotEncoded(job.encode())),
                     Action::WriteSnapshot { name, bytes } => {
                         node.snapshots.insert(name, bytes);
                     }

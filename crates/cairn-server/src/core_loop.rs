@@ -70,6 +70,9 @@ pub struct CoreLoop {
     install: Option<(SnapshotName, String)>,
     pending: HashMap<RequestId, oneshot::Sender<Response>>,
     next_id: RequestId,
+    /// Snapshots encoded off this thread (`Action::EncodeSnapshot`) come back here.
+    encoded_tx: mpsc::UnboundedSender<cairn_node::EncodedSnapshot>,
+    encoded_rx: mpsc::UnboundedReceiver<cairn_node::EncodedSnapshot>,
 }
 
 /// Runs `work` while the node has no core to answer with (between a snapshot offer and the
@@ -123,6 +126,8 @@ enum Input {
     Closed,
     /// The deadline passed.
     Timeout,
+    /// A snapshot was encoded.
+    Encoded(cairn_node::EncodedSnapshot),
 }
 
 impl CoreLoop {
@@ -135,6 +140,7 @@ impl CoreLoop {
         fetcher: Option<SnapshotFetcher>,
         initial: Vec<Action>,
     ) -> Self {
+        let (encoded_tx, encoded_rx) = mpsc::unbounded_channel();
         CoreLoop {
             core,
             writer,
@@ -146,6 +152,8 @@ impl CoreLoop {
             install: None,
             pending: HashMap::new(),
             next_id: 0,
+            encoded_tx,
+            encoded_rx,
         }
     }
 
@@ -165,6 +173,7 @@ impl CoreLoop {
         let mut peer_batch = Vec::new();
         loop {
             let wait = self.core.next_deadline_ms().map(|d| Duration::from_millis(d.saturating_sub(now_ms())));
+            let encoded_rx = &mut self.encoded_rx;
             let first = rt.block_on(async {
                 let sleep = async {
                     match wait {
@@ -175,6 +184,7 @@ impl CoreLoop {
                 tokio::select! {
                     m = rx.recv() => m.map_or(Input::Closed, Input::Request),
                     Some(e) = peers.recv() => Input::Peer(e),
+                    Some(e) = encoded_rx.recv() => Input::Encoded(e),
                     _ = sleep => Input::Timeout,
                 }
             });
@@ -183,6 +193,7 @@ impl CoreLoop {
                 Input::Timeout => {}
                 Input::Request(msg) => batch.push(msg),
                 Input::Peer(e) => peer_batch.push(e),
+                Input::Encoded(e) => self.core.handle(Event::SnapshotEncoded(e)),
             }
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -327,6 +338,24 @@ impl CoreLoop {
             }
             // A snapshot that cannot be written (a full disk) is skipped, not fatal: the ledger
             // holds everything, and the node keeps serving (issue 11, finding 7).
+            Action::EncodeSnapshot(job) => {
+                let done = self.encoded_tx.clone();
+                let seqno = job.seqno();
+                std::thread::Builder::new()
+                    .name("cairn-snapshot".into())
+                    .spawn(move || {
+                        let started = std::time::Instant::now();
+                        let encoded = job.encode();
+                        tracing::debug!(
+                            seqno,
+                            bytes = encoded.bytes.len(),
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "snapshot encoded"
+                        );
+                        let _ = done.send(encoded); // the loop stopped: the snapshot is not taken
+                    })
+                    .context("starting the snapshot encoder thread")?;
+            }
             Action::WriteSnapshot { name, bytes } => match self.snapshots.write(&name, &bytes) {
                 Ok(()) => {
                     tracing::info!(snapshot = %name, bytes = bytes.len(), "snapshot written");

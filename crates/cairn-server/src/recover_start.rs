@@ -170,26 +170,25 @@ fn read_public_ledger(
     if let Some(p) = progress {
         p.reading(last, total);
     }
-    let mut read = 0u64;
-    for seqno in 1..=last {
-        let bytes = writer
-            .read_entry(seqno)
-            .with_context(|| format!("reading entry {seqno}"))?
-            .with_context(|| format!("entry {seqno} is missing from the ledger"))?;
-        read += bytes.len() as u64;
-        replayer.push(bytes).map_err(|e| crate::startup::replay_error(writer, e, "reading the public ledger"))?;
-        if seqno % PROGRESS_EVERY == 0 {
-            tracing::info!(
-                seqno,
-                of = last,
-                last_signed_seqno = replayer.last_signature(),
-                "reading the public ledger"
-            );
-        }
-        if let Some(p) = progress.filter(|_| seqno % PROGRESS_UPDATE_EVERY == 0 || seqno == last) {
-            p.advance(seqno, read, replayer.last_signature());
-        }
-    }
+    crate::startup::read_ledger_into(
+        writer,
+        1,
+        &mut replayer,
+        "reading the public ledger",
+        |replayer, seqno, read| {
+            if seqno % PROGRESS_EVERY == 0 {
+                tracing::info!(
+                    seqno,
+                    of = last,
+                    last_signed_seqno = replayer.last_signature(),
+                    "reading the public ledger"
+                );
+            }
+            if let Some(p) = progress.filter(|_| seqno % PROGRESS_UPDATE_EVERY == 0 || seqno == last) {
+                p.advance(seqno, read, replayer.last_signature());
+            }
+        },
+    )?;
     tracing::info!(
         entries = last,
         last_signed_seqno = replayer.last_signature(),

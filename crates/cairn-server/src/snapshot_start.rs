@@ -72,15 +72,13 @@ pub fn replay_after_snapshot(
             )
         })?;
     tracing::info!(snapshot_seqno = base, "restarting from the snapshot the ledger starts after");
-    for seqno in base + 1..=writer.last().seqno {
-        let bytes = writer
-            .read_entry(seqno)
-            .with_context(|| format!("reading entry {seqno}"))?
-            .with_context(|| format!("entry {seqno} is missing from the ledger"))?;
-        replayer
-            .push(bytes)
-            .map_err(|e| crate::startup::replay_error(writer, e, "replaying the ledger after the snapshot"))?;
-    }
+    crate::startup::read_ledger_into(
+        writer,
+        base + 1,
+        &mut replayer,
+        "replaying the ledger after the snapshot",
+        |_, _, _| {},
+    )?;
     Ok(replayer)
 }
 

@@ -388,6 +388,20 @@ pub fn start_or_restart(
 }
 
 /// A replay error, naming the chunk file and offset of the entry that failed.
+/// [`cairn_node::read_ledger`] with errors that name the chunk file and offset of a bad entry.
+pub(crate) fn read_ledger_into(
+    writer: &LedgerWriter<FsStorage>,
+    from: u64,
+    replayer: &mut Replayer,
+    doing: &str,
+    progress: impl FnMut(&Replayer, u64, u64),
+) -> anyhow::Result<()> {
+    cairn_node::read_ledger(writer, from, replayer, progress).map_err(|e| match e {
+        cairn_node::LedgerReadError::Replay(e) => replay_error(writer, e, doing),
+        cairn_node::LedgerReadError::Read(e) => anyhow::anyhow!("{doing}: {e}"),
+    })
+}
+
 pub(crate) fn replay_error(writer: &LedgerWriter<FsStorage>, e: cairn_node::ReplayError, doing: &str) -> anyhow::Error {
     let at = match writer.locate(e.seqno()) {
         Some((file, offset)) => format!(" (entry {} is in {file} at offset {offset})", e.seqno()),
@@ -546,13 +560,7 @@ fn replay(
         replayer = replayer.with_snapshot_store(s.store, s.seqno);
     }
     let last = writer.last().seqno;
-    for seqno in 1..=last {
-        let bytes = writer
-            .read_entry(seqno)
-            .with_context(|| format!("reading entry {seqno}"))?
-            .with_context(|| format!("entry {seqno} is missing from the ledger"))?;
-        replayer.push(bytes).map_err(|e| crate::startup::replay_error(writer, e, "replaying the ledger"))?;
-    }
+    read_ledger_into(writer, 1, &mut replayer, "replaying the ledger", |_, _, _| {})?;
     if let Some((seqno, leaf)) = snapshot_leaf {
         anyhow::ensure!(
             replayer.tree.leaf(seqno) == Some(leaf),

@@ -178,6 +178,9 @@ impl SimNode {
                 self.deferred_commit = self.deferred_commit.min(seqno);
             }
             Action::Reply { id, response } => out.push(Output::Reply { id, response }),
+            // Encoded at once; the core hears of it after the events already queued, as from
+            // the shell's encoder thread.
+            Action::EncodeSnapshot(job) => self.inbox.push_back(Event::SnapshotEncoded(job.encode())),
             Action::WriteSnapshot { name, bytes } => {
                 self.disk.write_snapshot(&name.to_string(), &bytes).map_err(|e| format!("snapshot {name}: {e}"))?
             }
@@ -316,13 +319,8 @@ impl SimNode {
         if let Some((snapshot, store)) = base {
             replayer = replayer.with_snapshot_store(store, snapshot.seqno);
         }
-        for seqno in 1..=writer.last().seqno {
-            let bytes = writer
-                .read_entry(seqno)
-                .map_err(|e| format!("reading entry {seqno}: {e}"))?
-                .ok_or_else(|| format!("entry {seqno} is missing from the ledger"))?;
-            replayer.push(bytes).map_err(|e| format!("reading the public ledger: {e}"))?;
-        }
+        cairn_node::read_ledger(writer, 1, &mut replayer, |_, _, _| {})
+            .map_err(|e| format!("reading the public ledger: {e}"))?;
         Ok(replayer)
     }
 
@@ -439,13 +437,8 @@ impl SimNode {
         let writer = self.disk.writer();
         let mut replayer = Replayer::new(secrets.clone())
             .with_node_key(identity.node_id(), fixtures::node_encryption_key(self.key_slot));
-        for seqno in 1..=writer.last().seqno {
-            let bytes = writer
-                .read_entry(seqno)
-                .map_err(|e| format!("reading entry {seqno}: {e}"))?
-                .ok_or_else(|| format!("entry {seqno} is missing from the ledger"))?;
-            replayer.push(bytes).map_err(|e| format!("replaying the ledger: {e}"))?;
-        }
+        cairn_node::read_ledger(writer, 1, &mut replayer, |_, _, _| {})
+            .map_err(|e| format!("replaying the ledger: {e}"))?;
         if let Some((secret, digest)) = self.recovering {
             let recorded = replayer
                 .store

@@ -18,11 +18,15 @@ type ConformanceCase<S> = (&'static str, fn(&mut S));
 /// Runs every case on a fresh storage from `make`, which must return an empty, writable storage.
 /// Panics with the case's name on the first failure.
 pub fn run_conformance_suite<S: Storage>(make: impl Fn() -> S) {
-    let cases: [ConformanceCase<S>; 14] = [
+    let cases: [ConformanceCase<S>; 15] = [
         ("list_is_empty_then_sorted_after_creates", list_is_empty_then_sorted_after_creates),
         ("create_refuses_an_existing_file", create_refuses_an_existing_file),
         ("appends_are_visible_to_reads_at_once", appends_are_visible_to_reads_at_once),
         ("read_past_the_end_is_unexpected_eof", read_past_the_end_is_unexpected_eof),
+        (
+            "read_immutable_gives_a_prefix_and_refuses_past_the_end",
+            read_immutable_gives_a_prefix_and_refuses_past_the_end,
+        ),
         ("operations_on_a_missing_file_are_not_found", operations_on_a_missing_file_are_not_found),
         ("write_at_overwrites_inside_the_file_only", write_at_overwrites_inside_the_file_only),
         ("truncate_shrinks_and_refuses_to_grow", truncate_shrinks_and_refuses_to_grow),
@@ -88,6 +92,19 @@ fn read_past_the_end_is_unexpected_eof<S: Storage>(s: &mut S) {
         let mut buf = vec![0u8; len];
         assert_refused(s.read_at("a", offset, &mut buf), StorageErrorKind::UnexpectedEof, "read_at", "a");
     }
+}
+
+fn read_immutable_gives_a_prefix_and_refuses_past_the_end<S: Storage>(s: &mut S) {
+    file_with(s, "a", b"0123456789");
+    s.sync("a").unwrap();
+    assert_eq!(s.read_immutable("a", 10).unwrap().as_ref(), b"0123456789");
+    assert_eq!(s.read_immutable("a", 4).unwrap().as_ref(), b"0123");
+    assert_eq!(s.read_immutable("a", 0).unwrap().as_ref(), b"");
+    let kept = s.read_immutable("a", 10).unwrap();
+    s.rename("a", "b").unwrap();
+    assert_eq!(kept.as_ref(), b"0123456789", "bytes read stay valid after a rename");
+    assert_refused(s.read_immutable("b", 11), StorageErrorKind::UnexpectedEof, "read_at", "b");
+    assert_refused(s.read_immutable("x", 1), StorageErrorKind::NotFound, "read_at", "x");
 }
 
 fn operations_on_a_missing_file_are_not_found<S: Storage>(s: &mut S) {

@@ -57,6 +57,18 @@ pub trait Storage: Send + Sync {
         Ok(buf)
     }
 
+    /// The first `len` bytes of `name`, a file that is never written, truncated or rewritten again
+    /// (a committed chunk), as shared bytes. The default reads them; `cairn-fs` maps the file, so
+    /// a node that keeps a long ledger's entries costs no copy and no fresh memory (the pages
+    /// are the page cache's, and the kernel can drop them). Errors as [`Storage::read_at`].
+    fn read_immutable(&self, name: &str, len: u64) -> Result<bytes::Bytes, StorageError> {
+        let len = usize::try_from(len)
+            .map_err(|_| StorageError::new(StorageErrorKind::TooLarge, "read_at", name, "file larger than memory"))?;
+        let mut buf = vec![0u8; len];
+        self.read_at(name, 0, &mut buf)?;
+        Ok(buf.into())
+    }
+
     /// Writes a whole file crash-safely: `name.tmp` → sync → rename → sync_dir. A crash at any
     /// step leaves either no `name` or the complete one (plus perhaps a stale `.tmp`).
     fn write_file_atomic(&mut self, name: &str, data: &[u8]) -> Result<(), StorageError> {

@@ -74,7 +74,7 @@ impl NodeCore {
     /// tolerance assumes neither bugs nor tampering, and serving it would be worse).
     fn apply_received(&mut self, bytes: &[u8]) {
         let seqno = self.history.last().seqno + 1;
-        let opened = open_entry(bytes, seqno, &self.secrets, true)
+        let opened = open_entry(bytes, seqno, &self.secrets, true, None)
             .unwrap_or_else(|e| panic!("replicated entry {seqno} cannot be applied: {e}"));
         if let Some(record) = &opened.signature {
             verify_signature(record, opened.tx, self.history.tree())
@@ -120,6 +120,9 @@ impl NodeCore {
             self.persist_secrets();
         }
         self.pending_snapshots.retain(|p| p.evidence_seqno <= s);
+        if self.snapshot_encoding.is_some_and(|(seqno, _)| seqno > s) {
+            self.snapshot_encoding = None;
+        }
         self.replica.queue = self.consensus.log_range(s, cut);
         self.policy.record_signature();
     }

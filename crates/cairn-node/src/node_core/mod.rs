@@ -114,6 +114,8 @@ pub struct NodeCore {
     last_snapshot_seqno: u64,
     snapshot_requested: bool,
     pending_snapshots: Vec<PendingSnapshot>,
+    /// The snapshot being encoded off the core thread (its seqno and Merkle leaf): at most one.
+    snapshot_encoding: Option<(u64, Sha256)>,
     /// The last snapshot the shell could not write or commit, and why (until a later one is
     /// committed): shown in `GET /node/state`.
     snapshot_failure: Option<(SnapshotName, String)>,
@@ -220,7 +222,7 @@ impl NodeCore {
             p.now_ms,
             fill_random,
             consensus,
-            tail,
+            tail.iter().map(|b| b.to_vec()).collect(),
         );
         if let Some((name, at)) = base_offer {
             core.offer_snapshot(name, at);
@@ -288,6 +290,7 @@ impl NodeCore {
             state: NodeState::PartOfNetwork,
             snapshot_requested: false,
             pending_snapshots: Vec::new(),
+            snapshot_encoding: None,
             snapshot_failure: None,
             fill_random,
             out: Vec::new(),
@@ -340,6 +343,7 @@ impl NodeCore {
             Event::PeerFrame { from, frame } => self.on_peer_frame(from, &frame),
             Event::PeerUnreachable { to } => self.consensus.report_unreachable(to),
             Event::JoinResponse { status, body } => self.on_join_response(status, &body),
+            Event::SnapshotEncoded(encoded) => self.on_snapshot_encoded(encoded),
             Event::SnapshotFailed { name, reason } => {
                 // Its evidence stays in the ledger (harmless: no file claims it); the next
                 // snapshot is due `snapshot_tx_count` transactions later, as after a success.
@@ -499,25 +503,43 @@ impl NodeCore {
         self.policy.record_signature();
         let due = seqno - self.last_snapshot_seqno >= self.config.snapshot_tx_count;
         // No snapshot while a recovered service's private state is not restored (SPEC §7.4).
-        if (due || self.snapshot_requested) && !self.private_state_pending() {
+        if (due || self.snapshot_requested) && !self.private_state_pending() && self.snapshot_encoding.is_none() {
             self.snapshot_requested = false;
             self.take_snapshot(seqno);
         }
     }
 
+    /// Asks the shell to encode a snapshot of the store at `seqno` (this signature): the
+    /// evidence transaction follows when it is encoded ([`NodeCore::on_snapshot_encoded`]).
     fn take_snapshot(&mut self, seqno: u64) {
         let tx = TxId::new(self.views.view_of(seqno).expect("known seqno"), seqno);
         let secret = self.secrets.latest().expect("a node has a ledger secret").clone();
         let leaf = self.history.tree().leaf(seqno).expect("the snapshot seqno is in the tree");
         let views = cairn_ledger::snapshot::view_history_from_starts(self.views.starts());
-        let bytes = cairn_ledger::snapshot::encode_snapshot(&self.store.snapshot_view(), tx, &secret, &leaf, &views);
-        let digest = sha256(&bytes);
-        let evidence = cairn_ledger::snapshot::snapshot_evidence_write_set(&digest, seqno);
-        let e = self.execute(evidence, EntryFlags::default(), digest);
-        let name = SnapshotName::new(seqno, e.seqno);
         self.last_snapshot_seqno = seqno;
+        self.snapshot_encoding = Some((seqno, leaf));
+        let job = crate::SnapshotJob::new(self.store.snapshot_view(), tx, secret, leaf, views);
+        self.out.push(Action::EncodeSnapshot(job));
+    }
+
+    /// The snapshot asked for is encoded: record its evidence and write it, if this node is
+    /// still the primary of the ledger it was taken from (a snapshot whose seqno a new primary
+    /// rolled back, or one this node can no longer write evidence for, is dropped; the next is
+    /// due `snapshot_tx_count` transactions after it).
+    fn on_snapshot_encoded(&mut self, encoded: crate::EncodedSnapshot) {
+        if self.snapshot_encoding != Some((encoded.seqno, encoded.leaf)) {
+            return;
+        }
+        self.snapshot_encoding = None;
+        let seqno = encoded.seqno;
+        if !self.is_primary() || self.history.tree().leaf(seqno) != Some(encoded.leaf) {
+            return;
+        }
+        let evidence = cairn_ledger::snapshot::snapshot_evidence_write_set(&encoded.digest, seqno);
+        let e = self.execute(evidence, EntryFlags::default(), encoded.digest);
+        let name = SnapshotName::new(seqno, e.seqno);
         self.pending_snapshots.push(PendingSnapshot { name, evidence_seqno: e.seqno });
-        self.out.push(Action::WriteSnapshot { name, bytes });
+        self.out.push(Action::WriteSnapshot { name, bytes: encoded.bytes });
     }
 
     /// Raft committed up to `raft_commit`: the CCF commit moves to the last signature at or

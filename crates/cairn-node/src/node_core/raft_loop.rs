@@ -124,10 +124,10 @@ fn driver_config(config: &crate::CoreConfig, id: u64, voters: Vec<u64>, seed: u6
 /// (seqno, view) is the entry's (index, term).
 /// The Raft entry of a ledger entry: index and term from its IV (invariant 1). The bytes move
 /// into the entry (no copy: a recovered ledger can be gigabytes).
-fn raft_entry(bytes: Vec<u8>) -> Entry {
+fn raft_entry(bytes: bytes::Bytes) -> Entry {
     let view = EntryView::parse(&bytes).expect("a replayed entry parses");
     let tx = view.tx_id();
-    Entry { index: tx.seqno, term: tx.view, data: bytes.into(), ..Default::default() }
+    Entry { index: tx.seqno, term: tx.view, data: bytes, ..Default::default() }
 }
 
 impl Consensus {
@@ -156,7 +156,7 @@ impl Consensus {
         fill: &mut crate::FillRandom,
         now_ms: u64,
         base: (u64, u64),
-        log: impl Iterator<Item = Vec<u8>>,
+        log: impl Iterator<Item = bytes::Bytes>,
         state: Option<RaftStateFile>,
         known_commit: u64,
         conf_state: ConfState,

@@ -235,6 +235,9 @@ pub struct Node {
     pub journal: Vec<Step>,
     /// The last `SetLedgerRecovery` (chunks carry `.recovery`).
     pub ledger_recovery: bool,
+    /// `Some`: snapshot jobs the core asks for are kept here, not encoded (a test hands them
+    /// back when it likes); `None` (the default): encoded and handed back at once.
+    pub held_snapshot_jobs: Option<Vec<cairn_node::SnapshotJob>>,
     pub now_ms: u64,
     next_id: RequestId,
 }
@@ -250,6 +253,7 @@ impl Node {
             committed_snapshots: Vec::new(),
             journal: Vec::new(),
             ledger_recovery: false,
+            held_snapshot_jobs: None,
             now_ms,
             next_id: 0,
         }
@@ -374,9 +378,39 @@ impl Node {
     }
 
     /// Takes the core's actions and keeps what a shell would have written.
+    /// A snapshot the core asks to encode is encoded at once and handed back (as the shell's
+    /// encoder thread does), so the actions returned include its evidence and file.
     fn absorb(&mut self) -> Vec<Action> {
         self.core.check_invariants();
-        let actions = self.core.take_actions();
+        let mut actions = Vec::new();
+        loop {
+            let mut taken = self.core.take_actions();
+            let jobs: Vec<usize> = taken
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| matches!(a, Action::EncodeSnapshot(_)))
+                .map(|(i, _)| i)
+                .collect();
+            if jobs.is_empty() {
+                actions.append(&mut taken);
+                break;
+            }
+            let holding = self.held_snapshot_jobs.is_some();
+            let mut encoded = Vec::new();
+            for action in taken {
+                match (action, self.held_snapshot_jobs.as_mut()) {
+                    (Action::EncodeSnapshot(job), Some(held)) => held.push(job),
+                    (Action::EncodeSnapshot(job), None) => encoded.push(job.encode()),
+                    (other, _) => actions.push(other),
+                }
+            }
+            for e in encoded {
+                self.core.handle(Event::SnapshotEncoded(e));
+            }
+            if holding {
+                break;
+            }
+        }
         for action in &actions {
             match action {
                 Action::Append(e) => {
