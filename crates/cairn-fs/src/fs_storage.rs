@@ -205,9 +205,10 @@ impl Storage for FsStorage {
         // of these bytes fault (SIGBUS), as for any memory-mapped store; one that rewrote it
         // would change bytes this node already verified (a follower that receives them checks
         // them again).
-        match unsafe { memmap2::MmapOptions::new().len(wanted).map(&*file) } {
+        match unsafe { memmap2::MmapOptions::new().len(wanted).populate().map(&*file) } {
             Ok(map) => {
-                // The ledger is read front to back once; the kernel may read ahead.
+                // Populated: the pages are mapped in this call (on the thread that reads ahead),
+                // not one fault at a time; the ledger is then read front to back.
                 let _ = map.advise(memmap2::Advice::Sequential);
                 Ok(bytes::Bytes::from_owner(map))
             }
