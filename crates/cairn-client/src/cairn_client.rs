@@ -6,7 +6,7 @@
 //! calls carry `?api-version=2023-06-01-preview` as CCF clients do, and take request bodies that
 //! are already COSE Sign1 signed (`cairn_gov::sign_request`).
 use crate::{ClientError, ClientIdentity, ClientOptions, LogTable, NetworkInfo, NodeStateInfo, PollBackoff};
-use crate::{ProposalInfo, RecoverySubmission, TxStatus, build_tls_config};
+use crate::{ProposalInfo, RecoverySubmission, TransportKind, TxStatus, build_tls_config};
 use base64::Engine;
 use cairn_ledger::format::TxId;
 use reqwest::Method;
@@ -110,13 +110,22 @@ impl CairnClient {
             _ => "REQUEST",
         };
         let url = format!("{}{path}", self.base_url);
+        let retry_get = method == Method::GET;
         let mut request = self.http.request(method, &url);
         request = match body {
             Body::Empty => request,
             Body::Json(bytes) => request.header(CONTENT_TYPE, "application/json").body(bytes),
             Body::Cose(bytes) => request.header(CONTENT_TYPE, "application/cose").body(bytes),
         };
-        let mut response = request.send().await.map_err(|e| ClientError::from_reqwest(method_name, &url, e))?;
+        // A kept-alive connection the node closed as idle (`idle_connection_timeout`) just as
+        // this request went out breaks before any answer: a GET is sent again, once, on a new
+        // connection (as browsers do). Writes are not: the node may have executed them.
+        let again = if retry_get { request.try_clone() } else { None };
+        let sent = match (request.send().await, again) {
+            (Err(e), Some(again)) if ClientError::transport_kind(&e) == TransportKind::Broken => again.send().await,
+            (sent, _) => sent,
+        };
+        let mut response = sent.map_err(|e| ClientError::from_reqwest(method_name, &url, e))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();

@@ -60,6 +60,17 @@ struct ErrorDetails {
 }
 
 impl ClientError {
+    /// What kind of transport failure `source` is.
+    pub fn transport_kind(source: &reqwest::Error) -> TransportKind {
+        if source.is_timeout() {
+            TransportKind::Timeout
+        } else if source.is_connect() {
+            TransportKind::Connect
+        } else {
+            TransportKind::Broken
+        }
+    }
+
     /// Maps an HTTP error answer to `Http`. A body that is not CCF's error JSON (a proxy's page,
     /// an empty body) keeps its text as the message and gets the code `HTTP<status>`.
     pub fn from_http_answer(method: &'static str, url: &str, status: u16, body: &[u8]) -> ClientError {
@@ -72,13 +83,7 @@ impl ClientError {
 
     /// Maps a reqwest failure (no HTTP answer, or the body could not be read) to `Transport`.
     pub fn from_reqwest(method: &'static str, url: &str, source: reqwest::Error) -> ClientError {
-        let kind = if source.is_timeout() {
-            TransportKind::Timeout
-        } else if source.is_connect() {
-            TransportKind::Connect
-        } else {
-            TransportKind::Broken
-        };
+        let kind = Self::transport_kind(&source);
         let mut causes = vec![source.to_string()];
         let mut cause = std::error::Error::source(&source);
         while let Some(c) = cause {

@@ -73,4 +73,4 @@ pub use replay_window::{MAX_CLOCK_SKEW_S, MAX_RECENT_REQUESTS};
 pub use sealed_secret::{SEALED_SECRET_BYTES, SealedSecret};
 pub use service_config::ServiceConfig;
 pub use service_state::{previous_service_identity, service_info, service_status};
-pub use share_submission::{ShareSubmission, clear_submitted_shares, submit_recovery_share};
+pub use share_submission::{ShareSubmission, clear_submitted_shares, submit_recovery_share, submitted_shares};

@@ -12,6 +12,7 @@
 //!
 //! Sealed layout: `iv (12) ‖ ciphertext (44) ‖ tag (16)`.
 use crate::governance::authenticate_member;
+use crate::kv_read::KvRead;
 use crate::service_state::service_status;
 use crate::{GovError, MSG_RECOVERY_SHARE, RecoverySharesRecord, SignedRequest, check_submitted_share};
 use cairn_crypto::{AesGcmKey, GCM_IV_BYTES, GCM_TAG_BYTES, SHARE_BYTES, Share};
@@ -109,22 +110,35 @@ pub fn submit_recovery_share(
             seal_share(current_secret, member_id, &share, fill_random),
         );
     }
-    let record = RecoverySharesRecord::read(tx)?
-        .ok_or_else(|| GovError::RecoveryFailed("no recovery shares have been issued".into()))?;
-    let mut shares = Vec::new();
-    for id in record.encrypted_shares.keys() {
-        if let Some(sealed) = tx.get(ENCRYPTED_SUBMITTED_SHARES, id.as_bytes()).map(<[u8]>::to_vec) {
-            shares.push(open_share(current_secret, id, &sealed)?);
-        }
-    }
+    let (shares, threshold) = opened_shares(tx, current_secret)?;
     let submitted = shares.len() as u64;
     Ok(ShareSubmission {
         member_id: member_id.to_string(),
         submitted,
-        threshold: record.threshold,
+        threshold,
         newly_counted,
-        shares: (submitted >= record.threshold).then_some(shares),
+        shares: (submitted >= threshold).then_some(shares),
     })
+}
+
+/// Every share submitted so far, opened with `current_secret`, and the threshold.
+fn opened_shares(src: &mut impl KvRead, current_secret: &[u8; 32]) -> Result<(Vec<Share>, u64), GovError> {
+    let record = RecoverySharesRecord::read(src)?
+        .ok_or_else(|| GovError::RecoveryFailed("no recovery shares have been issued".into()))?;
+    let mut shares = Vec::new();
+    for id in record.encrypted_shares.keys() {
+        if let Some(sealed) = src.read(ENCRYPTED_SUBMITTED_SHARES, id.as_bytes()) {
+            shares.push(open_share(current_secret, id, &sealed)?);
+        }
+    }
+    Ok((shares, record.threshold))
+}
+
+/// The submitted shares, once at least the threshold of them are in (a primary that did not
+/// take the last share itself, or one elected since, restores the private state from them).
+pub fn submitted_shares(src: &mut impl KvRead, current_secret: &[u8; 32]) -> Result<Option<Vec<Share>>, GovError> {
+    let (shares, threshold) = opened_shares(src, current_secret)?;
+    Ok((shares.len() as u64 >= threshold).then_some(shares))
 }
 
 /// Removes every submitted share (the service opened: they have served).

@@ -41,6 +41,9 @@ pub enum Action {
     /// back as `Event::SnapshotEncoded`. A snapshot the shell never hands back (the node
     /// stopped) is simply not taken.
     EncodeSnapshot(crate::SnapshotJob),
+    /// Decrypt a recovered service's previous private state off the core thread
+    /// (`PrivateRestoreJob::run`) and hand the result back as `Event::PrivateStateRestored`.
+    RestorePrivateState(crate::PrivateRestoreJob),
     /// Write snapshot file `name` (temp, fsync, rename).
     WriteSnapshot { name: SnapshotName, bytes: Vec<u8> },
     /// The snapshot's evidence is committed: append `receipt` and rename it `.committed`.

@@ -118,6 +118,8 @@ pub enum Event {
         name: SnapshotName,
         reason: String,
     },
+    /// The private restore `Action::RestorePrivateState` asked for is done.
+    PrivateStateRestored(crate::PrivateStateRestored),
     /// The snapshot `Action::EncodeSnapshot` asked for is encoded.
     SnapshotEncoded(crate::EncodedSnapshot),
 }

@@ -17,6 +17,7 @@ mod node_core;
 mod node_identity;
 mod node_state;
 pub mod private_recovery;
+mod private_restore_job;
 mod raft_snapshot_offer;
 mod received_entry;
 mod recovery_snapshot;
@@ -44,6 +45,7 @@ pub use node_core::{
 };
 pub use node_identity::NodeIdentity;
 pub use node_state::NodeState;
+pub use private_restore_job::{PrivateRestoreJob, PrivateStateRestored, RestoreProgress};
 pub use raft_snapshot_offer::SnapshotOffer;
 pub use recovery_snapshot::RecoverySnapshot;
 pub use replay::{ReplayError, Replayer};

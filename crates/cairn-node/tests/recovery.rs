@@ -9,7 +9,7 @@ use cairn_ledger::format::{EntryFlags, EntryView, TxId};
 use cairn_ledger::receipt::Receipt;
 use cairn_ledger::snapshot::SnapshotName;
 use cairn_ledger::{ServiceIdentity, tables};
-use cairn_node::{Caller, CoreConfig, LogTable, NodeIdentity, NodeState, RecoverySnapshot, Request, Response};
+use cairn_node::{Caller, CoreConfig, Event, LogTable, NodeIdentity, NodeState, RecoverySnapshot, Request, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use support::*;
@@ -267,11 +267,29 @@ fn a_recovered_service_reads_publicly_then_restores_every_private_record_with_tw
     let r = submit(&mut node, &members()[0], &share0);
     assert_eq!((r.status, r.body["submittedCount"].as_u64()), (200, Some(1)), "{:?}", r.body);
     assert_eq!(network(&mut node)["service_status"], "WaitingForRecoveryShares");
-    // The second distinct share opens the service.
+    // The second distinct share starts the private phase, off the core: meanwhile the node
+    // answers, and reports reading the private ledger with its progress.
     let share1 = share_of(&mut node, &members()[1]);
+    node.held_restore_jobs = Some(Vec::new());
     let r = submit(&mut node, &members()[1], &share1);
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["message"], "2/2 recovery shares successfully submitted. End of recovery procedure initiated.");
+    let previous_last = txs.last().unwrap().seqno;
+    let s = node.ask(Caller::default(), Request::NodeState).body;
+    assert_eq!(s["state"], "ReadingPrivateLedger", "{s}");
+    assert_eq!(s["recovery_progress"]["phase"], "private", "{s}");
+    assert!(s["recovery_progress"]["target_seqno"].as_u64().unwrap() >= previous_last, "{s}");
+    assert_eq!(network(&mut node)["service_status"], "WaitingForRecoveryShares");
+    node.tick(node.now_ms + 1000); // a new request, not a replay
+    let r = submit(&mut node, &members()[0], &share0);
+    assert_eq!(r.status, 200, "a share while the private ledger is read still counts once: {:?}", r.body);
+    let mut held = node.held_restore_jobs.take().unwrap();
+    assert_eq!(held.len(), 1, "one private restore at a time");
+    let job = held.pop().unwrap();
+    let stale = cairn_node::PrivateStateRestored { run: 999, result: Ok(cairn_kv::WriteSet::new()) };
+    node.handle(Event::PrivateStateRestored(stale));
+    assert_eq!(state(&mut node), "ReadingPrivateLedger", "a result for another run is ignored");
+    node.handle(Event::PrivateStateRestored(job.run()));
     node.settle();
     assert!(!node.ledger_recovery, ".recovery suffixes dropped");
     assert_eq!(network(&mut node)["service_status"], "Open");

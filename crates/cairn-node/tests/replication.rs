@@ -193,6 +193,7 @@ impl Cluster {
                         node.core.handle(Event::Durable { seqno: last });
                     }
                     Action::EncodeSnapshot(job) => node.core.handle(Event::SnapshotEncoded(job.encode())),
+                    Action::RestorePrivateState(job) => node.core.handle(Event::PrivateStateRestored(job.run())),
                     Action::WriteSnapshot { name, bytes } => {
                         node.snapshots.insert(name, bytes);
                     }

@@ -7,8 +7,9 @@
 //! request (RPC) or once the peer authenticated (node-to-node), and evictable again after.
 //! [`ConnectionSlots::admit`]:
 //! - below `soft`: admitted;
-//! - at or above `soft`: the oldest evictable connection is told to close ([`Slot::evicted`])
-//!   and frees its slot at once; with none evictable, the newcomer is admitted *over the soft
+//! - at or above `soft`: the oldest evictable connection that never completed a request is told
+//!   to close ([`Slot::evicted`]), or else the oldest evictable one (a client's kept-alive
+//!   session between requests: strangers go first), and frees its slot at once; with none evictable, the newcomer is admitted *over the soft
 //!   limit* (the RPC answers it 503) while below `hard`, and refused at `hard`.
 //!
 //! Invariant: the slots held (admitted and not evicted or dropped) never exceed `hard`.
@@ -30,6 +31,8 @@ pub enum Admission {
 struct Held {
     /// Requests in flight (RPC) or 1 once authenticated (node-to-node): not evictable.
     busy: u32,
+    /// It completed a request (went busy, then idle): a client, not a stranger.
+    served: bool,
     evict: Option<oneshot::Sender<()>>,
 }
 
@@ -62,7 +65,8 @@ impl ConnectionSlots {
     pub fn admit(self: &Arc<Self>) -> Admission {
         let mut s = self.lock();
         if s.held.len() >= self.soft {
-            let oldest = s.held.iter().find(|(_, h)| h.busy == 0).map(|(id, _)| *id);
+            let evictable = |served: bool| s.held.iter().find(|(_, h)| h.busy == 0 && h.served == served);
+            let oldest = evictable(false).or_else(|| evictable(true)).map(|(id, _)| *id);
             if let Some(id) = oldest {
                 let held = s.held.remove(&id).expect("found above");
                 if let Some(tx) = held.evict {
@@ -78,7 +82,7 @@ impl ConnectionSlots {
         let id = s.next;
         s.next += 1;
         let (tx, rx) = oneshot::channel();
-        s.held.insert(id, Held { busy: 0, evict: Some(tx) });
+        s.held.insert(id, Held { busy: 0, served: false, evict: Some(tx) });
         let slot = Slot { id, slots: self.clone(), evicted: Some(rx) };
         assert!(s.held.len() <= self.hard, "slots held never exceed the hard limit");
         if open >= self.soft { Admission::OverSoftLimit(slot) } else { Admission::Admitted(slot) }
@@ -116,6 +120,7 @@ impl Slot {
     pub fn idle(&self) {
         if let Some(h) = self.slots.lock().held.get_mut(&self.id) {
             h.busy = h.busy.saturating_sub(1);
+            h.served = true;
         }
     }
 
@@ -191,6 +196,36 @@ mod tests {
         assert_eq!(slots.evicted(), 2);
         drop((c, d));
         assert_eq!(slots.open(), 1);
+    }
+
+    #[tokio::test]
+    async fn strangers_are_evicted_before_a_client_between_its_requests() {
+        let slots = ConnectionSlots::new(3, 4);
+        let mut client = admitted(slots.admit());
+        let client_evicted = client.take_eviction().unwrap();
+        client.busy();
+        client.idle(); // one request served: kept alive, evictable, but a client
+        let mut strangers: Vec<Slot> = (0..2).map(|_| admitted(slots.admit())).collect();
+        let mut signals: Vec<_> = strangers.iter_mut().map(|s| s.take_eviction().unwrap()).collect();
+        // Newcomers at the soft limit evict the strangers, oldest first, not the older client.
+        let _n1 = admitted(slots.admit());
+        let n2 = admitted(slots.admit());
+        for signal in signals.drain(..) {
+            tokio::time::timeout(std::time::Duration::from_secs(1), signal).await.expect("stranger evicted").unwrap();
+        }
+        assert_eq!(slots.evicted(), 2);
+        // Then the newcomers (strangers too) go before it.
+        let n3 = admitted(slots.admit());
+        assert_eq!(slots.evicted(), 3);
+        drop(strangers);
+        // With the others busy, the client between its requests is the one left to evict.
+        n2.busy();
+        n3.busy();
+        let _n4 = admitted(slots.admit());
+        tokio::time::timeout(std::time::Duration::from_secs(1), client_evicted)
+            .await
+            .expect("client evicted last")
+            .unwrap();
     }
 
     fn admitted_or_over(a: Admission) -> Slot {

@@ -70,9 +70,10 @@ pub struct CoreLoop {
     install: Option<(SnapshotName, String)>,
     pending: HashMap<RequestId, oneshot::Sender<Response>>,
     next_id: RequestId,
-    /// Snapshots encoded off this thread (`Action::EncodeSnapshot`) come back here.
-    encoded_tx: mpsc::UnboundedSender<cairn_node::EncodedSnapshot>,
-    encoded_rx: mpsc::UnboundedReceiver<cairn_node::EncodedSnapshot>,
+    /// Work done off this thread (`Action::EncodeSnapshot`, `Action::RestorePrivateState`)
+    /// comes back here as the event that reports it.
+    background_tx: mpsc::UnboundedSender<Event>,
+    background_rx: mpsc::UnboundedReceiver<Event>,
 }
 
 /// Runs `work` while the node has no core to answer with (between a snapshot offer and the
@@ -126,8 +127,8 @@ enum Input {
     Closed,
     /// The deadline passed.
     Timeout,
-    /// A snapshot was encoded.
-    Encoded(cairn_node::EncodedSnapshot),
+    /// Work done off the core thread.
+    Background(Event),
 }
 
 impl CoreLoop {
@@ -140,7 +141,7 @@ impl CoreLoop {
         fetcher: Option<SnapshotFetcher>,
         initial: Vec<Action>,
     ) -> Self {
-        let (encoded_tx, encoded_rx) = mpsc::unbounded_channel();
+        let (background_tx, background_rx) = mpsc::unbounded_channel();
         CoreLoop {
             core,
             writer,
@@ -152,8 +153,8 @@ impl CoreLoop {
             install: None,
             pending: HashMap::new(),
             next_id: 0,
-            encoded_tx,
-            encoded_rx,
+            background_tx,
+            background_rx,
         }
     }
 
@@ -173,7 +174,7 @@ impl CoreLoop {
         let mut peer_batch = Vec::new();
         loop {
             let wait = self.core.next_deadline_ms().map(|d| Duration::from_millis(d.saturating_sub(now_ms())));
-            let encoded_rx = &mut self.encoded_rx;
+            let background_rx = &mut self.background_rx;
             let first = rt.block_on(async {
                 let sleep = async {
                     match wait {
@@ -184,7 +185,7 @@ impl CoreLoop {
                 tokio::select! {
                     m = rx.recv() => m.map_or(Input::Closed, Input::Request),
                     Some(e) = peers.recv() => Input::Peer(e),
-                    Some(e) = encoded_rx.recv() => Input::Encoded(e),
+                    Some(e) = background_rx.recv() => Input::Background(e),
                     _ = sleep => Input::Timeout,
                 }
             });
@@ -193,7 +194,7 @@ impl CoreLoop {
                 Input::Timeout => {}
                 Input::Request(msg) => batch.push(msg),
                 Input::Peer(e) => peer_batch.push(e),
-                Input::Encoded(e) => self.core.handle(Event::SnapshotEncoded(e)),
+                Input::Background(e) => self.core.handle(e),
             }
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -288,6 +289,19 @@ impl CoreLoop {
         }
     }
 
+    /// Runs `work` on a thread of its own; the event it returns reaches the core through the
+    /// loop (dropped if the loop stopped: the work is then simply not used).
+    fn in_background(&self, name: &str, work: impl FnOnce() -> Event + Send + 'static) -> anyhow::Result<()> {
+        let done = self.background_tx.clone();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let _ = done.send(work());
+            })
+            .with_context(|| format!("starting the {name} thread"))?;
+        Ok(())
+    }
+
     /// Performs the core's actions, feeding back durability, until it has nothing more to do.
     /// Every `Sync` asked for in one round of actions is answered by one fsync at the end of the
     /// round (group commit across the whole batch of requests and peer frames): nothing in a
@@ -339,22 +353,27 @@ impl CoreLoop {
             // A snapshot that cannot be written (a full disk) is skipped, not fatal: the ledger
             // holds everything, and the node keeps serving (issue 11, finding 7).
             Action::EncodeSnapshot(job) => {
-                let done = self.encoded_tx.clone();
                 let seqno = job.seqno();
-                std::thread::Builder::new()
-                    .name("cairn-snapshot".into())
-                    .spawn(move || {
-                        let started = std::time::Instant::now();
-                        let encoded = job.encode();
-                        tracing::debug!(
-                            seqno,
-                            bytes = encoded.bytes.len(),
-                            elapsed_ms = started.elapsed().as_millis() as u64,
-                            "snapshot encoded"
-                        );
-                        let _ = done.send(encoded); // the loop stopped: the snapshot is not taken
-                    })
-                    .context("starting the snapshot encoder thread")?;
+                self.in_background("cairn-snapshot", move || {
+                    let started = std::time::Instant::now();
+                    let encoded = job.encode();
+                    let elapsed_ms = started.elapsed().as_millis() as u64;
+                    tracing::debug!(seqno, bytes = encoded.bytes.len(), elapsed_ms, "snapshot encoded");
+                    Event::SnapshotEncoded(encoded)
+                })?
+            }
+            Action::RestorePrivateState(job) => {
+                tracing::info!(?job, "reading the private ledger");
+                self.in_background("cairn-private-restore", move || {
+                    let started = std::time::Instant::now();
+                    let done = job.run();
+                    let elapsed_ms = started.elapsed().as_millis() as u64;
+                    match &done.result {
+                        Ok(_) => tracing::info!(elapsed_ms, "private ledger read"),
+                        Err(e) => tracing::error!(elapsed_ms, "the private state could not be restored: {e}"),
+                    }
+                    Event::PrivateStateRestored(done)
+                })?
             }
             Action::WriteSnapshot { name, bytes } => match self.snapshots.write(&name, &bytes) {
                 Ok(()) => {

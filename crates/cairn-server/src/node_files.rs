@@ -133,3 +133,61 @@ pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> anyhow::Res
     fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing directory {}", dir.display()))?;
     Ok(())
 }
+
+/// Writes `command.service_certificate_file`. A different certificate already there (an earlier
+/// service's, which a disaster recovery needs as its previous identity) is renamed
+/// `<name>.<fingerprint>.replaced` first, never overwritten; the same one is left as it is.
+pub fn write_service_certificate(path: &Path, pem: &str) -> anyhow::Result<()> {
+    match fs::read(path) {
+        Ok(existing) if existing == pem.as_bytes() => return Ok(()),
+        Ok(existing) => {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let fingerprint = cairn_crypto::sha256(&existing).to_hex();
+            let mut aside = path.with_file_name(format!("{name}.{}.replaced", &fingerprint[..16]));
+            let mut n = 1;
+            while aside.exists() {
+                aside = path.with_file_name(format!("{name}.{}.{n}.replaced", &fingerprint[..16]));
+                n += 1;
+            }
+            fs::rename(path, &aside).with_context(|| format!("setting aside {}", path.display()))?;
+            tracing::warn!(
+                file = %path.display(),
+                kept_as = %aside.display(),
+                "the service certificate file held another service's certificate: kept aside, not overwritten"
+            );
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    write_atomically(path, pem.as_bytes(), false)
+}
+
+#[cfg(test)]
+mod service_certificate_tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> =
+            fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn another_services_certificate_is_kept_aside_never_overwritten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("service_cert.pem");
+        write_service_certificate(&path, "A").unwrap();
+        write_service_certificate(&path, "A").unwrap();
+        assert_eq!(names(tmp.path()), ["service_cert.pem"], "the same certificate again: nothing set aside");
+        write_service_certificate(&path, "B").unwrap();
+        write_service_certificate(&path, "A").unwrap();
+        write_service_certificate(&path, "B").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "B");
+        let aside: Vec<String> = names(tmp.path()).into_iter().filter(|n| n.ends_with(".replaced")).collect();
+        assert_eq!(aside.len(), 3, "{aside:?}");
+        let kept: Vec<String> = aside.iter().map(|n| fs::read_to_string(tmp.path().join(n)).unwrap()).collect();
+        assert_eq!(kept.iter().filter(|k| *k == "A").count(), 2, "every replaced certificate is kept: {kept:?}");
+        assert_eq!(kept.iter().filter(|k| *k == "B").count(), 1);
+    }
+}

@@ -230,7 +230,7 @@ pub fn recover_service(
     set_aside_recovery_chunks(cfg)?;
     let service = ServiceIdentity::create(crate::startup::now_s() - 60, recover.service_cert_validity_days)?;
     let (node_key, node_cert) = endorse_new_node(cfg, &service)?;
-    write_atomically(&cfg.service_certificate_file, service.cert.pem().as_bytes(), false)?;
+    crate::node_files::write_service_certificate(&cfg.service_certificate_file, service.cert.pem())?;
     tracing::info!(
         file = %cfg.service_certificate_file.display(),
         service = %fingerprint(&service.cert),
@@ -310,7 +310,7 @@ pub fn recover_from_replay(
     ledger_secret: [u8; 32],
 ) -> anyhow::Result<NodeCore> {
     check_previous_identity(&replayer, recover)?;
-    write_atomically(&cfg.service_certificate_file, identity.service_cert_pem.as_bytes(), false)?;
+    crate::node_files::write_service_certificate(&cfg.service_certificate_file, &identity.service_cert_pem)?;
     write_atomically(&cfg.node_certificate_file, identity.signer.cert_pem.as_bytes(), false)?;
     let join_token = crate::write_new_join_token(&cfg.join_token_file)?;
     crate::core_loop::set_ledger_recovery(writer, files, true)?;

@@ -233,7 +233,7 @@ pub fn start_or_restart(
     let node_key = SigningKey::from_pem(&node_key_pem).context("node_privk.pem")?;
     let secrets = NodeCore::parse_secrets_json(&files.read(LEDGER_SECRETS_FILE)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", files.path(LEDGER_SECRETS_FILE).display()))?;
-    write_atomically(&cfg.service_certificate_file, service_cert_pem.as_bytes(), false)?;
+    crate::node_files::write_service_certificate(&cfg.service_certificate_file, &service_cert_pem)?;
     write_atomically(&cfg.node_certificate_file, node_cert_pem.as_bytes(), false)?;
     let signer = Arc::new(NodeSigner::new(node_key, node_cert_pem.clone()));
     let mut rpc_addresses = cfg.rpc_published.clone();

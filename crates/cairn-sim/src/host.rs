@@ -181,6 +181,7 @@ impl SimNode {
             // Encoded at once; the core hears of it after the events already queued, as from
             // the shell's encoder thread.
             Action::EncodeSnapshot(job) => self.inbox.push_back(Event::SnapshotEncoded(job.encode())),
+            Action::RestorePrivateState(job) => self.inbox.push_back(Event::PrivateStateRestored(job.run())),
             Action::WriteSnapshot { name, bytes } => {
                 self.disk.write_snapshot(&name.to_string(), &bytes).map_err(|e| format!("snapshot {name}: {e}"))?
             }

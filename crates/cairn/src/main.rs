@@ -6,6 +6,7 @@ mod ledger_cli;
 mod member_cli;
 mod node_cli;
 mod sandbox_cli;
+mod sigbus_notice;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -205,6 +205,7 @@ pub fn run(a: NodeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     raise_open_file_limit(&shell);
+    crate::sigbus_notice::install();
     match cairn_server::run_node(shell) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {

@@ -114,6 +114,12 @@ pub struct NodeCore {
     last_snapshot_seqno: u64,
     snapshot_requested: bool,
     pending_snapshots: Vec<PendingSnapshot>,
+    /// The private restore handed to the shell (a recovered service's primary, step 3).
+    private_restore: Option<recovery::PrivateRestoreRun>,
+    /// Runs of it started so far (each result names its run).
+    restore_runs: u64,
+    /// Why the private state could not be restored (shown in `GET /node/state`).
+    restore_failure: Option<String>,
     /// The snapshot being encoded off the core thread (its seqno and Merkle leaf): at most one.
     snapshot_encoding: Option<(u64, Sha256)>,
     /// The last snapshot the shell could not write or commit, and why (until a later one is
@@ -291,6 +297,9 @@ impl NodeCore {
             snapshot_requested: false,
             pending_snapshots: Vec::new(),
             snapshot_encoding: None,
+            private_restore: None,
+            restore_runs: 0,
+            restore_failure: None,
             snapshot_failure: None,
             fill_random,
             out: Vec::new(),
@@ -344,6 +353,7 @@ impl NodeCore {
             Event::PeerUnreachable { to } => self.consensus.report_unreachable(to),
             Event::JoinResponse { status, body } => self.on_join_response(status, &body),
             Event::SnapshotEncoded(encoded) => self.on_snapshot_encoded(encoded),
+            Event::PrivateStateRestored(done) => self.on_private_state_restored(done),
             Event::SnapshotFailed { name, reason } => {
                 // Its evidence stays in the ledger (harmless: no file claims it); the next
                 // snapshot is due `snapshot_tx_count` transactions later, as after a success.
@@ -352,6 +362,7 @@ impl NodeCore {
             }
         }
         self.drive();
+        self.maybe_start_private_restore();
         // O(1) but for the view history (a handful of views): on in release builds too, as
         // TigerBeetle keeps its cheap assertions on (issue 11, finding 7).
         if self.installing.is_none() {
@@ -709,6 +720,14 @@ impl NodeCore {
         });
         if let Some((name, reason)) = &self.snapshot_failure {
             body["snapshot_failure"] = json!({"snapshot": name.to_string(), "error": reason});
+        }
+        if let Some(progress) = self.private_restore_progress() {
+            body["last_recovered_seqno"] = progress["seqno"].clone();
+            body["recovery_target_seqno"] = progress["target_seqno"].clone();
+            body["recovery_progress"] = progress;
+        }
+        if let Some(reason) = &self.restore_failure {
+            body["recovery_failure"] = json!(reason);
         }
         Response::ok(body)
     }

@@ -13,15 +13,19 @@
 //!    `WaitingForRecoveryShares`) and submit their shares (`cairn_gov::submit_recovery_share`:
 //!    checked against their commitments, sealed in a committed table, so a new primary counts
 //!    them).
-//! 3. **Private phase.** The share that reaches the threshold opens the service in the same
-//!    transaction: the primary restores the previous secret chain from the shares and the
-//!    historical-secret records, decrypts every previous entry's private domain
-//!    (`private_recovery`), and writes one transaction: status `Open`, the previous latest
-//!    secret sealed under the new one (the chain goes on), fresh shares, the submitted shares
-//!    removed, and the restored chain in the private table `cairn.internal.recovered_ledger_secrets`.
-//!    Every node that applies that transaction (a backup, or a node replaying it after a restart)
-//!    restores the same private state from its own copy of the previous entries, before the
-//!    transaction's own writes. Then a snapshot is taken and the `.recovery` suffixes dropped.
+//! 3. **Private phase.** Once the submitted shares reach the threshold (the submission that
+//!    reaches it is recorded like the others), the primary restores the previous secret chain
+//!    from the shares and the historical-secret records and hands the decryption of every
+//!    previous entry's private domain to the shell (`PrivateRestoreJob`, off the core thread:
+//!    Raft and `GET /node/state` go on; the node reports `ReadingPrivateLedger` with
+//!    `recovery_progress`). A primary elected meanwhile starts it again from the committed
+//!    shares (no member resubmits). When it comes back, the primary writes one transaction:
+//!    status `Open`, the previous latest secret sealed under the new one (the chain goes on),
+//!    fresh shares, the submitted shares removed, and the restored chain in the private table
+//!    `cairn.internal.recovered_ledger_secrets`. Every node that applies that transaction (a
+//!    backup, or a node replaying it after a restart) restores the same private state from its
+//!    own copy of the previous entries, before the transaction's own writes (in the core, not
+//!    yet off it). Then a snapshot is taken and the `.recovery` suffixes dropped.
 //!
 //! Invariant: between 1 and 3 the node's first secret starts after the previous service's last
 //! entry (`received_entry::before_known_secrets`); from 3 on its secrets start at seqno 1.
@@ -29,10 +33,13 @@ use super::{NodeCore, TX_ID_HEADER, raft_loop};
 use crate::private_recovery::{historical_secret_records, overlay, recover_private_state, with_recovered_secrets};
 use crate::received_entry::before_known_secrets;
 use crate::recovery_snapshot::RecoverySnapshot;
-use crate::{Action, ApiError, CoreConfig, FillRandom, NodeIdentity, NodeState, RaftRole, Replayer, Response};
+use crate::{
+    Action, ApiError, CoreConfig, FillRandom, NodeIdentity, NodeState, PrivateRestoreJob, PrivateStateRestored,
+    RaftRole, Replayer, Response,
+};
 use cairn_crypto::Sha256;
 use cairn_gov::SignedRequest;
-use cairn_kv::{Tx, WriteSet};
+use cairn_kv::WriteSet;
 use cairn_ledger::format::{EntryFlags, TxId};
 use cairn_ledger::genesis::GenesisRecord;
 use cairn_ledger::tables::{self, NodeInfo, NodeStatus, ServiceInfo, ServiceStatus};
@@ -60,6 +67,17 @@ pub struct RecoverParams {
     pub open_chunk_bytes: u64,
     pub now_ms: u64,
     pub fill_random: FillRandom,
+}
+
+/// A private restore handed to the shell: which run, in which view, and what the opening
+/// transaction needs once it comes back.
+pub(super) struct PrivateRestoreRun {
+    run: u64,
+    view: u64,
+    chain_json: Vec<u8>,
+    merged: LedgerSecrets,
+    progress: std::sync::Arc<crate::RestoreProgress>,
+    started_ms: u64,
 }
 
 /// The private state restored at `seqno`, and the secrets the node held before (a rollback of
@@ -201,6 +219,7 @@ impl NodeCore {
     /// has not restored its private state.
     pub(super) fn reported_state(&self) -> NodeState {
         match self.state {
+            NodeState::PartOfNetwork if self.private_restore.is_some() => NodeState::ReadingPrivateLedger,
             NodeState::PartOfNetwork if self.private_state_pending() => NodeState::PartOfPublicNetwork,
             state => state,
         }
@@ -226,40 +245,101 @@ impl NodeCore {
             "submittedCount": submission.submitted,
             "recoveryThreshold": submission.threshold,
         });
-        let id = match &submission.shares {
-            Some(shares) => self.open_recovered_service(tx, shares)?,
-            None => self.execute(tx.into_parts().1, EntryFlags::default(), Sha256::ZERO),
-        };
+        // The share that reaches the threshold is recorded like the others: the private phase
+        // starts after this event (`maybe_start_private_restore`), off the core thread.
+        let id = self.execute(tx.into_parts().1, EntryFlags::default(), Sha256::ZERO);
         Ok(Response::ok(body).with_header(TX_ID_HEADER, id.to_string()))
     }
 
-    /// The threshold is reached: restore, open, re-share (module documentation, step 3).
-    fn open_recovered_service(&mut self, mut tx: Tx, shares: &[cairn_crypto::Share]) -> Result<TxId, ApiError> {
-        let failed = |m: String| ApiError::new(500, "RecoveryFailed", m);
-        if !self.private_state_pending() {
-            return Err(failed("the private state is already restored".into()));
+    /// Step 3 starts on the primary once the shares are in (and again on a primary elected
+    /// before it finished): restore the previous secret chain, and hand the decryption of the
+    /// previous entries to the shell (`PrivateRestoreJob`). `GET /node/state` says
+    /// `ReadingPrivateLedger`, with the job's progress, until it comes back.
+    pub(super) fn maybe_start_private_restore(&mut self) {
+        if !self.private_state_pending()
+            || self.private_restore.is_some()
+            || self.restore_failure.is_some()
+            || !self.is_primary()
+            || self.service_info().status != ServiceStatus::WaitingForRecoveryShares
+        {
+            return;
         }
+        let current = *self.secrets.latest().expect("a node has a ledger secret").raw();
+        let shares = match cairn_gov::submitted_shares(&mut &self.store, &current) {
+            Ok(Some(shares)) => shares,
+            Ok(None) => return,
+            Err(e) => return self.restore_failure = Some(e.to_string()),
+        };
+        match self.private_restore_job(&shares) {
+            Ok((job, run)) => {
+                self.private_restore = Some(run);
+                self.out.push(Action::RestorePrivateState(job));
+            }
+            Err(e) => self.restore_failure = Some(e),
+        }
+    }
+
+    fn private_restore_job(
+        &mut self,
+        shares: &[cairn_crypto::Share],
+    ) -> Result<(PrivateRestoreJob, PrivateRestoreRun), String> {
         let previous_last = self.secrets.entries()[0].0 - 1;
         let log = self.consensus.log_entries(0, previous_last);
-        let historical =
-            historical_secret_records(log.iter().map(|e| &e.data[..])).map_err(|e| failed(e.to_string()))?;
-        let chain = cairn_gov::recover_secret_chain(&mut tx, shares, &historical).map_err(gov_error)?;
+        let historical = historical_secret_records(log.iter().map(|e| &e.data[..])).map_err(|e| e.to_string())?;
+        let chain =
+            cairn_gov::recover_secret_chain(&mut self.store.begin(), shares, &historical).map_err(|e| e.to_string())?;
         let chain_json = serde_json::to_vec(&chain).expect("json");
-        let merged = with_recovered_secrets(&chain_json, &self.secrets).map_err(failed)?;
+        let merged = with_recovered_secrets(&chain_json, &self.secrets)?;
         // From the recovery snapshot's private domain, if the public read started from one.
-        let (base, after) = match &self.recovery_snapshot {
-            Some(s) => (s.private_state(&merged).map_err(|e| failed(e.to_string()))?, s.seqno),
-            None => (WriteSet::new(), 0),
+        let after = self.recovery_snapshot.as_ref().map_or(0, |s| s.seqno);
+        let end = self.private_replay_len(log.len()).max(after as usize);
+        let entries = log[after as usize..end].iter().map(|e| e.data.clone()).collect();
+        self.restore_runs += 1;
+        let (job, progress) = PrivateRestoreJob::new(
+            self.restore_runs,
+            entries,
+            after + 1,
+            self.recovery_snapshot.clone(),
+            merged.clone(),
+        );
+        let run = PrivateRestoreRun {
+            run: self.restore_runs,
+            view: self.view,
+            chain_json,
+            merged,
+            progress,
+            started_ms: self.now_ms,
         };
-        let replayed = &log[after as usize..self.private_replay_len(log.len()).max(after as usize)];
-        let restored = recover_private_state(base, replayed.iter().map(|e| &e.data[..]), after + 1, &merged)
-            .map_err(|e| failed(e.to_string()))?;
-        self.recovery_snapshot = None;
+        Ok((job, run))
+    }
+
+    /// The private state is restored: the transaction that opens the service (module
+    /// documentation, step 3), if this node is still the primary that asked for it.
+    pub(super) fn on_private_state_restored(&mut self, done: PrivateStateRestored) {
+        if self.private_restore.as_ref().is_none_or(|r| r.run != done.run) {
+            return;
+        }
+        let run = self.private_restore.take().expect("checked");
+        if !self.is_primary() || self.view != run.view || !self.private_state_pending() {
+            return; // another primary restores it (or already did)
+        }
+        let restored = match done.result {
+            Ok(restored) => restored,
+            Err(e) => return self.restore_failure = Some(e),
+        };
+        if let Err(e) = self.open_recovered_service(restored, run) {
+            self.restore_failure = Some(e.message);
+        }
+    }
+
+    /// Writes the opening transaction over the restored private state.
+    fn open_recovered_service(&mut self, restored: WriteSet, run: PrivateRestoreRun) -> Result<TxId, ApiError> {
+        let mut tx = self.store.begin();
         cairn_gov::clear_submitted_shares(&mut tx).map_err(gov_error)?;
         let info = ServiceInfo { status: ServiceStatus::Open, ..self.service_info() };
         tx.put(tables::SERVICE_INFO, tables::SINGLETON_KEY.to_vec(), serde_json::to_vec(&info).expect("json"));
-        tx.put(tables::RECOVERED_LEDGER_SECRETS, tables::SINGLETON_KEY.to_vec(), chain_json);
-        let before = std::mem::replace(&mut self.secrets, merged);
+        tx.put(tables::RECOVERED_LEDGER_SECRETS, tables::SINGLETON_KEY.to_vec(), run.chain_json);
+        let before = std::mem::replace(&mut self.secrets, run.merged);
         // The chain goes on: the previous latest secret sealed under the new service's, and
         // fresh shares of the new one (the service is Open in this transaction).
         cairn_gov::rekey(&mut tx, &self.secret_chain(), &mut *self.fill_random).map_err(|e| {
@@ -267,12 +347,32 @@ impl NodeCore {
             gov_error(e)
         })?;
         let ws = tx.into_parts().1;
+        self.recovery_snapshot = None;
         self.persist_secrets();
         let seqno = self.history.last().seqno + 1;
         self.restored = Some(Restored { seqno, secrets_before: before });
-        let id = self.execute_over(restored.write_set, ws);
+        let id = self.execute_over(restored, ws);
         self.after_private_state_restored();
         Ok(id)
+    }
+
+    /// `recovery_progress` of `GET /node/state` while the private ledger is read.
+    pub(super) fn private_restore_progress(&self) -> Option<serde_json::Value> {
+        let run = self.private_restore.as_ref()?;
+        let (seqno, read) = run.progress.read();
+        let elapsed_s = (self.now_ms.saturating_sub(run.started_ms) as f64 / 1000.0).max(1e-3);
+        let rate = read as f64 / elapsed_s;
+        let left = run.progress.bytes_total.saturating_sub(read) as f64;
+        let eta = (rate > 0.0).then(|| (left / rate * 10.0).round() / 10.0);
+        Some(json!({
+            "phase": "private",
+            "seqno": seqno,
+            "target_seqno": run.progress.target_seqno,
+            "bytes_read": read,
+            "bytes_total": run.progress.bytes_total,
+            "rate_bytes_per_s": rate.round() as u64,
+            "eta_s": eta,
+        }))
     }
 
     /// A backup (or a new primary's unsigned tail) applies the transaction that opened the

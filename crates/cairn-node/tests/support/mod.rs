@@ -238,6 +238,8 @@ pub struct Node {
     /// `Some`: snapshot jobs the core asks for are kept here, not encoded (a test hands them
     /// back when it likes); `None` (the default): encoded and handed back at once.
     pub held_snapshot_jobs: Option<Vec<cairn_node::SnapshotJob>>,
+    /// The same for private restore jobs.
+    pub held_restore_jobs: Option<Vec<cairn_node::PrivateRestoreJob>>,
     pub now_ms: u64,
     next_id: RequestId,
 }
@@ -254,6 +256,7 @@ impl Node {
             journal: Vec::new(),
             ledger_recovery: false,
             held_snapshot_jobs: None,
+            held_restore_jobs: None,
             now_ms,
             next_id: 0,
         }
@@ -388,24 +391,28 @@ impl Node {
             let jobs: Vec<usize> = taken
                 .iter()
                 .enumerate()
-                .filter(|(_, a)| matches!(a, Action::EncodeSnapshot(_)))
+                .filter(|(_, a)| matches!(a, Action::EncodeSnapshot(_) | Action::RestorePrivateState(_)))
                 .map(|(i, _)| i)
                 .collect();
             if jobs.is_empty() {
                 actions.append(&mut taken);
                 break;
             }
-            let holding = self.held_snapshot_jobs.is_some();
+            let holding = self.held_snapshot_jobs.is_some() || self.held_restore_jobs.is_some();
             let mut encoded = Vec::new();
             for action in taken {
                 match (action, self.held_snapshot_jobs.as_mut()) {
                     (Action::EncodeSnapshot(job), Some(held)) => held.push(job),
-                    (Action::EncodeSnapshot(job), None) => encoded.push(job.encode()),
+                    (Action::EncodeSnapshot(job), None) => encoded.push(Event::SnapshotEncoded(job.encode())),
+                    (Action::RestorePrivateState(job), _) => match self.held_restore_jobs.as_mut() {
+                        Some(held) => held.push(job),
+                        None => encoded.push(Event::PrivateStateRestored(job.run())),
+                    },
                     (other, _) => actions.push(other),
                 }
             }
             for e in encoded {
-                self.core.handle(Event::SnapshotEncoded(e));
+                self.core.handle(e);
             }
             if holding {
                 break;
