@@ -290,6 +290,11 @@ fn a_recovered_service_reads_publicly_then_restores_every_private_record_with_tw
     node.handle(Event::PrivateStateRestored(stale));
     assert_eq!(state(&mut node), "ReadingPrivateLedger", "a result for another run is ignored");
     node.handle(Event::PrivateStateRestored(job.run()));
+    assert_ne!(
+        network(&mut node)["service_status"],
+        "Open",
+        "Open is reported once the opening transaction is committed, when reads see the restored records"
+    );
     node.settle();
     assert!(!node.ledger_recovery, ".recovery suffixes dropped");
     assert_eq!(network(&mut node)["service_status"], "Open");

@@ -732,8 +732,21 @@ impl NodeCore {
         Response::ok(body)
     }
 
+    /// `GET /node/network`. `Open` is reported once the transaction that opened the service is
+    /// committed (until then, the status as of the commit): users read committed state, so a
+    /// record read right after it never misses (a recovered service's private state arrives with
+    /// that transaction).
     fn network(&self) -> Response {
-        let info = self.service_info();
+        let mut info = self.service_info();
+        if info.status == ServiceStatus::Open {
+            let committed: Option<ServiceInfo> = self
+                .committed_store()
+                .get(tables::SERVICE_INFO, &tables::SINGLETON_KEY)
+                .and_then(|raw| serde_json::from_slice(raw).ok());
+            if let Some(committed) = committed.filter(|c| c.status != ServiceStatus::Open) {
+                info.status = committed.status;
+            }
+        }
         Response::ok(json!({
             "service_status": info.status,
             "service_certificate": info.cert,
