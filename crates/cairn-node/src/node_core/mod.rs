@@ -732,20 +732,14 @@ impl NodeCore {
         Response::ok(body)
     }
 
-    /// `GET /node/network`. `Open` is reported once the transaction that opened the service is
-    /// committed (until then, the status as of the commit): users read committed state, so a
-    /// record read right after it never misses (a recovered service's private state arrives with
-    /// that transaction).
+    /// `GET /node/network`: the current state, as CCF reports it, but for one case. A recovered
+    /// service's private records arrive with the transaction that opens it, and users read
+    /// committed state: it is reported `Open` once that transaction is committed, so a record
+    /// read right after never misses.
     fn network(&self) -> Response {
         let mut info = self.service_info();
-        if info.status == ServiceStatus::Open {
-            let committed: Option<ServiceInfo> = self
-                .committed_store()
-                .get(tables::SERVICE_INFO, &tables::SINGLETON_KEY)
-                .and_then(|raw| serde_json::from_slice(raw).ok());
-            if let Some(committed) = committed.filter(|c| c.status != ServiceStatus::Open) {
-                info.status = committed.status;
-            }
+        if info.status == ServiceStatus::Open && self.restored.as_ref().is_some_and(|r| r.seqno > self.commit.seqno) {
+            info.status = ServiceStatus::WaitingForRecoveryShares;
         }
         Response::ok(json!({
             "service_status": info.status,

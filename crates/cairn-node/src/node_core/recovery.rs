@@ -83,7 +83,7 @@ pub(super) struct PrivateRestoreRun {
 /// The private state restored at `seqno`, and the secrets the node held before (a rollback of
 /// that transaction goes back to them).
 pub(super) struct Restored {
-    seqno: u64,
+    pub(super) seqno: u64,
     secrets_before: LedgerSecrets,
 }
 
