@@ -65,6 +65,10 @@ pub struct SimNode {
     pub syncing: bool,
     /// Events that arrived while the node was busy.
     inbox: VecDeque<Event>,
+    /// Work the shell does on threads of its own (a snapshot encoded, a private state
+    /// restored), done: it reaches the core at the node's next pump, a later step of the run,
+    /// so a crash in between loses it as a real process loses its threads.
+    background: VecDeque<Event>,
     /// `Bug::AckBeforeFsync`: the highest commit the core asked for beyond what is durable.
     deferred_commit: u64,
     /// Virtual time the node's next tick is scheduled at.
@@ -97,6 +101,7 @@ impl SimNode {
             backlog: VecDeque::new(),
             syncing: false,
             inbox: VecDeque::new(),
+            background: VecDeque::new(),
             deferred_commit: 0,
             next_tick_at: None,
             corrupted: None,
@@ -127,6 +132,7 @@ impl SimNode {
     /// Performs actions and handles queued events until the node waits for an fsync or has
     /// nothing left to do.
     pub fn pump(&mut self, now_ms: u64, out: &mut Vec<Output>) -> Result<(), String> {
+        self.inbox.extend(self.background.drain(..));
         loop {
             if self.syncing || !self.is_up() {
                 return Ok(());
@@ -178,10 +184,9 @@ impl SimNode {
                 self.deferred_commit = self.deferred_commit.min(seqno);
             }
             Action::Reply { id, response } => out.push(Output::Reply { id, response }),
-            // Encoded at once; the core hears of it after the events already queued, as from
-            // the shell's encoder thread.
-            Action::EncodeSnapshot(job) => self.inbox.push_back(Event::SnapshotEncoded(job.encode())),
-            Action::RestorePrivateState(job) => self.inbox.push_back(Event::PrivateStateRestored(job.run())),
+            // Done at once; the core hears of it at the next pump (`background`).
+            Action::EncodeSnapshot(job) => self.background.push_back(Event::SnapshotEncoded(job.encode())),
+            Action::RestorePrivateState(job) => self.background.push_back(Event::PrivateStateRestored(job.run())),
             Action::WriteSnapshot { name, bytes } => {
                 self.disk.write_snapshot(&name.to_string(), &bytes).map_err(|e| format!("snapshot {name}: {e}"))?
             }
@@ -260,6 +265,7 @@ impl SimNode {
         self.core = None;
         self.backlog.clear();
         self.inbox.clear();
+        self.background.clear();
         self.syncing = false;
         self.deferred_commit = 0;
         self.next_tick_at = None;
