@@ -388,13 +388,7 @@ impl Node {
         let mut actions = Vec::new();
         loop {
             let mut taken = self.core.take_actions();
-            let jobs: Vec<usize> = taken
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| matches!(a, Action::EncodeSnapshot(_) | Action::RestorePrivateState(_)))
-                .map(|(i, _)| i)
-                .collect();
-            if jobs.is_empty() {
+            if !taken.iter().any(|a| matches!(a, Action::EncodeSnapshot(_) | Action::RestorePrivateState(_))) {
                 actions.append(&mut taken);
                 break;
             }
