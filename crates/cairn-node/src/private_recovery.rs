@@ -83,19 +83,15 @@ pub fn recover_private_state<'a>(
         let private = entry.decrypt_private(secret.key()).map_err(|e| err(e.to_string()))?;
         for (table, map) in private.maps {
             assert!(!is_public_table(&table), "a private domain holds only private tables");
-            let rows = tables.entry(table).or_default();
-            for (key, value) in map.writes {
-                rows.insert(key, value);
-            }
+            tables.entry(table).or_default().extend(map.writes);
         }
         out.entries += 1;
         out.bytes += bytes.len() as u64;
     }
-    for (table, rows) in tables {
-        for (key, value) in rows {
-            if let Some(value) = value {
-                out.write_set.put(&table, key, value);
-            }
+    for (table, mut rows) in tables {
+        rows.retain(|_, value| value.is_some());
+        if !rows.is_empty() {
+            out.write_set.maps.insert(table, cairn_kv::MapWrites { read_version: 0, writes: rows });
         }
     }
     Ok(out)
