@@ -99,8 +99,13 @@ pub fn recover_private_state<'a>(
 
 /// The node's secrets with the previous service's in front: `recovered_json` is the value of
 /// `cairn.internal.recovered_ledger_secrets` (a `LedgerSecretChain`), `current` the secrets of
-/// the recovered service (all valid after the previous service's entries).
-pub fn with_recovered_secrets(recovered_json: &[u8], current: &LedgerSecrets) -> Result<LedgerSecrets, String> {
+/// the recovered service (all valid after the previous service's entries). They must cover
+/// every seqno from 1, or from `base` when the node's ledger starts after a snapshot at `base`.
+pub fn with_recovered_secrets(
+    recovered_json: &[u8],
+    current: &LedgerSecrets,
+    base: u64,
+) -> Result<LedgerSecrets, String> {
     let chain: cairn_gov::LedgerSecretChain =
         serde_json::from_slice(recovered_json).map_err(|e| format!("{RECOVERED_LEDGER_SECRETS}: {e}"))?;
     let first_current = current.entries().first().map_or(u64::MAX, |(from, _)| *from);
@@ -111,8 +116,9 @@ pub fn with_recovered_secrets(recovered_json: &[u8], current: &LedgerSecrets) ->
     for (from, secret) in current.iter() {
         merged.push(from, secret.clone())?;
     }
-    if merged.entries().first().map(|(from, _)| *from) != Some(1) {
-        return Err(format!("{RECOVERED_LEDGER_SECRETS}: the restored secrets do not start at seqno 1"));
+    let needed = base.max(1);
+    if merged.entries().first().is_none_or(|(from, _)| *from > needed) {
+        return Err(format!("{RECOVERED_LEDGER_SECRETS}: the restored secrets do not reach back to seqno {needed}"));
     }
     Ok(merged)
 }

@@ -19,9 +19,12 @@
 use crate::ReplayError;
 use crate::Replayer;
 use cairn_crypto::{Certificate, Sha256, sha256};
-use cairn_kv::{Store, WriteSet, is_public_table};
+use cairn_kv::{WriteSet, is_public_table};
 use cairn_ledger::LedgerSecrets;
-use cairn_ledger::snapshot::{SnapshotName, decode_snapshot, decode_snapshot_public, verify_committed_snapshot};
+use cairn_ledger::snapshot::{
+    DecodedSnapshot, SnapshotName, decode_snapshot, decode_snapshot_public, verify_committed_snapshot,
+};
+use cairn_ledger::tables::{HISTORICAL_ENCRYPTED_LEDGER_SECRET, SINGLETON_KEY};
 use std::sync::Arc;
 
 /// A committed snapshot of the previous service a recovery starts from.
@@ -33,25 +36,43 @@ pub struct RecoverySnapshot {
     pub leaf: Sha256,
     /// The snapshot entry (without the receipt), its private domain still encrypted.
     entry: Arc<Vec<u8>>,
+    /// The value of `public:ccf.internal.historical_encrypted_ledger_secret` at `seqno`: where
+    /// the secret chain's walk back ends for a ledger that starts after this snapshot.
+    historical_secret: Option<Vec<u8>>,
 }
 
 impl RecoverySnapshot {
     /// Verifies committed snapshot `name` (file bytes `file`) against the previous service's
     /// certificate and the ledger's evidence entry (`evidence`: the ledger's entry at
     /// `name.evidence_seqno`, `None` if the ledger does not hold it), and decodes its public
-    /// domain: the store the public replay starts from.
+    /// domain: the store the public replay starts from (`DecodedSnapshot::into_store`), or, for
+    /// a ledger that starts after it, its whole starting point (`Replayer::from_recovery_snapshot`).
     pub fn check(
         name: SnapshotName,
         file: &[u8],
         previous: &Certificate,
         evidence: Option<&[u8]>,
-    ) -> Result<(RecoverySnapshot, Store), String> {
-        let committed = verify_committed_snapshot(&name, file, previous).map_err(|e| e.to_string())?;
-        let Some(evidence) = evidence else {
+    ) -> Result<(RecoverySnapshot, DecodedSnapshot), String> {
+        if evidence.is_none() {
             return Err(format!("its evidence transaction {} is not in the ledger", name.evidence_seqno));
-        };
+        }
+        Self::check_installed(name, file, previous, evidence)
+    }
+
+    /// [`RecoverySnapshot::check`] of a snapshot a node installs with an empty ledger (a node
+    /// joining a recovered service whose primary's log starts after it): the evidence is checked
+    /// if given, and arrives with the entries after the snapshot otherwise.
+    pub fn check_installed(
+        name: SnapshotName,
+        file: &[u8],
+        previous: &Certificate,
+        evidence: Option<&[u8]>,
+    ) -> Result<(RecoverySnapshot, DecodedSnapshot), String> {
+        let committed = verify_committed_snapshot(&name, file, previous).map_err(|e| e.to_string())?;
         let proven = committed.receipt.leaf_components.as_ref().map(|l| l.write_set_digest);
-        if proven != Some(sha256(evidence)) {
+        if let Some(evidence) = evidence
+            && proven != Some(sha256(evidence))
+        {
             return Err(format!(
                 "the receipt proves an evidence transaction other than seqno {} of this ledger",
                 name.evidence_seqno
@@ -62,8 +83,18 @@ impl RecoverySnapshot {
         decoded.check_invariants()?;
         let leaf = decoded.hash_at_snapshot.ok_or("the snapshot records no Merkle leaf at its seqno")?;
         let seqno = decoded.tx.seqno;
-        let snapshot = RecoverySnapshot { name, seqno, leaf, entry: Arc::new(entry.to_vec()) };
-        Ok((snapshot, decoded.into_store()))
+        let historical_secret = decoded
+            .tables
+            .get(HISTORICAL_ENCRYPTED_LEDGER_SECRET)
+            .and_then(|t| t.entries.get(&SINGLETON_KEY[..]))
+            .map(|v| v.value.to_vec());
+        let snapshot = RecoverySnapshot { name, seqno, leaf, entry: Arc::new(entry.to_vec()), historical_secret };
+        Ok((snapshot, decoded))
+    }
+
+    /// The historical-secret record the snapshot's state holds, if any.
+    pub fn historical_secret(&self) -> Option<&[u8]> {
+        self.historical_secret.as_deref()
     }
 
     /// After the public read that started from this snapshot's store: the ledger agrees with

@@ -9,7 +9,7 @@ use cairn_crypto::Sha256;
 use cairn_kv::Store;
 use cairn_ledger::format::{EntryView, TxId};
 use cairn_ledger::merkle::{MerkleFrontier, MerkleTree};
-use cairn_ledger::snapshot::DecodedSnapshot;
+use cairn_ledger::snapshot::{DecodedSnapshot, SnapshotName};
 use cairn_ledger::tables;
 use cairn_ledger::{LedgerSecrets, SignatureRecord};
 use std::collections::BTreeMap;
@@ -134,7 +134,11 @@ pub struct Replayer {
     node_key: Option<(String, std::sync::Arc<cairn_crypto::EncryptionKeyPair>)>,
     /// The committed snapshot file the log starts after (set by whoever read it), which this
     /// node offers to followers that need older entries than it holds.
-    pub log_base_snapshot: Option<cairn_ledger::snapshot::SnapshotName>,
+    pub log_base_snapshot: Option<SnapshotName>,
+    /// The log starts after a committed snapshot of the *previous* service (a recovery's, or one
+    /// a node installed while the recovered service was not yet open): its private domain, still
+    /// encrypted, is the base of the private state the transaction opening the service restores.
+    pub recovery_snapshot: Option<crate::RecoverySnapshot>,
 }
 
 impl Replayer {
@@ -154,6 +158,7 @@ impl Replayer {
             recorded_commit: 0,
             log_base: TxId::default(),
             log_base_snapshot: None,
+            recovery_snapshot: None,
             node_key: None,
         }
     }
@@ -221,6 +226,16 @@ impl Replayer {
         replayer.recorded_commit = record.commit_seqno.max(seqno);
         replayer.log_base = tx;
         replayer.check_invariants();
+        Ok(replayer)
+    }
+
+    /// A disaster recovery's public replay (as [`Replayer::public_only`]) of a ledger that starts
+    /// after committed snapshot `name` of the previous service, decoded publicly
+    /// (`RecoverySnapshot::check`): the starting point of [`Replayer::from_snapshot`].
+    pub fn public_from_snapshot(name: SnapshotName, decoded: DecodedSnapshot) -> Result<Self, ReplayError> {
+        let unknown = Replayer::public_only().secrets;
+        let mut replayer = Replayer::from_snapshot(unknown, decoded)?;
+        replayer.log_base_snapshot = Some(name);
         Ok(replayer)
     }
 
@@ -344,23 +359,30 @@ impl Replayer {
             return Ok(None);
         };
         let first_known = self.secrets.entries().first().map_or(1, |(from, _)| *from);
-        if first_known <= 1 {
-            return Ok(None);
+        if first_known <= self.log_base.seqno.max(1) {
+            return Ok(None); // the node holds the previous service's secrets already
         }
         let err = |reason: String| ReplayError::Entry { seqno, reason };
-        if self.log_base.seqno != 0 {
-            return Err(err(
-                "the previous service's entries are not in this ledger: their private state cannot be restored".into(),
-            ));
-        }
-        let merged = crate::private_recovery::with_recovered_secrets(json, &self.secrets).map_err(err)?;
-        let old = (first_known - 1) as usize;
+        let base = self.log_base.seqno;
+        let merged = crate::private_recovery::with_recovered_secrets(json, &self.secrets, base).map_err(err)?;
+        let private_base = match &self.recovery_snapshot {
+            _ if base == 0 => cairn_kv::WriteSet::new(),
+            Some(snapshot) if snapshot.seqno == base => snapshot.private_state(&merged)?,
+            _ => {
+                return Err(err(format!(
+                    "the previous service's entries up to {base} are not in this ledger, and the snapshot it starts \
+                     after is not the previous service's: their private state cannot be restored"
+                )));
+            }
+        };
+        let old = (first_known - 1 - base) as usize;
         let restored = crate::private_recovery::recover_private_state(
-            cairn_kv::WriteSet::new(),
+            private_base,
             self.log.iter().take(old).map(|b| b.as_ref()),
-            1,
+            base + 1,
             &merged,
         )?;
+        self.recovery_snapshot = None;
         self.secrets = merged;
         Ok(Some(restored.write_set))
     }

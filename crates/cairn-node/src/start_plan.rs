@@ -16,7 +16,7 @@
 //! | 8 | `Join` | yes | empty | absent | [`StartPlan::ResumeFromNewestSnapshot`] (fetched before joining; none: from nothing) |
 //! | 9 | `Start` | yes | empty | absent | [`StartPlan::CreateService`] (same identity: it crashed before its genesis) |
 //! | 10 | `Recover` | no | entries from 1 | — | [`StartPlan::RecoverService`] (a disaster recovery, SPEC §7: new identity) |
-//! | 11 | `Recover` | no | starts at `S + 1 > 1` | — | refuse: [`StartRefusal::RecoverLedgerAfterSnapshot`] (not supported yet) |
+//! | 11 | `Recover` | no | starts at `S + 1 > 1` | — | [`StartPlan::RecoverService`] (the previous service's snapshot at `S` is required) |
 //! | 12 | `Recover` | any | empty | absent | refuse: [`StartRefusal::NothingToRecover`] |
 //!
 //! Rows 5–7 also serve a `Recover` node that restarts with the identity its recovery created
@@ -68,8 +68,8 @@ pub enum StartPlan {
     /// A joined node with an empty ledger: the newest committed snapshot that verifies, or
     /// nothing (the primary replicates the whole ledger).
     ResumeFromNewestSnapshot,
-    /// A disaster recovery: read the public domain of the whole ledger, set aside what follows
-    /// the last signature, and become the primary of a new service (new identity) that records
+    /// A disaster recovery: read the public domain of the ledger (from the start, or from the
+    /// previous service's snapshot it starts after), set aside what follows the last signature, and become the primary of a new service (new identity) that records
     /// the previous one.
     RecoverService,
     /// Stop with an error naming the directories and what the operator can do.
@@ -83,9 +83,6 @@ pub enum StartRefusal {
     LedgerBeforeJoin { last_seqno: u64 },
     /// `Start` with no identity over a non-empty ledger: not this node's ledger.
     LedgerWithoutIdentity { last_seqno: u64 },
-    /// `Recover` over a ledger that starts after a snapshot (a node that joined from one):
-    /// recovering from a snapshot is not supported yet; use a node's whole ledger.
-    RecoverLedgerAfterSnapshot { first_seqno: u64 },
     /// `Recover` with an empty ledger: there is nothing to recover.
     NothingToRecover,
     /// The node's own files prove entries up to `proven` committed (`by`: a committed
@@ -141,9 +138,6 @@ pub fn plan_start(facts: &StartFacts) -> StartPlan {
             StartPlan::Refuse(StartRefusal::LedgerWithoutIdentity { last_seqno: facts.ledger_last_seqno })
         }
         (false, StartCommand::Start) => StartPlan::CreateService,
-        (false, StartCommand::Recover) if facts.ledger_first_seqno > 1 && has_entries => {
-            StartPlan::Refuse(StartRefusal::RecoverLedgerAfterSnapshot { first_seqno: facts.ledger_first_seqno })
-        }
         (false, StartCommand::Recover) if has_entries => StartPlan::RecoverService,
         (_, StartCommand::Recover) if !has_entries && facts.installed_snapshot.is_none() => {
             StartPlan::Refuse(StartRefusal::NothingToRecover)
@@ -270,9 +264,8 @@ mod tests {
     }
 
     #[test]
-    fn row_11_recover_over_a_ledger_that_starts_after_a_snapshot_refuses() {
-        let plan = plan_start(&facts(Recover, false, 11, 40));
-        assert_eq!(plan, StartPlan::Refuse(StartRefusal::RecoverLedgerAfterSnapshot { first_seqno: 11 }));
+    fn row_11_recover_over_a_ledger_that_starts_after_a_snapshot_recovers_from_that_snapshot() {
+        assert_eq!(plan_start(&facts(Recover, false, 11, 40)), StartPlan::RecoverService);
     }
 
     #[test]

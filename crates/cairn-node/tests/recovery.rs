@@ -5,11 +5,13 @@ mod support;
 
 use cairn_crypto::{Certificate, EncryptionKeyPair, SigningKey};
 use cairn_gov::{GovRequestHeader, InitialMember, identity_id, sign_request};
-use cairn_ledger::format::{EntryFlags, EntryView, TxId};
+use cairn_ledger::format::{EncodedEntry, EntryFlags, EntryView, TxId};
 use cairn_ledger::receipt::Receipt;
 use cairn_ledger::snapshot::SnapshotName;
 use cairn_ledger::{ServiceIdentity, tables};
-use cairn_node::{Caller, CoreConfig, Event, LogTable, NodeIdentity, NodeState, RecoverySnapshot, Request, Response};
+use cairn_node::{
+    Caller, CoreConfig, Event, LogTable, NodeIdentity, NodeState, RecoverySnapshot, Replayer, Request, Response,
+};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use support::*;
@@ -167,19 +169,37 @@ fn recover_and_open_from(
     old_cert: &Certificate,
     seed: u64,
 ) -> (Node, Certificate, NodeIdentity) {
-    let now = old.now_ms + 60_000;
+    let (mut node, cert, identity) = recover_ledger(&old.ledger, old.now_ms, snapshot, old_cert, seed);
+    open_with_shares(&mut node, old_cert, &cert);
+    (node, cert, identity)
+}
+
+/// The public phase of a recovery of `ledger` (from `snapshot`, if given), a minute after
+/// `now_ms`.
+fn recover_ledger(
+    ledger: &[EncodedEntry],
+    now_ms: u64,
+    snapshot: Option<&(SnapshotName, Vec<u8>)>,
+    old_cert: &Certificate,
+    seed: u64,
+) -> (Node, Certificate, NodeIdentity) {
+    let now = now_ms + 60_000;
     let (identity, cert) = new_identity((now / 1000) as i64);
     let snapshot = snapshot.map(|(name, file)| (*name, file.as_slice(), old_cert));
-    let mut node = Node::recover_from(&old.ledger, snapshot, identity.clone(), config(), seed, now).expect("recover");
+    let mut node = Node::recover_from(ledger, snapshot, identity.clone(), config(), seed, now).expect("recover");
     node.settle();
-    open_recovered(&mut node, old_cert, &cert);
+    (node, cert, identity)
+}
+
+/// Members open the recovered service and members 0 and 1 submit their shares.
+fn open_with_shares(node: &mut Node, old_cert: &Certificate, cert: &Certificate) {
+    open_recovered(node, old_cert, cert);
     for m in &members()[..2] {
-        let share = share_of(&mut node, m);
-        let r = submit(&mut node, m, &share);
+        let share = share_of(node, m);
+        let r = submit(node, m, &share);
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
     node.settle();
-    (node, cert, identity)
 }
 
 #[test]
@@ -397,4 +417,88 @@ fn a_recovery_from_a_committed_snapshot_restores_what_the_whole_ledger_does() {
     assert!(
         RecoverySnapshot::check(snapshot.0, &snapshot.1, &old_cert, None).unwrap_err().contains("not in the ledger")
     );
+}
+
+#[test]
+fn a_ledger_that_starts_after_a_snapshot_is_recovered_from_that_snapshot() {
+    // Snapshots every 10 transactions; ledger rekeys before and after the snapshot the ledger
+    // starts after; records overwritten after it.
+    let (mut old, _) = service_with_records_under(config_with(5, 1000, 10), 12);
+    pass(&mut old, json!([{"name": "trigger_ledger_rekey"}]));
+    for i in 13..=25 {
+        old.write_tx(i, &format!("private {i}"));
+    }
+    old.settle();
+    let snapshot = old.committed_snapshots.last().cloned().expect("a committed snapshot");
+    pass(&mut old, json!([{"name": "trigger_ledger_rekey"}]));
+    for i in 1..=5 {
+        old.write_tx(i, &format!("rewritten {i}"));
+    }
+    old.settle();
+    let old_cert = identities().service_cert.clone();
+    let before = private_records(&old);
+    let public =
+        |n: &Node| records(n.core.store(), LogTable::Public).into_iter().map(|(k, v, _)| (k, v)).collect::<Vec<_>>();
+    // The ledger of a node that joined from the snapshot: only the entries after it.
+    let after: Vec<EncodedEntry> = old.ledger.iter().filter(|e| e.tx_id.seqno > snapshot.0.seqno).cloned().collect();
+    assert!(after.len() > 5 && snapshot.0.seqno > 10, "{} entries after {}", after.len(), snapshot.0);
+    let chain: cairn_gov::LedgerSecretChain = serde_json::from_slice(&old.persisted_secrets).unwrap();
+    let from: Vec<u64> = chain.iter().map(|s| s.valid_from_seqno).collect();
+    assert!(from.len() == 3 && from[1] < snapshot.0.seqno && from[2] > snapshot.0.seqno, "secrets {from:?}");
+
+    let (mut node, cert, identity) = recover_ledger(&after, old.now_ms, Some(&snapshot), &old_cert, 31);
+    assert_eq!(state(&mut node), "PartOfPublicNetwork");
+    assert_eq!(public(&node), public(&old), "the snapshot's public domain plus the entries after it");
+    assert!(private_records(&node).is_empty());
+    assert_eq!(
+        node.ledger.first().map(|e| e.tx_id.seqno),
+        Some(snapshot.0.seqno + 1),
+        "the ledger still starts after it"
+    );
+
+    // A restart in the public phase keeps the snapshot's private domain for the opening.
+    let persisted = node.persisted_secrets.clone();
+    let mut node = node.restart_after_previous_snapshot(
+        (snapshot.0, &snapshot.1, &old_cert),
+        identity.clone(),
+        config(),
+        32,
+        node.now_ms + 1000,
+    );
+    node.persisted_secrets = persisted;
+    node.settle();
+    assert_eq!(state(&mut node), "PartOfPublicNetwork");
+    open_with_shares(&mut node, &old_cert, &cert);
+    assert_eq!(network(&mut node)["service_status"], "Open");
+    assert_eq!(network(&mut node)["recovery_count"], 1);
+    assert_eq!(state(&mut node), "PartOfNetwork");
+    assert_eq!(
+        private_records(&node),
+        before,
+        "the snapshot's private domain, then the entries after it, every secret"
+    );
+    assert_eq!(public(&node), public(&old));
+    let r = node.ask(user_caller(), Request::LogRead { table: LogTable::Private, id: 3 });
+    assert_eq!(r.body["msg"], "rewritten 3");
+
+    // A restart once open: the persisted chain reaches back to the snapshot's secret.
+    node.write_tx(100, "after the recovery");
+    node.settle();
+    let restarted = node.restart_after_previous_snapshot(
+        (snapshot.0, &snapshot.1, &old_cert),
+        identity,
+        config(),
+        33,
+        node.now_ms + 1000,
+    );
+    assert_eq!(private_records(&restarted), private_records(&node));
+    assert_eq!(public(&restarted), public(&node));
+
+    // Without the snapshot the ledger cannot be recovered; with another service's, neither.
+    let (_, other_cert) = new_identity((old.now_ms / 1000) as i64);
+    let evidence = after.iter().find(|e| e.tx_id.seqno == snapshot.0.evidence_seqno).map(|e| e.bytes.as_slice());
+    assert!(RecoverySnapshot::check(snapshot.0, &snapshot.1, &other_cert, evidence).is_err());
+    let mut replayed = Replayer::public_only();
+    let err = after.iter().try_for_each(|e| replayed.push(e.bytes.clone())).unwrap_err();
+    assert_eq!(err, cairn_node::ReplayError::OutOfOrder { seqno: snapshot.0.seqno + 1, expected: 1 });
 }

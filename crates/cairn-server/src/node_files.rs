@@ -53,6 +53,10 @@ pub const INSTALL_PEERS_FILE: &str = "snapshot_install_peers.json";
 /// Present while this node belongs to a recovered service that has not restored its private
 /// state: its ledger writes and reads `.recovery` chunks (SPEC §7.1).
 pub const RECOVERY_MARKER_FILE: &str = "recovery_in_progress";
+/// The certificate of the service before the last disaster recovery this node took part in,
+/// written by a `Recover` node and by a node that installs that service's snapshot: a ledger
+/// that starts after such a snapshot is verified against it at every start.
+pub const PREVIOUS_SERVICE_CERT_FILE: &str = "previous_service_cert.pem";
 
 #[derive(Debug, Clone)]
 pub struct NodeFiles {

@@ -17,7 +17,8 @@
 //!    seqno are written, a new join token, and the core writes the create transaction
 //!    (`NodeCore::recover`).
 use crate::node_files::{
-    NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, SERVICE_CERT_FILE, SERVICE_KEY_FILE, write_atomically,
+    NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, PREVIOUS_SERVICE_CERT_FILE, SERVICE_CERT_FILE, SERVICE_KEY_FILE,
+    write_atomically,
 };
 use crate::shell_config::{RecoverSpec, ShellConfig};
 use crate::start_progress::{ServeIdentity, StartProgress};
@@ -25,6 +26,7 @@ use crate::startup::{Started, endorse_new_node, fill_random, write_identity_file
 use anyhow::{Context, bail};
 use cairn_crypto::{Certificate, SigningKey, sha256};
 use cairn_fs::{FsStorage, SnapshotDirectory};
+use cairn_ledger::snapshot::DecodedSnapshot;
 use cairn_ledger::tables::{self, ServiceInfo};
 use cairn_ledger::{LedgerWriter, NodeSigner, ServiceIdentity};
 use cairn_node::{NodeCore, NodeIdentity, RecoverParams, RecoverySnapshot, Replayer};
@@ -125,14 +127,19 @@ fn chunk_bytes(cfg: &ShellConfig, writer: &LedgerWriter<FsStorage>) -> u64 {
 
 /// Step 3's starting point: the newest committed snapshot of the previous service that
 /// verifies (receipt against `previous`, evidence in this ledger, public domain decodes), with
-/// its public store. Snapshots that do not are skipped with a warning, never renamed: they may
-/// be another era's, and a recovery does not touch the evidence it is given.
+/// its public domain. Snapshots that do not are skipped with a warning, never renamed: they may
+/// be another era's, and a recovery does not touch the evidence it is given. A ledger that
+/// starts after a snapshot (a node that joined from one) needs exactly that one.
 fn recovery_snapshot(
     writer: &LedgerWriter<FsStorage>,
     snapshots: &SnapshotDirectory,
     previous: &Certificate,
-) -> anyhow::Result<Option<(RecoverySnapshot, cairn_kv::Store)>> {
+) -> anyhow::Result<Option<(RecoverySnapshot, DecodedSnapshot)>> {
+    let base = writer.first_seqno() - 1;
     for name in snapshots.committed_newest_first().context("listing snapshots")? {
+        if base > 0 && name.seqno != base {
+            continue;
+        }
         if name.evidence_seqno > writer.last().seqno {
             tracing::warn!(snapshot = %name, "snapshot evidence is beyond the ledger; trying an older one");
             continue;
@@ -147,32 +154,47 @@ fn recovery_snapshot(
             }
         }
     }
+    if base > 0 {
+        bail!(
+            "the ledger starts at seqno {} (its node joined from a snapshot) but no committed snapshot at seqno {base} \
+             (snapshot_{base}_<evidence>.committed) in the snapshots directories verifies against \
+             command.recover.previous_service_identity_file: copy that node's snapshots directory, or recover \
+             another node's ledger",
+            base + 1
+        );
+    }
     Ok(None)
 }
 
 /// Step 3: the public domain of the whole ledger, hashed from seqno 1, applied after `base`
-/// (a recovery snapshot's store) if given; reported to `progress`.
+/// (a recovery snapshot's public domain) if given; reported to `progress`. A ledger that starts
+/// after the snapshot is read from there, its Merkle tree continuing the snapshot's.
 fn read_public_ledger(
     cfg: &ShellConfig,
     writer: &LedgerWriter<FsStorage>,
-    base: Option<(&RecoverySnapshot, cairn_kv::Store)>,
+    base: Option<(&RecoverySnapshot, DecodedSnapshot)>,
     progress: Option<&StartProgress>,
 ) -> anyhow::Result<Replayer> {
     let started = std::time::Instant::now();
+    let first = writer.first_seqno();
     let mut replayer = Replayer::public_only();
-    if let Some((snapshot, store)) = base {
+    if let Some((snapshot, decoded)) = base {
         tracing::info!(snapshot = %snapshot.name, seqno = snapshot.seqno, "reading the public ledger from a committed snapshot");
-        replayer = replayer.with_snapshot_store(store, snapshot.seqno);
+        replayer = match first {
+            1 => replayer.with_snapshot_store(decoded.into_store(), snapshot.seqno),
+            _ => Replayer::public_from_snapshot(snapshot.name, decoded)
+                .with_context(|| format!("starting from snapshot {}", snapshot.name))?,
+        };
     }
     let last = writer.last().seqno;
     let total = chunk_bytes(cfg, writer);
-    tracing::info!(entries = last, bytes = total, "reading the public ledger");
+    tracing::info!(entries = last + 1 - first, bytes = total, "reading the public ledger");
     if let Some(p) = progress {
         p.reading(last, total);
     }
     crate::startup::read_ledger_into(
         writer,
-        1,
+        first,
         &mut replayer,
         "reading the public ledger",
         |replayer, seqno, read| {
@@ -190,7 +212,7 @@ fn read_public_ledger(
         },
     )?;
     tracing::info!(
-        entries = last,
+        entries = last + 1 - first,
         last_signed_seqno = replayer.last_signature(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "public ledger read"
@@ -245,10 +267,11 @@ pub fn recover_service(
         });
     }
     let previous = previous_identity(recover)?;
-    let (mut snapshot, store) = recovery_snapshot(&writer, &snapshots, &previous)?.unzip();
-    let base = snapshot.as_ref().zip(store);
+    let (mut snapshot, decoded) = recovery_snapshot(&writer, &snapshots, &previous)?.unzip();
+    let base = snapshot.as_ref().zip(decoded);
     let mut replayer = read_public_ledger(cfg, &writer, base, progress)?;
     if let Some(s) = &snapshot
+        && writer.first_seqno() == 1
         && let Err(reason) = s.check_against(&replayer)
     {
         tracing::warn!(snapshot = %s.name, "the ledger does not agree with the snapshot, reading it again without: {reason}");
@@ -267,6 +290,9 @@ pub fn recover_service(
     }
     replayer.drop_unsigned_tail();
     write_identity_files(&files, service, &node_key, &node_cert, last_signed + 1)?;
+    // A ledger that starts after the previous service's snapshot is verified against that
+    // service's certificate at every later start (`snapshot_start::ServiceCerts`).
+    write_atomically(&files.path(PREVIOUS_SERVICE_CERT_FILE), previous.pem().as_bytes(), false)?;
     let identity = node_identity(cfg, &files)?;
     let secrets = NodeCore::parse_secrets_json(&files.read(crate::node_files::LEDGER_SECRETS_FILE)?)
         .map_err(|e| anyhow::anyhow!("ledger_secrets.json: {e}"))?;

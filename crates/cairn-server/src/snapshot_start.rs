@@ -57,20 +57,19 @@ pub fn replay_after_snapshot(
     writer: &LedgerWriter<FsStorage>,
     snapshots: &mut SnapshotDirectory,
     secrets: &LedgerSecrets,
-    service_cert_pem: &str,
+    certs: &ServiceCerts,
 ) -> anyhow::Result<Replayer> {
     let base = writer.first_seqno() - 1;
     let names = snapshots.committed_newest_first().context("listing snapshots")?;
     let candidates = names.into_iter().filter(|n| n.seqno == base).collect();
-    let mut replayer =
-        first_start_point(writer, snapshots, candidates, secrets, service_cert_pem)?.with_context(|| {
-            format!(
-                "the ledger starts at seqno {} (this node joined from a snapshot) but no committed snapshot at seqno \
+    let mut replayer = first_start_point(writer, snapshots, candidates, secrets, certs)?.with_context(|| {
+        format!(
+            "the ledger starts at seqno {} (this node joined from a snapshot) but no committed snapshot at seqno \
              {base} (snapshot_{base}_<evidence>.committed) in the snapshots directories verifies: restore it, or move \
              the ledger and node_data aside and join again",
-                base + 1
-            )
-        })?;
+            base + 1
+        )
+    })?;
     tracing::info!(snapshot_seqno = base, "restarting from the snapshot the ledger starts after");
     crate::startup::read_ledger_into(
         writer,
@@ -93,7 +92,8 @@ pub fn start_from_newest_snapshot(
 ) -> anyhow::Result<Replayer> {
     assert_eq!(writer.last().seqno, 0, "only an empty ledger starts from a snapshot");
     let candidates = snapshots.committed_newest_first().context("listing snapshots")?;
-    let started = first_start_point(writer, snapshots, candidates, secrets, service_cert_pem)?;
+    let certs = ServiceCerts::current(service_cert_pem)?;
+    let started = first_start_point(writer, snapshots, candidates, secrets, &certs)?;
     match started {
         Some(replayer) => {
             tracing::info!(snapshot_seqno = replayer.last.seqno, "starting from a committed snapshot");
@@ -116,6 +116,16 @@ enum Refusal {
     Unreadable(anyhow::Error),
 }
 
+impl Refusal {
+    fn context(self, c: String) -> Refusal {
+        match self {
+            Refusal::Unusable(e) => Refusal::Unusable(e.context(c)),
+            Refusal::Skip(e) => Refusal::Skip(e.context(c)),
+            Refusal::Unreadable(e) => Refusal::Unreadable(e),
+        }
+    }
+}
+
 impl<E: Into<anyhow::Error>> From<E> for Refusal {
     /// Verification and decoding errors (the `?` default).
     fn from(e: E) -> Self {
@@ -132,12 +142,12 @@ pub fn start_from_installed_snapshot(
     snapshots: &mut SnapshotDirectory,
     name: SnapshotName,
     secrets: &LedgerSecrets,
-    service_cert_pem: &str,
+    certs: &ServiceCerts,
 ) -> anyhow::Result<Replayer> {
     assert_eq!(writer.last().seqno, 0, "only an empty ledger starts from a snapshot");
     let present = snapshots.committed_newest_first().context("listing snapshots")?.contains(&name);
     let loaded = match present {
-        true => first_start_point(writer, snapshots, vec![name], secrets, service_cert_pem)?,
+        true => first_start_point(writer, snapshots, vec![name], secrets, certs)?,
         false => None,
     };
     let replayer = loaded.with_context(|| {
@@ -152,23 +162,77 @@ pub fn start_from_installed_snapshot(
     Ok(replayer)
 }
 
+/// The certificates a snapshot a node starts from may verify against: its service's, and the
+/// service's before the last disaster recovery (`node_data/previous_service_cert.pem`, if
+/// present): a node whose ledger starts after a snapshot that service took (a `Recover` node
+/// whose ledger did, or a node that installed it while joining the recovered service).
+pub struct ServiceCerts {
+    pub current: Certificate,
+    pub previous: Option<Certificate>,
+}
+
+impl ServiceCerts {
+    pub fn current(service_cert_pem: &str) -> anyhow::Result<ServiceCerts> {
+        let current = Certificate::from_pem(service_cert_pem).context("service certificate")?;
+        Ok(ServiceCerts { current, previous: None })
+    }
+}
+
 /// The first of `candidates` a node can start from with no ledger before it (see
 /// [`verified_snapshot`] and `Replayer::from_snapshot`), as the state to replay the ledger
-/// after it onto; unusable ones are set aside.
+/// after it onto; unusable ones are set aside. A snapshot that does not verify against the
+/// service's certificate may be the previous service's ([`previous_service_start`]).
 fn first_start_point(
     writer: &LedgerWriter<FsStorage>,
     snapshots: &mut SnapshotDirectory,
     candidates: Vec<SnapshotName>,
     secrets: &LedgerSecrets,
-    service_cert_pem: &str,
+    certs: &ServiceCerts,
 ) -> anyhow::Result<Option<Replayer>> {
-    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
     first_that_loads(snapshots, candidates, |snapshots, name| {
-        let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
+        let decoded = match (verified_snapshot(writer, snapshots, name, secrets, &certs.current), &certs.previous) {
+            (Ok(decoded), _) => decoded,
+            (Err(Refusal::Unusable(e)), Some(previous)) => {
+                return previous_service_start(writer, snapshots, name, secrets, previous)
+                    .map_err(|p| p.context(format!("against the service certificate: {e:#}")));
+            }
+            (Err(e), _) => return Err(e),
+        };
         let mut replayer = Replayer::from_snapshot(secrets.clone(), decoded)?;
         replayer.log_base_snapshot = Some(name);
         Ok(replayer)
     })
+}
+
+/// Committed snapshot `name` of the service before the last recovery, verified against its
+/// certificate. With the secret of its seqno (the recovered service is open: this node holds
+/// the restored chain) it is decoded whole; without (the recovered service's public phase),
+/// publicly, its private domain kept encrypted for the transaction that opens the service
+/// (`Replayer::recovery_snapshot`).
+fn previous_service_start(
+    writer: &LedgerWriter<FsStorage>,
+    snapshots: &SnapshotDirectory,
+    name: SnapshotName,
+    secrets: &LedgerSecrets,
+    previous: &Certificate,
+) -> Result<Replayer, Refusal> {
+    let mut replayer = match verified_snapshot(writer, snapshots, name, secrets, previous) {
+        Ok(decoded) => Replayer::from_snapshot(secrets.clone(), decoded)?,
+        Err(Refusal::Skip(_)) => {
+            let file = snapshots.read(&name).map_err(|e| Refusal::Unreadable(e.into()))?;
+            let evidence = writer.read_entry(name.evidence_seqno).map_err(|e| Refusal::Unreadable(e.into()))?;
+            let (snapshot, decoded) =
+                cairn_node::RecoverySnapshot::check_installed(name, &file, previous, evidence.as_deref())
+                    .map_err(|e| Refusal::Unusable(anyhow::anyhow!(e)))?;
+            let mut replayer = Replayer::from_snapshot(secrets.clone(), decoded)?;
+            replayer.recovery_snapshot = Some(snapshot);
+            replayer
+        }
+        Err(e) => return Err(e),
+    };
+    tracing::info!(snapshot = %name, "starting from a snapshot of the service before the last recovery");
+    replayer.log_base_snapshot = Some(name);
+    Ok(replayer)
 }
 
 /// The first of `candidates` that `load` accepts; each unusable one is set aside with its reason.
@@ -265,7 +329,9 @@ mod tests {
     fn a_ledger_after_a_snapshot_without_that_snapshot_stops_the_start_naming_it() {
         let root = tempfile::tempdir().unwrap();
         let (writer, mut snapshots, cert) = ledger_after_snapshot(root.path());
-        let err = replay_after_snapshot(&writer, &mut snapshots, &secrets(), &cert).err().expect("refused");
+        let err = replay_after_snapshot(&writer, &mut snapshots, &secrets(), &ServiceCerts::current(&cert).unwrap())
+            .err()
+            .expect("refused");
         let text = format!("{err:#}");
         assert!(text.contains("the ledger starts at seqno 11"), "{text}");
         assert!(text.contains("snapshot_10_<evidence>.committed"), "{text}");
@@ -277,7 +343,9 @@ mod tests {
         let (writer, mut snapshots, cert) = ledger_after_snapshot(root.path());
         let name: SnapshotName = "snapshot_10_12.committed".parse().unwrap();
         snapshots.store_committed(&name, b"not a snapshot").unwrap();
-        let err = replay_after_snapshot(&writer, &mut snapshots, &secrets(), &cert).err().expect("refused");
+        let err = replay_after_snapshot(&writer, &mut snapshots, &secrets(), &ServiceCerts::current(&cert).unwrap())
+            .err()
+            .expect("refused");
         assert!(format!("{err:#}").contains("no committed snapshot at seqno 10"), "{err:#}");
         let dir = root.path().join("snapshots");
         assert!(!dir.join(name.to_string()).exists(), "the bad snapshot is no longer listed");
@@ -327,11 +395,23 @@ mod tests {
         snapshots.store_committed(&older, b"an older one").unwrap();
         let cert = ServiceIdentity::create(NOW, 365).unwrap().cert.pem().to_string();
         let installed: SnapshotName = "snapshot_20_22.committed".parse().unwrap();
-        let missing = start_from_installed_snapshot(&mut writer, &mut snapshots, installed, &secrets(), &cert);
+        let missing = start_from_installed_snapshot(
+            &mut writer,
+            &mut snapshots,
+            installed,
+            &secrets(),
+            &ServiceCerts::current(&cert).unwrap(),
+        );
         let text = format!("{:#}", missing.err().expect("refused"));
         assert!(text.contains("start from snapshot snapshot_20_22.committed, which is missing"), "{text}");
         snapshots.store_committed(&installed, b"not a snapshot").unwrap();
-        let bad = start_from_installed_snapshot(&mut writer, &mut snapshots, installed, &secrets(), &cert);
+        let bad = start_from_installed_snapshot(
+            &mut writer,
+            &mut snapshots,
+            installed,
+            &secrets(),
+            &ServiceCerts::current(&cert).unwrap(),
+        );
         assert!(bad.is_err(), "an installed snapshot that does not verify stops the start");
         assert_eq!(snapshots.committed_newest_first().unwrap(), [older], "set aside; the older one untouched");
         assert_eq!((writer.first_seqno(), writer.last().seqno), (1, 0), "the ledger is not started");

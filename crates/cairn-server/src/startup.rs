@@ -5,12 +5,12 @@
 //! tail, and resumes the same service.
 use crate::core_loop::now_ms;
 use crate::node_files::{
-    LEDGER_SECRETS_FILE, NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, RAFT_STATE_FILE, RECOVERY_MARKER_FILE,
-    SERVICE_CERT_FILE, SERVICE_KEY_FILE, SNAPSHOT_INSTALL_FILE, write_atomically,
+    LEDGER_SECRETS_FILE, NODE_CERT_FILE, NODE_KEY_FILE, NodeFiles, PREVIOUS_SERVICE_CERT_FILE, RAFT_STATE_FILE,
+    RECOVERY_MARKER_FILE, SERVICE_CERT_FILE, SERVICE_KEY_FILE, SNAPSHOT_INSTALL_FILE, write_atomically,
 };
 use crate::shell_config::ShellConfig;
 use crate::snapshot_start::{
-    newest_snapshot, replay_after_snapshot, start_from_installed_snapshot, start_from_newest_snapshot,
+    ServiceCerts, newest_snapshot, replay_after_snapshot, start_from_installed_snapshot, start_from_newest_snapshot,
 };
 use anyhow::{Context, bail};
 use cairn_crypto::{Certificate, SigningKey};
@@ -203,11 +203,6 @@ pub fn start_or_restart(
             cfg.ledger_directory.display(),
             cfg.node_data_directory.display()
         ),
-        StartPlan::Refuse(StartRefusal::RecoverLedgerAfterSnapshot { first_seqno }) => bail!(
-            "ledger.directory {} starts at seqno {first_seqno} (its node joined from a snapshot): recovering from a \
-             snapshot is not supported yet; recover from the ledger of a node that holds it from seqno 1",
-            cfg.ledger_directory.display()
-        ),
         StartPlan::Refuse(StartRefusal::NothingToRecover) => bail!(
             "command.type = Recover but ledger.directory {} (and ledger.read_only_directories) hold no entry: copy \
              the previous service's ledger files there",
@@ -259,9 +254,19 @@ pub fn start_or_restart(
     // a service.
     let held_entries = writer.last().seqno >= writer.first_seqno();
     let resumes_ledger = matches!(plan, StartPlan::ResumeWholeLedger | StartPlan::ResumeAfterSnapshot { .. });
+    let certs = ServiceCerts {
+        current: Certificate::from_pem(&service_cert_pem).context("node_data/service_cert.pem")?,
+        previous: match files.path(PREVIOUS_SERVICE_CERT_FILE).exists() {
+            true => Some(
+                Certificate::from_pem(&files.read_string(PREVIOUS_SERVICE_CERT_FILE)?)
+                    .with_context(|| format!("parsing {}", files.path(PREVIOUS_SERVICE_CERT_FILE).display()))?,
+            ),
+            false => None,
+        },
+    };
     let replayed = match plan {
         StartPlan::ResumeAfterSnapshot { .. } => {
-            Some(replay_after_snapshot(&writer, &mut snapshots, &secrets, &service_cert_pem)?)
+            Some(replay_after_snapshot(&writer, &mut snapshots, &secrets, &certs)?)
         }
         StartPlan::ResumeWholeLedger => {
             // A recovered service in its public phase: the snapshots present are the previous
@@ -272,7 +277,7 @@ pub fn start_or_restart(
             Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem, use_snapshots, node_key)?)
         }
         StartPlan::ResumeFromInstalledSnapshot { name } => {
-            Some(start_from_installed_snapshot(&mut writer, &mut snapshots, name, &secrets, &service_cert_pem)?)
+            Some(start_from_installed_snapshot(&mut writer, &mut snapshots, name, &secrets, &certs)?)
         }
         StartPlan::ResumeFromNewestSnapshot => {
             Some(start_from_newest_snapshot(&mut writer, &mut snapshots, &secrets, &service_cert_pem)?)

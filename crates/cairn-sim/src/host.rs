@@ -343,7 +343,7 @@ impl SimNode {
         names.into_iter().rev().find_map(|name| {
             let file = self.disk.snapshots.read_all(&name.to_string()).ok()?;
             let evidence = writer.read_entry(name.evidence_seqno).ok()?;
-            RecoverySnapshot::check(name, &file, previous, evidence.as_deref()).ok()
+            RecoverySnapshot::check(name, &file, previous, evidence.as_deref()).ok().map(|(s, d)| (s, d.into_store()))
         })
     }
 

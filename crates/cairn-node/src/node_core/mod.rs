@@ -137,6 +137,10 @@ pub struct NodeCore {
     /// The previous service's committed snapshot a recovery's public read started from, kept
     /// (encrypted) until the shares restore the secret that opens its private domain.
     recovery_snapshot: Option<crate::RecoverySnapshot>,
+    /// The seqno this node's log starts after (a snapshot's; 0 for a whole ledger): a
+    /// recovery's private replay reads the previous service's entries from the next one, over
+    /// `recovery_snapshot`'s private domain.
+    log_base: u64,
     /// A deliberate bug (simulator only, `inject_skip_private_replay_tail`): the private replay
     /// of a recovery skips this many of the previous service's last entries. Always 0 otherwise.
     skip_private_replay_tail: u64,
@@ -199,6 +203,7 @@ impl NodeCore {
             raft_state.as_ref().map_or(0, |s| s.commit).max(replayed.recorded_commit).max(replayed.store_seqno);
         let members = membership::Membership::from_store(&replayed.store);
         let base_offer = replayed.log_base_snapshot.map(|name| (name, replayed.log_base));
+        let (log_base, recovery_snapshot) = (replayed.log_base.seqno, replayed.recovery_snapshot.take());
         let me = p.identity.raft_id();
         if members.conf_state().voters == [me] {
             // The only voter: what is durable on its disk is durable on a majority.
@@ -232,6 +237,10 @@ impl NodeCore {
         );
         if let Some((name, at)) = base_offer {
             core.offer_snapshot(name, at);
+        }
+        core.log_base = log_base;
+        if core.private_state_pending() {
+            core.recovery_snapshot = recovery_snapshot;
         }
         core.commit = TxId::default();
         core.advance_commit(known_commit.min(core.history.last().seqno));
@@ -309,6 +318,7 @@ impl NodeCore {
             installing: None,
             restored: None,
             recovery_snapshot: None,
+            log_base: 0,
             skip_private_replay_tail: 0,
         }
     }

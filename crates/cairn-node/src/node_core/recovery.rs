@@ -131,6 +131,17 @@ impl NodeCore {
                 s.name, last.seqno
             )));
         }
+        // A ledger that starts after a snapshot (a node that joined from one): the snapshot is
+        // the previous service's at exactly that seqno, and the Raft log starts after it.
+        let base = replayed.log_base;
+        if base.seqno > 0 && p.snapshot.as_ref().is_none_or(|s| s.seqno != base.seqno) {
+            return Err(bad(format!(
+                "the ledger starts after seqno {}: the recovery needs the previous service's committed snapshot at \
+                 that seqno",
+                base.seqno
+            )));
+        }
+        let base_offer = replayed.log_base_snapshot.take().map(|name| (name, base));
         let (log, _) = replayed.take_log();
         let created = last.seqno + 1;
         let secrets = LedgerSecrets::from_entries([(created, LedgerSecret::new(p.ledger_secret))]).expect("one secret");
@@ -144,7 +155,7 @@ impl NodeCore {
             me,
             &mut fill_random,
             p.now_ms,
-            (0, 0),
+            (base.seqno, base.view),
             log.into_iter(),
             Some(state),
             last.seqno,
@@ -162,6 +173,11 @@ impl NodeCore {
             Vec::new(),
         );
         core.recovery_snapshot = p.snapshot;
+        core.log_base = base.seqno;
+        if let Some((name, at)) = base_offer {
+            // Nodes that join need the entries before the log's first: they start from it.
+            core.offer_snapshot(name, at);
+        }
         core.persist_secrets();
         let opening = core.consensus.campaign_alone().expect("a lone voter elects itself");
         assert_eq!(opening.index, created, "the create transaction follows the previous service's last signature");
@@ -212,7 +228,7 @@ impl NodeCore {
 
     /// Whether the previous service's private state is still encrypted (public phase).
     pub(super) fn private_state_pending(&self) -> bool {
-        before_known_secrets(&self.secrets, 1)
+        before_known_secrets(&self.secrets, self.log_base.max(1))
     }
 
     /// The node state as operators see it: `PartOfPublicNetwork` while the recovered service
@@ -284,16 +300,31 @@ impl NodeCore {
         shares: &[cairn_crypto::Share],
     ) -> Result<(PrivateRestoreJob, PrivateRestoreRun), String> {
         let previous_last = self.secrets.entries()[0].0 - 1;
-        let log = self.consensus.log_entries(0, previous_last);
-        let historical = historical_secret_records(log.iter().map(|e| &e.data[..])).map_err(|e| e.to_string())?;
+        let base = self.log_base;
+        if base > 0 && self.recovery_snapshot.is_none() {
+            return Err(format!(
+                "this node's log starts after seqno {base} and it holds no snapshot of the previous service there: \
+                 another node must restore the private state"
+            ));
+        }
+        let log = self.consensus.log_entries(base, previous_last);
+        let mut historical = historical_secret_records(log.iter().map(|e| &e.data[..])).map_err(|e| e.to_string())?;
+        // A ledger that starts after the recovery snapshot: the walk back ends at the record the
+        // snapshot holds (the secret valid at its seqno is sealed there or in a later entry).
+        if let Some(record) = self.recovery_snapshot.as_ref().and_then(|s| s.historical_secret()) {
+            let record = cairn_gov::HistoricalSecretRecord::parse(record).map_err(|e| e.to_string())?;
+            historical.push(record);
+        }
         let chain =
             cairn_gov::recover_secret_chain(&mut self.store.begin(), shares, &historical).map_err(|e| e.to_string())?;
         let chain_json = serde_json::to_vec(&chain).expect("json");
-        let merged = with_recovered_secrets(&chain_json, &self.secrets)?;
+        let merged = with_recovered_secrets(&chain_json, &self.secrets, base)?;
         // From the recovery snapshot's private domain, if the public read started from one.
-        let after = self.recovery_snapshot.as_ref().map_or(0, |s| s.seqno);
-        let end = self.private_replay_len(log.len()).max(after as usize);
-        let entries = log[after as usize..end].iter().map(|e| e.data.clone()).collect();
+        let after = self.recovery_snapshot.as_ref().map_or(base, |s| s.seqno);
+        assert!(after >= base, "the recovery snapshot is at or after the log's base");
+        let skip = (after - base) as usize;
+        let end = self.private_replay_len(log.len()).max(skip);
+        let entries = log[skip..end].iter().map(|e| e.data.clone()).collect();
         self.restore_runs += 1;
         let (job, progress) = PrivateRestoreJob::new(
             self.restore_runs,
@@ -383,13 +414,20 @@ impl NodeCore {
         if !self.private_state_pending() {
             return ws;
         }
-        let merged = with_recovered_secrets(json, &self.secrets)
-            .unwrap_or_else(|e| panic!("entry {seqno} opens the recovered service: {e}"));
+        let fail = |e: &dyn std::fmt::Display| -> ! { panic!("entry {seqno} opens the recovered service: {e}") };
+        let base = self.log_base;
+        let merged = with_recovered_secrets(json, &self.secrets, base).unwrap_or_else(|e| fail(&e));
         let previous_last = self.secrets.entries()[0].0 - 1;
-        let log = self.consensus.log_entries(0, previous_last);
+        let log = self.consensus.log_entries(base, previous_last);
         let replayed = &log[..self.private_replay_len(log.len())];
-        let restored = recover_private_state(WriteSet::new(), replayed.iter().map(|e| &e.data[..]), 1, &merged)
-            .unwrap_or_else(|e| panic!("entry {seqno} opens the recovered service: {e}"));
+        // A log that starts after the previous service's snapshot: its private domain first.
+        let private_base = match self.recovery_snapshot.take() {
+            _ if base == 0 => WriteSet::new(),
+            Some(s) if s.seqno == base => s.private_state(&merged).unwrap_or_else(|e| fail(&e)),
+            _ => fail(&format!("this node's log starts after {base}, not after a snapshot of the previous service")),
+        };
+        let restored = recover_private_state(private_base, replayed.iter().map(|e| &e.data[..]), base + 1, &merged)
+            .unwrap_or_else(|e| fail(&e));
         let before = std::mem::replace(&mut self.secrets, merged);
         self.restored = Some(Restored { seqno, secrets_before: before });
         self.persist_secrets();

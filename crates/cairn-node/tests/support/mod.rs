@@ -313,20 +313,25 @@ impl Node {
         now_ms: u64,
     ) -> Result<Node, cairn_node::ApiError> {
         let mut replayed = Replayer::public_only();
+        // A ledger that starts after the snapshot (a node that joined from it) starts from it.
+        let after_snapshot = ledger.first().is_some_and(|e| e.tx_id.seqno > 1);
         let snapshot = snapshot.map(|(name, file, previous)| {
-            let evidence = ledger.get(name.evidence_seqno as usize - 1).map(|e| e.bytes.as_slice());
-            let (snapshot, store) = cairn_node::RecoverySnapshot::check(name, file, previous, evidence)
+            let evidence = ledger.iter().find(|e| e.tx_id.seqno == name.evidence_seqno).map(|e| e.bytes.as_slice());
+            let (snapshot, decoded) = cairn_node::RecoverySnapshot::check(name, file, previous, evidence)
                 .unwrap_or_else(|e| panic!("snapshot {name}: {e}"));
-            replayed = Replayer::public_only().with_snapshot_store(store, snapshot.seqno);
+            replayed = match after_snapshot {
+                true => Replayer::public_from_snapshot(name, decoded).unwrap_or_else(|e| panic!("{name}: {e}")),
+                false => Replayer::public_only().with_snapshot_store(decoded.into_store(), snapshot.seqno),
+            };
             snapshot
         });
         for e in ledger {
             replayed.push(e.bytes.clone()).unwrap_or_else(|err| panic!("reading {} publicly: {err}", e.tx_id));
         }
-        if let Some(s) = &snapshot {
+        if let Some(s) = snapshot.as_ref().filter(|_| !after_snapshot) {
             s.check_against(&replayed).unwrap_or_else(|e| panic!("snapshot {}: {e}", s.name));
         }
-        let kept = replayed.last.seqno as usize;
+        let kept = ledger.iter().take_while(|e| e.tx_id.seqno <= replayed.last.seqno).count();
         replayed.drop_unsigned_tail();
         let core = NodeCore::recover(cairn_node::RecoverParams {
             replayed,
@@ -343,6 +348,56 @@ impl Node {
         node.ledger = ledger[..kept].to_vec();
         node.absorb();
         Ok(node)
+    }
+
+    /// [`Node::restart_as`] of a node whose ledger starts after committed snapshot `snapshot`
+    /// of the service before its last recovery (name, file, that service's certificate), as
+    /// `snapshot_start::previous_service_start` does: decoded whole if the persisted secrets
+    /// reach its seqno, else publicly with its private domain kept for the opening transaction.
+    pub fn restart_after_previous_snapshot(
+        &self,
+        snapshot: (SnapshotName, &[u8], &cairn_crypto::Certificate),
+        identity: NodeIdentity,
+        config: CoreConfig,
+        seed: u64,
+        now_ms: u64,
+    ) -> Node {
+        let (name, file, previous) = snapshot;
+        let secrets = NodeCore::parse_secrets_json(&self.persisted_secrets).expect("persisted chain");
+        let (recovery_snapshot, public) = cairn_node::RecoverySnapshot::check_installed(name, file, previous, None)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut replayed = match secrets.secret_for(name.seqno) {
+            Some(secret) => {
+                let committed = cairn_ledger::snapshot::verify_committed_snapshot(&name, file, previous).unwrap();
+                let decoded = cairn_ledger::snapshot::decode_snapshot(committed.entry(file), secret).unwrap();
+                Replayer::from_snapshot(secrets.clone(), decoded).unwrap()
+            }
+            None => {
+                let mut r = Replayer::from_snapshot(secrets.clone(), public).unwrap();
+                r.recovery_snapshot = Some(recovery_snapshot);
+                r
+            }
+        };
+        replayed.log_base_snapshot = Some(name);
+        for e in &self.ledger {
+            replayed.push(e.bytes.clone()).unwrap_or_else(|err| panic!("replaying {}: {err}", e.tx_id));
+        }
+        let core = NodeCore::resume(ResumeParams {
+            replayed,
+            identity,
+            config,
+            secrets,
+            open_chunk_bytes: 0,
+            raft_state_json: self.raft_state.clone(),
+            now_ms,
+            fill_random: seeded_fill_random(seed),
+        });
+        let mut node = Node::wrap(core, now_ms);
+        node.persisted_secrets = self.persisted_secrets.clone();
+        node.raft_state = self.raft_state.clone();
+        node.ledger = self.ledger.clone();
+        node.absorb();
+        node
     }
 
     /// Restarts from this node's ledger, persisted secrets and Raft state, as if every
@@ -421,7 +476,7 @@ impl Node {
                 }
                 Action::PersistLedgerSecrets { json } => self.persisted_secrets = json.clone(),
                 Action::PersistRaftState { json } => self.raft_state = Some(json.clone()),
-                Action::TruncateLedger { seqno } => self.ledger.truncate(*seqno as usize),
+                Action::TruncateLedger { seqno } => self.ledger.retain(|e| e.tx_id.seqno <= *seqno),
                 Action::WriteSnapshot { name, bytes } => self.snapshots.push((*name, bytes.clone())),
                 Action::CommitSnapshot { name, receipt } => {
                     let (_, bytes) = self
