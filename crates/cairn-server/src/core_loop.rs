@@ -11,7 +11,7 @@ use crate::node_files::{
     LEDGER_SECRETS_FILE, NODE_CERT_FILE, NodeFiles, RAFT_STATE_FILE, SERVICE_CERT_FILE, SERVICE_KEY_FILE,
     SNAPSHOT_INSTALL_FILE,
 };
-use crate::snapshot_fetch::{SnapshotFetchLimits, SnapshotFetcher, fetch_named_snapshot};
+use crate::snapshot_fetch::{SnapshotFetchLimits, SnapshotFetcher, SnapshotService, fetch_named_snapshot};
 use anyhow::Context;
 use cairn_fs::{FsStorage, SnapshotDirectory};
 use cairn_ledger::LedgerWriter;
@@ -264,7 +264,12 @@ impl CoreLoop {
         );
         let fetched = rt.block_on(refusing(fetch, rx, peers));
         match fetched {
-            Ok(()) => {
+            Ok(service) => {
+                if let SnapshotService::Previous(pem) = &service {
+                    // Every start from it verifies it against that service's certificate.
+                    self.files.write(crate::node_files::PREVIOUS_SERVICE_CERT_FILE, pem.as_bytes(), false)?;
+                    tracing::info!(snapshot = %name, "the offered snapshot is the service's before its recovery");
+                }
                 let peers = serde_json::to_vec(&self.core.address_book()).expect("json");
                 self.files.write(crate::node_files::INSTALL_PEERS_FILE, &peers, false)?;
                 self.files.write(SNAPSHOT_INSTALL_FILE, name.to_string().as_bytes(), false)?;

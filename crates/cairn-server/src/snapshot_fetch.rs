@@ -50,12 +50,26 @@ pub async fn fetch_recent_snapshot(
     limits: &SnapshotFetchLimits,
 ) -> anyhow::Result<Option<SnapshotName>> {
     let url = format!("https://{target_rpc_address}/node/snapshot");
-    fetch_from(client, &url, service_cert_pem, snapshots, limits).await
+    let service_cert = Certificate::from_pem(service_cert_pem).context("the service certificate")?;
+    Ok(fetch_from(client, &url, &[service_cert], snapshots, limits).await?.map(|(name, _)| name))
+}
+
+/// Which service's certificate an offered snapshot verified against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotService {
+    /// The service this node belongs to.
+    Current,
+    /// The service before its last disaster recovery (PEM): a recovered service whose primary's
+    /// ledger starts after that service's snapshot offers it to nodes that join.
+    Previous(String),
 }
 
 /// Downloads committed snapshot `name` from the node at `rpc_address` (a primary that offered it
 /// in place of entries it does not hold), verifies it and stores it, as
-/// [`fetch_recent_snapshot`] does. A 404 is an error here: the offered file must exist.
+/// [`fetch_recent_snapshot`] does. A 404 is an error here: the offered file must exist. A
+/// snapshot that is not the service's may be its previous service's (a recovered service whose
+/// primary's ledger starts after it): it is verified against the previous identity that primary
+/// serves (`GET /node/service/previous_identity`, over the same pinned connection).
 pub async fn fetch_named_snapshot(
     client: &reqwest::Client,
     rpc_address: &str,
@@ -63,23 +77,51 @@ pub async fn fetch_named_snapshot(
     service_cert_pem: &str,
     snapshots: &mut SnapshotDirectory,
     limits: &SnapshotFetchLimits,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<SnapshotService> {
     let url = format!("https://{rpc_address}/node/snapshot/{name}");
-    match fetch_from(client, &url, service_cert_pem, snapshots, limits).await? {
-        Some(got) if got == name => Ok(()),
-        Some(got) => anyhow::bail!("GET {url} served snapshot {got}, not {name}"),
+    let service_cert = Certificate::from_pem(service_cert_pem).context("the service certificate")?;
+    let mut certs = vec![service_cert];
+    let previous = previous_identity(client, rpc_address, limits).await?;
+    if let Some(pem) = &previous {
+        certs.push(Certificate::from_pem(pem).context("the previous service identity the primary serves")?);
+    }
+    match fetch_from(client, &url, &certs, snapshots, limits).await? {
+        Some((got, _)) if got != name => anyhow::bail!("GET {url} served snapshot {got}, not {name}"),
+        Some((_, 0)) => Ok(SnapshotService::Current),
+        Some(_) => Ok(SnapshotService::Previous(previous.expect("a second certificate"))),
         None => anyhow::bail!("GET {url}: the node that offered snapshot {name} no longer has it"),
     }
 }
 
+/// `GET /node/service/previous_identity` of the node at `rpc_address` (None: a service never
+/// recovered).
+async fn previous_identity(
+    client: &reqwest::Client,
+    rpc_address: &str,
+    limits: &SnapshotFetchLimits,
+) -> anyhow::Result<Option<String>> {
+    let url = format!("https://{rpc_address}/node/service/previous_identity");
+    let response = client.get(&url).timeout(limits.timeout).send().await.with_context(|| format!("GET {url}"))?;
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !response.status().is_success() {
+        anyhow::bail!("GET {url} answered {}", response.status());
+    }
+    let body: serde_json::Value = response.json().await.with_context(|| format!("GET {url}: the body"))?;
+    let pem = body["previous_service_identity"].as_str().with_context(|| format!("GET {url}: {body}"))?;
+    Ok(Some(pem.to_string()))
+}
+
+/// Fetches the snapshot at `url` and stores it if it verifies against one of `certs`; returns
+/// its name and the index of that certificate.
 async fn fetch_from(
     client: &reqwest::Client,
     url: &str,
-    service_cert_pem: &str,
+    certs: &[Certificate],
     snapshots: &mut SnapshotDirectory,
     limits: &SnapshotFetchLimits,
-) -> anyhow::Result<Option<SnapshotName>> {
-    let service_cert = Certificate::from_pem(service_cert_pem).context("the service certificate")?;
+) -> anyhow::Result<Option<(SnapshotName, usize)>> {
     let mut response = client
         .get(url)
         .timeout(limits.timeout)
@@ -121,11 +163,22 @@ async fn fetch_from(
         }
         bytes.extend_from_slice(&chunk);
     }
-    let verified = verify_committed_snapshot(&name, &bytes, &service_cert)
-        .with_context(|| format!("snapshot {name} fetched from {final_url} does not verify; not stored"))?;
+    let mut verified = Err(anyhow::anyhow!("no certificate to verify it against"));
+    for (i, cert) in certs.iter().enumerate() {
+        match verify_committed_snapshot(&name, &bytes, cert) {
+            Ok(v) => {
+                verified = Ok((v, i));
+                break;
+            }
+            Err(e) if i == 0 => verified = Err(e.into()),
+            Err(_) => {}
+        }
+    }
+    let (verified, by) =
+        verified.with_context(|| format!("snapshot {name} fetched from {final_url} does not verify; not stored"))?;
     snapshots
         .store_committed(&name, &bytes)
         .with_context(|| format!("storing snapshot {name} fetched from {final_url}"))?;
     tracing::info!(snapshot = %name, bytes = bytes.len(), evidence = %verified.evidence_tx, from = %final_url, "fetched a committed snapshot");
-    Ok(Some(name))
+    Ok(Some((name, by)))
 }

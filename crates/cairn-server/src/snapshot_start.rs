@@ -33,9 +33,8 @@ pub fn newest_snapshot(
     writer: &LedgerWriter<FsStorage>,
     snapshots: &mut SnapshotDirectory,
     secrets: &LedgerSecrets,
-    service_cert_pem: &str,
+    certs: &ServiceCerts,
 ) -> anyhow::Result<Option<LoadedSnapshot>> {
-    let cert = Certificate::from_pem(service_cert_pem).context("service certificate")?;
     let mut candidates = Vec::new();
     for name in snapshots.committed_newest_first().context("listing snapshots")? {
         if name.evidence_seqno > writer.last().seqno {
@@ -45,7 +44,15 @@ pub fn newest_snapshot(
         candidates.push(name);
     }
     first_that_loads(snapshots, candidates, |snapshots, name| {
-        let decoded = verified_snapshot(writer, snapshots, name, secrets, &cert)?;
+        // A recovered service's node also holds the previous service's snapshots: used under
+        // that service's certificate (with the restored secrets), never set aside as corrupt.
+        let decoded = match (verified_snapshot(writer, snapshots, name, secrets, &certs.current), &certs.previous) {
+            (Err(Refusal::Unusable(e)), Some(previous)) => {
+                verified_snapshot(writer, snapshots, name, secrets, previous)
+                    .map_err(|p| p.context(format!("against the service certificate: {e:#}")))?
+            }
+            (other, _) => other?,
+        };
         let leaf = decoded.hash_at_snapshot.context("the snapshot records no Merkle leaf at its seqno")?;
         Ok(LoadedSnapshot { name, seqno: decoded.tx.seqno, store: decoded.into_store(), leaf })
     })

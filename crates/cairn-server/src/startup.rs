@@ -274,7 +274,7 @@ pub fn start_or_restart(
             // identity), so the ledger is read from the start.
             let use_snapshots = !files.path(RECOVERY_MARKER_FILE).exists();
             let node_key = identity.encryption_key.clone().map(|k| (identity.node_id().to_string(), k));
-            Some(replay(&mut writer, &mut snapshots, &secrets, &service_cert_pem, use_snapshots, node_key)?)
+            Some(replay(&mut writer, &mut snapshots, &secrets, &certs, use_snapshots, node_key)?)
         }
         StartPlan::ResumeFromInstalledSnapshot { name } => {
             Some(start_from_installed_snapshot(&mut writer, &mut snapshots, name, &secrets, &certs)?)
@@ -546,7 +546,7 @@ fn replay(
     writer: &mut LedgerWriter<FsStorage>,
     snapshots: &mut SnapshotDirectory,
     secrets: &LedgerSecrets,
-    service_cert_pem: &str,
+    certs: &ServiceCerts,
     use_snapshots: bool,
     node_key: Option<(String, Arc<cairn_crypto::EncryptionKeyPair>)>,
 ) -> anyhow::Result<Replayer> {
@@ -556,7 +556,7 @@ fn replay(
         replayer = replayer.with_node_key(&node_id, key);
     }
     let snapshot = match use_snapshots {
-        true => newest_snapshot(writer, snapshots, secrets, service_cert_pem)?,
+        true => newest_snapshot(writer, snapshots, secrets, certs)?,
         false => None,
     };
     let snapshot_leaf = snapshot.as_ref().map(|s| (s.seqno, s.leaf));

@@ -449,3 +449,95 @@ fn torn_last_chunks_and_an_aborted_recovery_restarted() {
         assert!(aside, "{case}: the torn bytes are kept aside");
     }
 }
+
+/// The first seqno of the ledger in `ledger` (its oldest chunk's start).
+fn ledger_first_seqno(ledger: &std::path::Path) -> u64 {
+    std::fs::read_dir(ledger)
+        .unwrap()
+        .filter_map(|e| cairn_ledger::chunk::ChunkName::parse(&e.unwrap().file_name().to_string_lossy()))
+        .map(|c| c.start)
+        .min()
+        .expect("a chunk")
+}
+
+#[test]
+fn a_node_that_joined_from_a_snapshot_is_recovered_from_that_snapshot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |name: &str| -> PathBuf { tmp.path().join(name) };
+    let rt = rt();
+    let snapshots = support::cluster::ClusterOptions { snapshot_tx_count: 100, fetch_recent_snapshot: true, ..opts() };
+    let (mut old, _) = small_service(&dir("old"), 200, &snapshots);
+    let old_cert = old.service_cert();
+    rt.block_on(wait_for("a committed snapshot", Duration::from_secs(30), || async {
+        let names = std::fs::read_dir(dir("old").join("snapshots")).ok()?;
+        names.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().ends_with(".committed")).then_some(())
+    }));
+    // A node joins from the newest committed snapshot: its ledger starts after it.
+    let mut joined = create_join_node(&dir("j"), &dir("old"), old.port, &snapshots);
+    joined.spawn();
+    let gov = old.client(None);
+    let id = rt.block_on(wait_for("the join request", Duration::from_secs(30), || async {
+        let nodes = gov.network_nodes().await.ok()?;
+        nodes.iter().find(|n| n["status"] == "Pending").map(|n| n["node_id"].as_str().unwrap().to_string())
+    }));
+    let trust = json!([{"name": "transition_node_to_trusted", "args": {"node_id": id}}]);
+    assert_eq!(rt.block_on(pass_with_two(&gov, &dir("old"), trust)), "Accepted");
+    joined.wait_ready(Duration::from_secs(60));
+    let user = old.client(Some("u0"));
+    let more = rt.block_on(write_records(&user, 201, 300));
+    let last = more.iter().map(|(a, b)| *a.max(b)).max().unwrap();
+    let c = joined.client(None);
+    rt.block_on(wait_for("the joiner caught up", Duration::from_secs(30), || async {
+        (c.commit().await.ok()? >= last).then_some(())
+    }));
+    old.kill();
+    joined.kill();
+    let first = ledger_first_seqno(&dir("j").join("ledger"));
+    assert!(first > 1, "the joiner's ledger starts after the snapshot it joined from ({first})");
+
+    // Its files alone are recovered: the snapshot it starts after is the public read's start.
+    let mut r = recover_node(&dir("r"), &dir("j"), &dir("old"));
+    start_recovering(&mut r);
+    assert!(r.last_log().contains("reading the public ledger from a committed snapshot"), "{}", r.last_log());
+    let cert = r.service_cert();
+    // Killed in the public phase, it resumes the same recovery from that snapshot.
+    r.kill();
+    start_recovering(&mut r);
+    assert_eq!(r.service_cert(), cert);
+    // A node joins the recovering service: the primary holds no entry before the snapshot, so
+    // it offers that snapshot (the previous service's), which the joiner verifies against the
+    // previous identity and starts from; the opening restores its private state from it too.
+    let mut rj = create_join_node(&dir("rj"), &dir("r"), r.port, &snapshots);
+    rj.start();
+    let joiner = rj.client(None);
+    rt.block_on(wait_for("the joiner in the public network", Duration::from_secs(60), || async {
+        (joiner.node_state().await.ok()?.state == "PartOfPublicNetwork").then_some(())
+    }));
+    assert!(rj.dir.join("node_data").join("previous_service_cert.pem").exists(), "{}", rj.last_log());
+    open_with_shares(&r, &old_cert);
+    let primary = r.client(None);
+    rt.block_on(wait_open(&primary, "the recovered service open"));
+    rt.block_on(wait_open(&joiner, "the joiner open"));
+    assert!(ledger_first_seqno(&dir("rj").join("ledger")) > 1, "the joiner started from the snapshot");
+    let user = r.client(Some("u0"));
+    rt.block_on(check_records(&user, 1..=300, "recovered from the joiner's files"));
+    assert_eq!(rt.block_on(primary.network()).unwrap().recovery_count, 1);
+    let joiner_user = rj.client(Some("u0"));
+    rt.block_on(check_records(&joiner_user, 1..=300, "the node that joined the recovering service"));
+
+    // Restarted once open: the snapshot is the previous service's, verified against its
+    // certificate (node_data/previous_service_cert.pem), decoded with the restored secrets.
+    for node in [&mut r, &mut rj] {
+        node.kill();
+    }
+    for node in [&mut r, &mut rj] {
+        node.start();
+    }
+    rt.block_on(wait_open(&primary, "open after a restart"));
+    rt.block_on(wait_open(&joiner, "the joiner open after a restart"));
+    rt.block_on(check_records(&user, 1..=300, "restarted"));
+    rt.block_on(check_records(&joiner_user, 1..=300, "the joiner restarted"));
+    for node in [&r, &rj] {
+        assert!(panics_in_logs(node).is_empty(), "{:?}", panics_in_logs(node));
+    }
+}
