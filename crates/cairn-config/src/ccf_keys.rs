@@ -44,7 +44,6 @@ const NOT_CONFIGURABLE: &str = "not configurable in Cairn";
 const NO_TEE: &str = "no TEE: Cairn nodes run as plain processes (CCF's Virtual platform)";
 const HTTP_LIMITS: &str = "the HTTP server's own limit applies";
 const NO_COSE_SIGNATURES: &str = "ledger signatures are CCF's ECDSA signature transactions, without COSE";
-const CERT_RENEWAL: &str = "Cairn has no certificate-renewal governance";
 const SNAPSHOT_FETCH: &str = "Cairn's snapshot fetching is not configurable";
 const OUTPUT_FILE: &str = "Cairn does not write this file";
 
@@ -96,8 +95,8 @@ pub const CCF_KEYS: &[CcfKey] = &[
     ),
     used("command.start.service_configuration"),
     used("command.start.service_configuration.recovery_threshold"),
-    ignored("command.start.service_configuration.maximum_node_certificate_validity_days", CERT_RENEWAL),
-    ignored("command.start.service_configuration.maximum_service_certificate_validity_days", CERT_RENEWAL),
+    used("command.start.service_configuration.maximum_node_certificate_validity_days"),
+    used("command.start.service_configuration.maximum_service_certificate_validity_days"),
     ignored("command.start.service_configuration.reconfiguration_type", "Cairn reconfigures in one transaction"),
     ignored("command.start.service_configuration.recent_cose_proposals_window_size", NOT_CONFIGURABLE),
     used("command.start.initial_service_certificate_validity_days"),

@@ -61,6 +61,11 @@ pub struct StartConfig {
     pub recovery_threshold: u64,
     /// `initial_service_certificate_validity_days` [1].
     pub initial_service_certificate_validity_days: u64,
+    /// `service_configuration.maximum_service_certificate_validity_days` [365]: the longest
+    /// validity a `set_service_certificate_validity` proposal may give.
+    pub maximum_service_certificate_validity_days: u64,
+    /// `service_configuration.maximum_node_certificate_validity_days` [365].
+    pub maximum_node_certificate_validity_days: u64,
 }
 
 impl StartConfig {
@@ -92,17 +97,30 @@ impl StartConfig {
         }
 
         let mut recovery_threshold = 1;
+        let (mut maximum_service_certificate_validity_days, mut maximum_node_certificate_validity_days) = (365, 365);
         let mut threshold_key = format!("{}.recovery_threshold", r.key_path("service_configuration"));
         if let Some(mut sc) = r.object("service_configuration")? {
             threshold_key = sc.key_path("recovery_threshold");
             if let Some(t) = sc.positive_u64("recovery_threshold")? {
                 recovery_threshold = t;
             }
+            if let Some(days) = sc.positive_u64("maximum_service_certificate_validity_days")? {
+                maximum_service_certificate_validity_days = days;
+            }
+            if let Some(days) = sc.positive_u64("maximum_node_certificate_validity_days")? {
+                maximum_node_certificate_validity_days = days;
+            }
             sc.finish(warnings)?;
         }
         let initial_service_certificate_validity_days =
             r.positive_u64("initial_service_certificate_validity_days")?.unwrap_or(1);
-        let start = StartConfig { members, recovery_threshold, initial_service_certificate_validity_days };
+        let start = StartConfig {
+            members,
+            recovery_threshold,
+            initial_service_certificate_validity_days,
+            maximum_service_certificate_validity_days,
+            maximum_node_certificate_validity_days,
+        };
 
         let recovery_members = start.recovery_member_count() as u64;
         if recovery_members == 0 {

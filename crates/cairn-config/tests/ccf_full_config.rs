@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 const FULL_START: &str = include_str!("fixtures/ccf_start_full.json");
 
 /// The ignored keys present in `FULL_START`, by their actual path.
-const IGNORED_IN_FULL_START: [&str; 28] = [
+const IGNORED_IN_FULL_START: [&str; 26] = [
     "enclave",
     "network.rpc_interfaces.primary_rpc_interface.protocol",
     "network.rpc_interfaces.primary_rpc_interface.app_protocol",
@@ -23,8 +23,6 @@ const IGNORED_IN_FULL_START: [&str; 28] = [
     "network.rpc_interfaces.operator_rpc_interface.enabled_operator_features",
     "command.start.constitution_files",
     "command.start.members[2].recovery_role",
-    "command.start.service_configuration.maximum_node_certificate_validity_days",
-    "command.start.service_configuration.maximum_service_certificate_validity_days",
     "command.start.service_configuration.reconfiguration_type",
     "logging",
     "consensus.type",

@@ -43,6 +43,8 @@ fn expected_minimal_start() -> NodeConfig {
                 }],
                 recovery_threshold: 1,
                 initial_service_certificate_validity_days: 1,
+                maximum_service_certificate_validity_days: 365,
+                maximum_node_certificate_validity_days: 365,
             }),
             join: None,
             recover: None,

@@ -107,6 +107,50 @@ impl Certificate {
         Some(cn)
     }
 
+    /// `notBefore` and `notAfter`, unix seconds.
+    pub fn validity_unix_s(&self) -> (i64, i64) {
+        let validity = self.parsed().validity().clone();
+        (validity.not_before.timestamp(), validity.not_after.timestamp())
+    }
+
+    /// The subject alternative names (DNS names and IP addresses, as text).
+    pub fn subject_alt_names(&self) -> Vec<String> {
+        use x509_parser::extensions::GeneralName;
+        let cert = self.parsed();
+        let Ok(Some(san)) = cert.subject_alternative_name() else { return Vec::new() };
+        san.value
+            .general_names
+            .iter()
+            .filter_map(|name| match name {
+                GeneralName::DNSName(dns) => Some(dns.to_string()),
+                GeneralName::IPAddress(ip) => match ip.len() {
+                    4 => Some(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).expect("4 bytes")).to_string()),
+                    16 => Some(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).expect("16 bytes")).to_string()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// What a renewal of this certificate issues: the same subject (common name, alternative
+    /// names, CA or not), valid from `not_before_unix_s` for `validity_days`. Issued for the
+    /// same key, it is the same identity with new dates.
+    pub fn renewal_request(&self, not_before_unix_s: i64, validity_days: u32) -> CertificateRequest {
+        CertificateRequest {
+            common_name: self.common_name().unwrap_or_default(),
+            subject_alt_names: self.subject_alt_names(),
+            not_before_unix_s,
+            validity_days,
+            is_ca: self.parsed().is_ca(),
+        }
+    }
+
+    /// Whether both certificates certify the same key (the same identity, whatever the dates).
+    pub fn same_key(&self, other: &Certificate) -> bool {
+        self.public_key_der() == other.public_key_der()
+    }
+
     /// Checks this certificate's signature with `issuer_key` (ECDSA P-384 with SHA-384).
     pub fn verify_issued_by(&self, issuer_key: &VerifyingKey) -> Result<(), CryptoError> {
         let cert = self.parsed();
@@ -142,5 +186,35 @@ mod tests {
         let again = Certificate::from_pem(&format!("{}\0", node.pem())).unwrap();
         assert_eq!(again, node);
         assert_eq!(node.common_name().as_deref(), Some("CCF Node"));
+    }
+
+    #[test]
+    fn a_renewal_keeps_the_subject_and_key_with_new_dates() {
+        let service_key = SigningKey::generate().unwrap();
+        let service = Certificate::self_signed(&service_key, &req("CCF Service", true)).unwrap();
+        assert_eq!(service.validity_unix_s(), (1_700_000_000, 1_700_000_000 + 86_400));
+        let node_key = SigningKey::generate().unwrap();
+        let mut node_req = req("CCF Node", false);
+        node_req.subject_alt_names = vec!["127.0.0.1".into(), "node.example".into(), "::1".into()];
+        let node = Certificate::endorsed(&node_key.public_key_der(), &node_req, &service, &service_key).unwrap();
+        assert_eq!(node.subject_alt_names(), ["127.0.0.1", "node.example", "::1"]);
+
+        let renewed_service =
+            Certificate::self_signed(&service_key, &service.renewal_request(1_800_000_000, 30)).unwrap();
+        assert!(renewed_service.same_key(&service) && renewed_service != service);
+        assert_eq!(renewed_service.validity_unix_s(), (1_800_000_000, 1_800_000_000 + 30 * 86_400));
+        assert_eq!(renewed_service.common_name().as_deref(), Some("CCF Service"));
+        let renewed_node = Certificate::endorsed(
+            &node.public_key_der(),
+            &node.renewal_request(1_800_000_000, 30),
+            &renewed_service,
+            &service_key,
+        )
+        .unwrap();
+        assert!(renewed_node.same_key(&node));
+        assert_eq!(renewed_node.subject_alt_names(), node.subject_alt_names());
+        // The old node certificate verifies under the renewed service certificate: same key.
+        node.verify_issued_by(&renewed_service.verifying_key().unwrap()).unwrap();
+        assert!(!node.same_key(&service));
     }
 }

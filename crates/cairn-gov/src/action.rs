@@ -9,6 +9,7 @@
 //! actions per proposal.
 
 use crate::GovError;
+use crate::certificate_validity::{CertificateValidity, parse_valid_from};
 use crate::cose_request::is_identity_id;
 use cairn_crypto::{Certificate, EncryptionPublicKey};
 use serde_json::{Map, Value};
@@ -32,6 +33,9 @@ pub enum Action {
     TriggerRecoverySharesRefresh,
     TriggerSnapshot,
     TransitionServiceToOpen { previous_service_identity: Option<Certificate>, next_service_identity: Certificate },
+    SetServiceCertificateValidity { validity: CertificateValidity },
+    SetNodeCertificateValidity { node_id: String, validity: CertificateValidity },
+    SetAllNodesCertificateValidity { validity: CertificateValidity },
 }
 
 impl Action {
@@ -49,6 +53,9 @@ impl Action {
             Action::TriggerRecoverySharesRefresh => "trigger_recovery_shares_refresh",
             Action::TriggerSnapshot => "trigger_snapshot",
             Action::TransitionServiceToOpen { .. } => "transition_service_to_open",
+            Action::SetServiceCertificateValidity { .. } => "set_service_certificate_validity",
+            Action::SetNodeCertificateValidity { .. } => "set_node_certificate_validity",
+            Action::SetAllNodesCertificateValidity { .. } => "set_all_nodes_certificate_validity",
         }
     }
 }
@@ -99,6 +106,27 @@ impl Args<'_> {
 
     fn optional_cert(&self, name: &str) -> Result<Option<Certificate>, GovError> {
         self.optional_str(name)?.map(|pem| self.certificate(name, pem)).transpose()
+    }
+
+    /// `valid_from` (required) and `validity_period_days` (optional, at least 1; the maximum
+    /// is checked against the service configuration when proposed and when applied).
+    fn validity(&self) -> Result<CertificateValidity, GovError> {
+        let valid_from = self.required_str("valid_from")?;
+        let valid_from_unix_s =
+            parse_valid_from(valid_from).map_err(|e| GovError::validation(self.field("valid_from"), e))?;
+        let validity_period_days = match self.optional("validity_period_days") {
+            None => None,
+            Some(v) => match v.as_u64() {
+                Some(days) if days >= 1 => Some(days),
+                _ => {
+                    return Err(GovError::validation(
+                        self.field("validity_period_days"),
+                        "must be a whole number of days, at least 1",
+                    ));
+                }
+            },
+        };
+        Ok(CertificateValidity { valid_from_unix_s, validity_period_days })
     }
 
     /// A member, user or node id: 64 lowercase hex digits.
@@ -163,6 +191,11 @@ fn parse_action(index: usize, value: &Value) -> Result<Action, GovError> {
             previous_service_identity: args.optional_cert("previous_service_identity")?,
             next_service_identity: args.required_cert("next_service_identity")?,
         },
+        "set_service_certificate_validity" => Action::SetServiceCertificateValidity { validity: args.validity()? },
+        "set_node_certificate_validity" => {
+            Action::SetNodeCertificateValidity { node_id: args.required_id("node_id")?, validity: args.validity()? }
+        }
+        "set_all_nodes_certificate_validity" => Action::SetAllNodesCertificateValidity { validity: args.validity()? },
         other => return Err(GovError::validation(format!("{path}.name"), format!("unknown action {other:?}"))),
     };
     Ok(action)

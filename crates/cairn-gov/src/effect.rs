@@ -20,6 +20,13 @@ pub enum Effect {
     NodeTrusted { node_id: String, valid_from: Option<String> },
     /// `remove_node`: the node is Retired; remove it from the consensus configuration.
     NodeRetired { node_id: String },
+    /// `set_service_certificate_validity`: issue the service certificate again, same key, valid
+    /// from `valid_from_unix_s` for `days`.
+    RenewServiceCertificate { valid_from_unix_s: i64, days: u64 },
+    /// `set_node_certificate_validity` (`Some([node])`) / `set_all_nodes_certificate_validity`
+    /// (`None`: every Trusted node): endorse their keys again, valid from `valid_from_unix_s`
+    /// for `days`.
+    RenewNodeCertificates { node_ids: Option<Vec<String>>, valid_from_unix_s: i64, days: u64 },
     /// Fresh recovery shares were written in the transaction (membership, threshold, refresh or
     /// opening). Informational.
     RecoverySharesIssued,

@@ -36,7 +36,7 @@ use crate::cose_request::{MSG_BALLOT, MSG_PROPOSAL, MSG_WITHDRAWAL, identity_id,
 use crate::key_index::{check_index, keys, put_indexed, remove_indexed};
 use crate::kv_read::{KvRead, read_json};
 use crate::member::{MemberStatus, active_members, member_cert, member_ids, member_info, put_member, recovery_members};
-use crate::proposal_apply::apply_actions;
+use crate::proposal_apply::{apply_actions, check_proposable};
 use crate::replay_window::check_and_record;
 use crate::service_config::ServiceConfig;
 use crate::service_state::service_status;
@@ -136,7 +136,8 @@ pub fn authenticate_member(
 /// Submits a proposal (`ccf.gov.msg.type` = `proposal`, payload = CCF's proposal JSON).
 pub fn submit_proposal(tx: &mut Tx, req: &SignedRequest, ctx: &mut GovContext<'_>) -> Result<GovOutcome, GovError> {
     let proposer_id = authenticate_member(tx, req, MSG_PROPOSAL, ctx.now_s)?;
-    parse_proposal(&req.payload)?;
+    let actions = parse_proposal(&req.payload)?;
+    check_proposable(tx, &actions)?;
     let proposal_id = req.digest().to_hex();
     if tx.get(PROPOSALS_INFO, proposal_id.as_bytes()).is_some() {
         return Err(GovError::Replay { created_at: req.header.created_at, digest: proposal_id });

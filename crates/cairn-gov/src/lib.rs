@@ -29,6 +29,7 @@
 
 mod action;
 mod b64;
+mod certificate_validity;
 mod cose_request;
 mod effect;
 mod gov_error;
@@ -48,6 +49,9 @@ mod service_state;
 mod share_submission;
 
 pub use action::{Action, MAX_ACTIONS, MAX_RECOVERY_THRESHOLD, parse_proposal};
+pub use certificate_validity::{
+    CertificateKind, CertificateValidity, DEFAULT_MAXIMUM_VALIDITY_DAYS, format_valid_from, parse_valid_from,
+};
 pub use cose_request::{
     ES384_SIGNATURE_BYTES, GovRequestHeader, HEADER_CREATED_AT, HEADER_MSG_TYPE, HEADER_PROPOSAL_ID, MAX_REQUEST_BYTES,
     MSG_BALLOT, MSG_PROPOSAL, MSG_RECOVERY_SHARE, MSG_WITHDRAWAL, SignedRequest, identity_id, is_identity_id,

@@ -10,8 +10,9 @@
 //!   (`transition_service_to_open` from Opening counts as such an action).
 
 use crate::action::Action;
+use crate::certificate_validity::CertificateKind;
 use crate::cose_request::identity_id;
-use crate::kv_read::{read_json, write_json};
+use crate::kv_read::{KvRead, read_json, write_json};
 use crate::member::{put_member, recovery_members, remove_member};
 use crate::recovery_shares::issue_recovery_shares;
 use crate::service_config::ServiceConfig;
@@ -112,8 +113,57 @@ fn apply_one(tx: &mut Tx, action: &Action, pending: &mut Pending) -> Result<(), 
         Action::TransitionServiceToOpen { previous_service_identity: previous, next_service_identity: next } => {
             open_service(tx, previous.as_ref(), next, pending)?;
         }
+        Action::SetServiceCertificateValidity { validity } => {
+            let days = validity.days(CertificateKind::Service, &ServiceConfig::read_required(tx)?)?;
+            let valid_from_unix_s = validity.valid_from_unix_s;
+            pending.effects.push(Effect::RenewServiceCertificate { valid_from_unix_s, days });
+        }
+        Action::SetNodeCertificateValidity { node_id, validity } => {
+            let days = validity.days(CertificateKind::Node, &ServiceConfig::read_required(tx)?)?;
+            trusted_node(tx, node_id)?;
+            let (node_ids, valid_from_unix_s) = (Some(vec![node_id.clone()]), validity.valid_from_unix_s);
+            pending.effects.push(Effect::RenewNodeCertificates { node_ids, valid_from_unix_s, days });
+        }
+        Action::SetAllNodesCertificateValidity { validity } => {
+            let days = validity.days(CertificateKind::Node, &ServiceConfig::read_required(tx)?)?;
+            let node_ids = None;
+            let valid_from_unix_s = validity.valid_from_unix_s;
+            pending.effects.push(Effect::RenewNodeCertificates { node_ids, valid_from_unix_s, days });
+        }
     }
     Ok(())
+}
+
+/// The checks of `actions` that depend on the state, made when the proposal is submitted (and
+/// again when it applies): a renewal's period within the configured maximum, its node Trusted.
+/// A failure is a validation error naming the action.
+pub(crate) fn check_proposable(tx: &mut Tx, actions: &[Action]) -> Result<(), GovError> {
+    for (i, action) in actions.iter().enumerate() {
+        let checked = match action {
+            Action::SetServiceCertificateValidity { validity } => {
+                validity.days(CertificateKind::Service, &ServiceConfig::read_required(tx)?).map(drop)
+            }
+            Action::SetNodeCertificateValidity { node_id, validity } => validity
+                .days(CertificateKind::Node, &ServiceConfig::read_required(tx)?)
+                .and_then(|_| trusted_node(tx, node_id)),
+            Action::SetAllNodesCertificateValidity { validity } => {
+                validity.days(CertificateKind::Node, &ServiceConfig::read_required(tx)?).map(drop)
+            }
+            _ => Ok(()),
+        };
+        checked.map_err(|e| GovError::validation(format!("actions[{i}].args"), e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Checks that `node_id` is a Trusted node (a renewal endorses only those).
+pub(crate) fn trusted_node(src: &mut impl KvRead, node_id: &str) -> Result<(), GovError> {
+    let info: NodeInfo = read_json(src, NODES_INFO, node_id.as_bytes())?
+        .ok_or_else(|| GovError::InvalidInput(format!("node {node_id} is not known")))?;
+    match info.status {
+        NodeStatus::Trusted => Ok(()),
+        status => Err(GovError::InvalidInput(format!("node {node_id} is {status:?}, not Trusted"))),
+    }
 }
 
 fn open_service(
@@ -126,7 +176,8 @@ fn open_service(
         service_info(tx)?.ok_or_else(|| GovError::InvalidInput("the service has no service info row yet".into()))?;
     let current =
         Certificate::from_pem(&info.cert).map_err(|e| GovError::InvalidInput(format!("service cert: {e}")))?;
-    if current != *next {
+    // Identities are keys: a renewed certificate (same key, new dates) names the same service.
+    if !current.same_key(next) {
         return Err(GovError::InvalidInput("next_service_identity is not this service's certificate".into()));
     }
     match info.status {
@@ -142,7 +193,7 @@ fn open_service(
             let recorded = previous_service_identity(tx)?.ok_or_else(|| {
                 GovError::InvalidInput("no previous service identity is recorded for this recovery".into())
             })?;
-            if recorded != *previous {
+            if !recorded.same_key(previous) {
                 return Err(GovError::InvalidInput(
                     "previous_service_identity is not the identity recorded by the recovery".into(),
                 ));

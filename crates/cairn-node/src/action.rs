@@ -77,4 +77,8 @@ pub enum Action {
     /// ledger aside (renamed, never deleted) and starts the node again from the snapshot, with
     /// its Raft hard state. This core handles nothing more (requests get 503).
     InstallSnapshot { name: SnapshotName, rpc_address: String },
+    /// The committed state renewed this node's certificate or the service certificate (same
+    /// keys, new dates): serve this chain from now on and rewrite the certificate files
+    /// (`node_data`, `command.service_certificate_file`, `node_certificate_file`).
+    ServeCertificates { node_cert_pem: String, service_cert_pem: String },
 }

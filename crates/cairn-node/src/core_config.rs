@@ -17,6 +17,9 @@ pub struct CoreConfig {
     pub message_timeout_ms: u64,
     /// `command.join.retry_timeout`: how often a joining node asks again.
     pub join_retry_ms: u64,
+    /// `command.start.service_configuration.maximum_{service,node}_certificate_validity_days`:
+    /// written into the service configuration by the node that creates the service.
+    pub maximum_certificate_validity_days: (u64, u64),
 }
 
 impl Default for CoreConfig {
@@ -29,6 +32,7 @@ impl Default for CoreConfig {
             election_timeout_ms: 4000,
             message_timeout_ms: 100,
             join_retry_ms: 1000,
+            maximum_certificate_validity_days: (365, 365),
         }
     }
 }

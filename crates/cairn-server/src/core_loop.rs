@@ -11,6 +11,7 @@ use crate::node_files::{
     LEDGER_SECRETS_FILE, NODE_CERT_FILE, NodeFiles, RAFT_STATE_FILE, SERVICE_CERT_FILE, SERVICE_KEY_FILE,
     SNAPSHOT_INSTALL_FILE,
 };
+use crate::served_certificates::ServedCertificates;
 use crate::snapshot_fetch::{SnapshotFetchLimits, SnapshotFetcher, SnapshotService, fetch_named_snapshot};
 use anyhow::Context;
 use cairn_fs::{FsStorage, SnapshotDirectory};
@@ -68,6 +69,8 @@ pub struct CoreLoop {
     fetcher: Option<SnapshotFetcher>,
     /// The core asked to start again from this offered snapshot (name, where to fetch it).
     install: Option<(SnapshotName, String)>,
+    /// The certificates the RPC interface serves (absent in tests without one).
+    served: Option<ServedCertificates>,
     pending: HashMap<RequestId, oneshot::Sender<Response>>,
     next_id: RequestId,
     /// Work done off this thread (`Action::EncodeSnapshot`, `Action::RestorePrivateState`)
@@ -132,6 +135,13 @@ enum Input {
 }
 
 impl CoreLoop {
+    /// Serves renewed certificates through `served` (`Action::ServeCertificates`) and warns
+    /// before they expire.
+    pub fn with_served_certificates(mut self, served: ServedCertificates) -> Self {
+        self.served = Some(served);
+        self
+    }
+
     pub fn new(
         core: NodeCore,
         writer: LedgerWriter<FsStorage>,
@@ -151,6 +161,7 @@ impl CoreLoop {
             initial,
             fetcher,
             install: None,
+            served: None,
             pending: HashMap::new(),
             next_id: 0,
             background_tx,
@@ -226,6 +237,9 @@ impl CoreLoop {
                 self.core.handle(Event::Request { id, caller: msg.caller, request: msg.request });
             }
             self.core.handle(Event::Tick { now_ms: now_ms() });
+            if let Some(served) = &mut self.served {
+                served.warn_if_expiring((now_ms() / 1000) as i64);
+            }
             self.perform()?;
             if let Some((name, rpc_address)) = self.install.take() {
                 let fetched = self.install_snapshot(&rt, name, &rpc_address, rx, peers)?;
@@ -430,6 +444,12 @@ impl CoreLoop {
             }
             Action::SendJoinRequest { .. } => tracing::warn!("a join request after the join phase is ignored"),
             Action::InstallSnapshot { name, rpc_address } => self.install = Some((name, rpc_address)),
+            Action::ServeCertificates { node_cert_pem, service_cert_pem } => match &mut self.served {
+                Some(served) => served
+                    .serve(&self.files, node_cert_pem, service_cert_pem)
+                    .context("serving the renewed certificates")?,
+                None => tracing::info!("certificates renewed (this loop serves no RPC interface)"),
+            },
             Action::SetLedgerRecovery { recovery } => set_ledger_recovery(&mut self.writer, &self.files, recovery)?,
         }
         Ok(())

@@ -18,6 +18,7 @@ mod node_files;
 mod node_runner;
 mod rate_limited_log;
 mod recover_start;
+mod served_certificates;
 mod shell_config;
 mod snapshot_api;
 mod snapshot_fetch;

@@ -142,8 +142,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> anyhow::Res
 /// service's, which a disaster recovery needs as its previous identity) is renamed
 /// `<name>.<fingerprint>.replaced` first, never overwritten; the same one is left as it is.
 pub fn write_service_certificate(path: &Path, pem: &str) -> anyhow::Result<()> {
+    let same_identity = |existing: &[u8]| {
+        let parse = |b: &[u8]| cairn_crypto::Certificate::from_pem(&String::from_utf8_lossy(b)).ok();
+        matches!((parse(existing), parse(pem.as_bytes())), (Some(a), Some(b)) if a.same_key(&b))
+    };
     match fs::read(path) {
         Ok(existing) if existing == pem.as_bytes() => return Ok(()),
+        // A renewal of the same service (same key, new dates): replaced in place.
+        Ok(existing) if same_identity(&existing) => {}
         Ok(existing) => {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let fingerprint = cairn_crypto::sha256(&existing).to_hex();

@@ -8,6 +8,7 @@ use crate::http_api::{ApiState, router};
 use crate::join_phase::complete_join;
 use crate::node_channel::{ChannelEvent, NodeChannel, NodeChannelConfig, NodeIdentity as ChannelIdentity};
 use crate::rate_limited_log::RateLimitedLog;
+use crate::served_certificates::{ServedCertificates, SharedTls};
 use crate::shell_config::ShellConfig;
 use crate::snapshot_fetch::SnapshotFetcher;
 use crate::start_progress::{ServeIdentity, StartProgress};
@@ -120,6 +121,15 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
         .with_context(|| format!("node-to-node interface {}", cfg.node_to_node_bind))?;
     let node_to_node_address = channel.local_addr();
     let tls = server_config(&[&started.node_cert_pem, &started.service_cert_pem], &started.node_key_pem)?;
+    let tls: SharedTls = Arc::new(std::sync::RwLock::new(tls));
+    let served = |node_cert_pem: &str, service_cert_pem: &str, key_pem: &str| {
+        ServedCertificates::new(
+            tls.clone(),
+            key_pem.to_string(),
+            (node_cert_pem.to_string(), service_cert_pem.to_string()),
+            (cfg.service_certificate_file.clone(), cfg.node_certificate_file.clone()),
+        )
+    };
     let service_cert_pem = started.service_cert_pem.clone();
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(CORE_QUEUE);
     let (failed_tx, failed) = watch::channel(false);
@@ -140,7 +150,20 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
         Some(channel.clone()),
         Some(fetcher.clone()),
         initial,
-    );
+    )
+    .with_served_certificates(served(&started.node_cert_pem, &started.service_cert_pem, &started.node_key_pem));
+    let served_again = {
+        let tls = tls.clone();
+        let files = (cfg.service_certificate_file.clone(), cfg.node_certificate_file.clone());
+        move |s: &crate::startup::Started| {
+            ServedCertificates::new(
+                tls.clone(),
+                s.node_key_pem.clone(),
+                (s.node_cert_pem.clone(), s.service_cert_pem.clone()),
+                files.clone(),
+            )
+        }
+    };
     let loop_cfg = cfg.clone();
     let loop_channel = channel.clone();
     let core_thread = std::thread::Builder::new()
@@ -168,8 +191,10 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
                                 s.core.learn_peers(peers);
                                 let channel = Some(loop_channel.clone());
                                 let fetcher = Some(fetcher.clone());
+                                let served = served_again(&s);
                                 core_loop =
-                                    CoreLoop::new(s.core, s.writer, s.snapshots, s.files, channel, fetcher, Vec::new());
+                                    CoreLoop::new(s.core, s.writer, s.snapshots, s.files, channel, fetcher, Vec::new())
+                                        .with_served_certificates(served);
                             }
                             Err(e) => break Err(e.context("starting again from a snapshot")),
                         }
@@ -202,15 +227,22 @@ pub async fn start_node(cfg: ShellConfig) -> anyhow::Result<RunningNode> {
             read_only_directory: cfg.snapshots_read_only_directory.clone(),
         }),
     };
-    let accept = AcceptContext { acceptor: TlsAcceptor::from(tls), app: router(state), service_key };
+    let accept = AcceptContext { tls, app: router(state), service_key };
     tokio::spawn(accept_loop(listener, accept, ConnectionLimits::of(&cfg), stop_rx));
     tracing::info!(%rpc_address, "node serving");
     Ok(RunningNode { rpc_address, node_to_node_address, service_cert_pem, stop, core_thread, failed, _locks: locks })
 }
 
+impl AcceptContext {
+    fn acceptor(&self) -> TlsAcceptor {
+        TlsAcceptor::from(self.tls.read().expect("the TLS lock is never poisoned").clone())
+    }
+}
+
 /// What every accepted connection needs.
 struct AcceptContext {
-    acceptor: TlsAcceptor,
+    /// Read at each connection: renewed certificates are served from the next one on.
+    tls: SharedTls,
     app: axum::Router,
     /// To recognise nodes of this service among clients (forwarded requests).
     service_key: cairn_crypto::VerifyingKey,
@@ -245,7 +277,7 @@ async fn early_server(
         }
     };
     tracing::info!("serving GET /node/state while the ledger is read");
-    let ctx = AcceptContext { acceptor: TlsAcceptor::from(tls), app: progress.router(), service_key };
+    let ctx = AcceptContext { tls: Arc::new(std::sync::RwLock::new(tls)), app: progress.router(), service_key };
     accept_loop(listener, ctx, limits, stop).await
 }
 
@@ -325,7 +357,7 @@ async fn serve_connection(
     let mut evicted = slot.take_eviction().expect("a new slot has its eviction signal");
     let slot = Arc::new(slot);
     let tls = tokio::select! {
-        r = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, ctx.acceptor.accept(tcp)) => match r {
+        r = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, ctx.acceptor().accept(tcp)) => match r {
             Ok(Ok(tls)) => tls,
             Ok(Err(e)) => return tracing::debug!(%peer, "TLS handshake failed: {e}"),
             Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),

@@ -50,7 +50,7 @@ pub fn set_aside_previous_identity(files: &NodeFiles, recover: &RecoverSpec) -> 
     let held = Certificate::from_pem(&files.read_string(SERVICE_CERT_FILE)?)
         .with_context(|| format!("parsing {}", path.display()))?;
     let previous = previous_identity(recover)?;
-    if held != previous {
+    if !held.same_key(&previous) {
         return Ok(()); // this node's recovery already created its identity: a restart
     }
     let entries = std::fs::read_dir(files.dir()).with_context(|| format!("listing {}", files.dir().display()))?;
@@ -227,7 +227,8 @@ fn check_previous_identity(replayer: &Replayer, recover: &RecoverSpec) -> anyhow
         bail!("the ledger records no service ({} has no readable value)", tables::SERVICE_INFO)
     };
     let recorded = Certificate::from_pem(&pem).context("the service certificate the ledger records")?;
-    if recorded != expected {
+    // The same key is the same service, whatever the dates (a renewed or expired certificate).
+    if !recorded.same_key(&expected) {
         bail!(
             "the ledger belongs to the service {} but command.recover.previous_service_identity_file {} is {}: \
              recover with the certificate of the service that wrote this ledger",

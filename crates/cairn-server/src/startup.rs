@@ -319,7 +319,9 @@ pub fn start_or_restart(
         check_no_committed_entry_missing(cfg, &files, &snapshots, &writer, replayer, identity.node_id())?;
     }
     if let (Some(recover), Some(replayer)) = (&cfg.recover, &replayed)
-        && crate::recover_start::recorded_service_cert(replayer).as_deref() != Some(service_cert_pem.as_str())
+        && !crate::recover_start::recorded_service_cert(replayer)
+            .and_then(|pem| Certificate::from_pem(&pem).ok())
+            .is_some_and(|recorded| recorded.same_key(&certs.current))
     {
         // The recovery wrote its identity but its create transaction never reached the ledger:
         // perform it again, with the same identity.

@@ -133,6 +133,9 @@ pub fn shell_config(c: &NodeConfig) -> anyhow::Result<ShellConfig> {
             election_timeout_ms: c.consensus.election_timeout_ms,
             message_timeout_ms: c.consensus.message_timeout_ms,
             join_retry_ms: c.command.join.as_ref().map_or(1000, |j| j.retry_timeout_ms),
+            maximum_certificate_validity_days: c.command.start.as_ref().map_or((365, 365), |s| {
+                (s.maximum_service_certificate_validity_days, s.maximum_node_certificate_validity_days)
+            }),
         },
         start: StartSpec {
             members,

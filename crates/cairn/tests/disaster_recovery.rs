@@ -39,8 +39,11 @@ fn three_recoveries_bring_back_every_record_under_new_identities() {
     // A ledger rekey on the three nodes: the second half of the records is under a new secret.
     let rekey = json!([{"name": "trigger_ledger_rekey", "args": {}}]);
     assert_eq!(rt.block_on(pass_with_two(&gov, &dir("n0"), rekey)), "Accepted");
-    txs.extend(rt.block_on(write_records(&user, half + 1, RECORDS)).into_iter().map(|(private, _)| private));
-    let last = *txs.iter().max().unwrap();
+    let second = rt.block_on(write_records(&user, half + 1, RECORDS));
+    // The last write of a lane is a public record, after every private one: wait for both.
+    let last_public = second.iter().map(|(_, public)| *public).max().unwrap();
+    txs.extend(second.into_iter().map(|(private, _)| private));
+    let last = last_public.max(*txs.iter().max().unwrap());
     rt.block_on(user.wait_committed(last, Duration::from_secs(30))).unwrap();
     let old_receipt: Value = rt.block_on(user.receipt(txs[99])).unwrap();
     let snapshots = std::fs::read_dir(dir("n0").join("snapshots")).unwrap().count();

@@ -89,6 +89,12 @@ impl NodeCore {
             Effect::TriggerLedgerRekey => self.rekey(),
             Effect::NodeTrusted { node_id, .. } => self.on_node_trusted(&node_id),
             Effect::NodeRetired { node_id } => self.on_node_retired(&node_id),
+            Effect::RenewServiceCertificate { valid_from_unix_s, days } => {
+                self.renew_service_certificate(valid_from_unix_s, days)
+            }
+            Effect::RenewNodeCertificates { node_ids, valid_from_unix_s, days } => {
+                self.renew_node_certificates(node_ids, valid_from_unix_s, days)
+            }
             _ => {}
         }
     }

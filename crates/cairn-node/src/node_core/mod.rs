@@ -39,6 +39,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 mod apply;
+mod certificates;
 mod gov_api;
 mod membership;
 mod raft_loop;
@@ -137,6 +138,10 @@ pub struct NodeCore {
     /// The previous service's committed snapshot a recovery's public read started from, kept
     /// (encrypted) until the shares restore the secret that opens its private domain.
     recovery_snapshot: Option<crate::RecoverySnapshot>,
+    /// Why the last certificate renewal could not be issued (shown in `GET /node/state`).
+    renewal_failure: Option<String>,
+    /// The node and service certificates (PEM) the shell serves (`certificates.rs`).
+    served_certificates: (String, String),
     /// The seqno this node's log starts after (a snapshot's; 0 for a whole ledger): a
     /// recovery's private replay reads the previous service's entries from the next one, over
     /// `recovery_snapshot`'s private domain.
@@ -176,6 +181,14 @@ impl NodeCore {
         let mut tx = core.store.begin();
         cairn_gov::initial_governance(&mut tx, &p.members, p.recovery_threshold)
             .map_err(|e| ApiError::bad_request("InvalidConfiguration", e.to_string()))?;
+        let mut service_config = cairn_gov::ServiceConfig::read_required(&mut tx).expect("just written");
+        let (service_days, node_days) = core.config.maximum_certificate_validity_days;
+        for (kind, days) in
+            [(cairn_gov::CertificateKind::Service, service_days), (cairn_gov::CertificateKind::Node, node_days)]
+        {
+            service_config.other.insert(kind.maximum_field().into(), days.into());
+        }
+        service_config.write(&mut tx);
         let me = core.members.own_row(&core.identity, crate::RaftRole::Voter);
         let token = crate::membership::digest_write_set(&p.join_token_digest);
         let ws = genesis.write_set().merged(tx.into_parts().1).merged(me).merged(token);
@@ -276,6 +289,7 @@ impl NodeCore {
         assert_eq!(replayed.store.version(), last.seqno, "store must be at the last replayed seqno");
         let replica = apply::Replica::new(last.seqno, replayed.store.clone(), tail, replayed.checkpoints);
         let members = membership::Membership::from_store(&replayed.store);
+        let served_certificates = (identity.signer.cert_pem.clone(), identity.service_cert_pem.clone());
         NodeCore {
             policy: SignaturePolicy::new(config.signature_tx_count, config.signature_delay_ms),
             // The last snapshot this ledger records (its evidence, or the snapshot the state
@@ -318,6 +332,8 @@ impl NodeCore {
             installing: None,
             restored: None,
             recovery_snapshot: None,
+            renewal_failure: None,
+            served_certificates,
             log_base: 0,
             skip_private_replay_tail: 0,
         }
@@ -588,6 +604,7 @@ impl NodeCore {
             self.offer_snapshot(p.name.committed(), at);
         }
         self.on_commit_advanced();
+        self.serve_renewed_certificates();
     }
 
     // ----- requests -----
@@ -739,6 +756,9 @@ impl NodeCore {
         if let Some(reason) = &self.restore_failure {
             body["recovery_failure"] = json!(reason);
         }
+        if let Some(reason) = &self.renewal_failure {
+            body["certificate_renewal_failure"] = json!(reason);
+        }
         Response::ok(body)
     }
 
@@ -753,6 +773,7 @@ impl NodeCore {
         }
         Response::ok(json!({
             "service_status": info.status,
+            "service_certificate_valid_to": certificates::valid_to(&info.cert),
             "service_certificate": info.cert,
             "current_view": self.consensus.term(),
             "primary_id": self.primary_node_id(),
@@ -774,7 +795,17 @@ impl NodeCore {
                     _ if id == self.identity.node_id() => json!(self.identity.rpc_addresses),
                     _ => json!([]),
                 };
-                json!({ "node_id": id, "status": info["status"], "primary": primary, "rpc_addresses": addresses })
+                let valid_to = self
+                    .store
+                    .get(tables::ENDORSED_CERTIFICATES, id.as_bytes())
+                    .and_then(|v| certificates::valid_to(&String::from_utf8_lossy(v)));
+                json!({
+                    "node_id": id,
+                    "status": info["status"],
+                    "primary": primary,
+                    "rpc_addresses": addresses,
+                    "certificate_valid_to": valid_to,
+                })
             })
             .collect();
         Response::ok(json!({ "nodes": nodes }))

@@ -35,6 +35,9 @@ pub const TX_ID_HEADER: &str = "x-ms-ccf-transaction-id";
 /// Keys and certificates shared by every test (key generation is the slow part).
 pub struct Identities {
     pub service_cert: Certificate,
+    /// The service key: every node of the service holds it (it endorses joiners and renews
+    /// certificates).
+    pub service_key: Arc<SigningKey>,
     pub signer: Arc<NodeSigner>,
     pub member_key: SigningKey,
     pub member_id: String,
@@ -69,7 +72,7 @@ pub fn identities() -> &'static Identities {
         // As cairn-server's `create_identity`: a CA service certificate endorsing the node's.
         let service = ServiceIdentity::create((START_MS / 1000) as i64 - 60, 365).expect("service identity");
         let signer = Arc::new(service.new_local_node((START_MS / 1000) as i64 - 60, 365).expect("node identity"));
-        let service_cert = service.cert;
+        let (service_cert, service_key) = (service.cert, Arc::new(service.key));
         // As `cairn keygen member` / `cairn keygen user`.
         let (member_key, member_cert) = self_signed("m0");
         let encryption = EncryptionKeyPair::generate().expect("member encryption key");
@@ -82,6 +85,7 @@ pub fn identities() -> &'static Identities {
         let (_, stranger_cert) = self_signed("stranger");
         Identities {
             service_cert,
+            service_key,
             signer,
             member_key,
             member_id: identity_id(&member_cert),
@@ -98,7 +102,7 @@ pub fn node_identity() -> NodeIdentity {
     NodeIdentity {
         signer: ids.signer.clone(),
         service_cert_pem: ids.service_cert.pem().to_string(),
-        service_key: None,
+        service_key: Some(ids.service_key.clone()),
         rpc_addresses: vec!["127.0.0.1:8000".into()],
         node_to_node_address: "127.0.0.1:8001".into(),
         encryption_key: None,
@@ -169,7 +173,13 @@ pub fn steps(actions: &[Action]) -> Vec<Step> {
     actions
         .iter()
         .filter(|a| {
-            !matches!(a, Action::PersistRaftState { .. } | Action::SetPeers { .. } | Action::SetLedgerRecovery { .. })
+            !matches!(
+                a,
+                Action::PersistRaftState { .. }
+                    | Action::SetPeers { .. }
+                    | Action::SetLedgerRecovery { .. }
+                    | Action::ServeCertificates { .. }
+            )
         })
         .map(|a| match a {
             Action::Append(e) => Step::Append(e.tx_id, if is_signature(e) { Kind::Signature } else { Kind::Tx }),
@@ -487,7 +497,11 @@ impl Node {
                     self.committed_snapshots.push((name.committed(), [bytes.as_slice(), receipt].concat()));
                 }
                 Action::SetLedgerRecovery { recovery } => self.ledger_recovery = *recovery,
-                Action::Sync | Action::CommitLedger { .. } | Action::Reply { .. } | Action::SetPeers { .. } => {}
+                Action::Sync
+                | Action::CommitLedger { .. }
+                | Action::Reply { .. }
+                | Action::SetPeers { .. }
+                | Action::ServeCertificates { .. } => {}
                 other => panic!("a lone node does not {other:?}"),
             }
         }
