@@ -99,6 +99,21 @@ impl MemberSession {
 
     /// Proposes `transition_service_to_open` and, while the proposal is still Open, votes for it.
     /// Returns the proposal as last reported.
+    /// Proposes the renewal of the service certificate and every node certificate, valid from
+    /// `valid_from_unix_s` for `days` (`None`: the configured maximums), and votes for it.
+    pub async fn renew_certificates(
+        &self,
+        valid_from_unix_s: i64,
+        days: Option<u64>,
+    ) -> Result<ProposalInfo, MemberError> {
+        let proposal = proposal_body::renew_certificates_proposal(valid_from_unix_s, days);
+        let created = self.propose(&proposal).await?;
+        if created.proposal_state != "Open" {
+            return Ok(created);
+        }
+        self.vote(&created.proposal_id, true).await
+    }
+
     pub async fn open_service(
         &self,
         next_service_identity: &str,

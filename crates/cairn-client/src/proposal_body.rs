@@ -52,6 +52,20 @@ pub fn open_service_proposal(next_service_identity: &str, previous_service_ident
     json!({ "actions": [ { "name": TRANSITION_SERVICE_TO_OPEN, "args": args } ] })
 }
 
+/// `set_service_certificate_validity` and `set_all_nodes_certificate_validity` in one proposal:
+/// every certificate of the service renewed from `valid_from_unix_s` for `days` (`None`: the
+/// service's configured maximums).
+pub fn renew_certificates_proposal(valid_from_unix_s: i64, days: Option<u64>) -> Value {
+    let mut args = json!({ "valid_from": cairn_gov::format_valid_from(valid_from_unix_s) });
+    if let Some(days) = days {
+        args["validity_period_days"] = json!(days);
+    }
+    json!({ "actions": [
+        { "name": "set_service_certificate_validity", "args": args },
+        { "name": "set_all_nodes_certificate_validity", "args": args },
+    ] })
+}
+
 /// The payload of a ballot.
 pub fn ballot_payload(approve: bool) -> Vec<u8> {
     serde_json::to_vec(&json!({ "ballot": if approve { "approve" } else { "reject" } })).expect("json")

@@ -3,7 +3,7 @@
 //! locally with `--enc-key` and never sent in clear. The work is `cairn_client::MemberSession`.
 //!
 //! Output (stdout), one line each so scripts can read it:
-//! `propose`, `vote`, `withdraw`, `open-service` print `PROPOSAL_ID STATE`; `proposals` prints
+//! `propose`, `vote`, `withdraw`, `open-service`, `renew-certificates` print `PROPOSAL_ID STATE`; `proposals` prints
 //! JSON; `share get` prints the share in base64 (or the path written with `--out`); `share
 //! submit` prints the service's message.
 //!
@@ -84,6 +84,15 @@ pub enum MemberCommand {
         /// The service certificate before the disaster (for a recovery).
         #[arg(long)]
         previous_identity: Option<PathBuf>,
+    },
+    /// Propose renewing the service certificate and every node certificate from now (same
+    /// keys, new dates: set_service_certificate_validity and
+    /// set_all_nodes_certificate_validity) and vote for it. Hand out the renewed
+    /// service_cert.pem the nodes then write.
+    RenewCertificates {
+        /// Validity in days [the service's maximum_*_certificate_validity_days].
+        #[arg(long)]
+        days: Option<u64>,
     },
 }
 
@@ -233,6 +242,12 @@ async fn execute(session: &MemberSession, command: MemberCommand, inputs: Inputs
         MemberCommand::OpenService { .. } => {
             let (next, previous) = inputs.identities.expect("read in run");
             proposal_line(&session.open_service(&next, previous.as_deref()).await?)
+        }
+        MemberCommand::RenewCertificates { days } => {
+            // Valid from a minute ago: a node whose clock is slightly behind still accepts it.
+            let now_s =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+            proposal_line(&session.renew_certificates(now_s - 60, days).await?)
         }
     })
 }

@@ -77,7 +77,10 @@ fn prepare(ws: &Path, port: u16, nodes: usize) -> anyhow::Result<Vec<PathBuf>> {
                 "start": {
                     "members": [{"certificate_file": p("member0_cert.pem"), "encryption_public_key_file": p("member0_enc_pubk.pem")}],
                     "service_configuration": {"recovery_threshold": 1}
-                }
+                },
+                // Long enough for a local network (CCF's default is one day): see the renewal
+                // command printed at the end.
+                "initial_service_certificate_validity_days": SANDBOX_CERTIFICATE_VALIDITY_DAYS
             })
         } else {
             json!({
@@ -118,6 +121,16 @@ pub fn run(a: SandboxArgs) -> anyhow::Result<ExitCode> {
     let ws = config_paths[0].parent().expect("config in workspace").to_path_buf();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(sandbox(a, config_paths, ws))
+}
+
+/// Validity of the sandbox's service certificate, in days.
+const SANDBOX_CERTIFICATE_VALIDITY_DAYS: u64 = 30;
+
+fn format_unix(unix_s: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_s)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
 }
 
 fn load_shell(path: &Path) -> anyhow::Result<cairn_server::ShellConfig> {
@@ -183,6 +196,14 @@ async fn sandbox(a: SandboxArgs, config_paths: Vec<PathBuf>, ws: PathBuf) -> any
     println!("  member       {}/member0_{{cert,privk,enc_privk}}.pem", ws.display());
     println!("  user         {}/user0_{{cert,privk}}.pem", ws.display());
     println!("  ledgers      {}/node*/ledger", ws.display());
+    let valid_to = Certificate::from_pem(&service_cert)?.validity_unix_s().1;
+    println!(
+        "  certificates valid until {} (unix {valid_to}); renew: cairn member --url {url} --service-cert {} \
+         --cert {ws}/member0_cert.pem --key {ws}/member0_privk.pem renew-certificates --days 30",
+        format_unix(valid_to),
+        cert_path.display(),
+        ws = ws.display()
+    );
     if !a.workload.is_zero() {
         let config = WriteBenchConfig {
             clients: a.clients,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 pub mod cluster;
 pub mod failure_report;
+pub mod fake_clock;
 pub mod member;
 pub mod node_process;
 pub mod recovery;
