@@ -445,9 +445,13 @@ impl CoreLoop {
             Action::SendJoinRequest { .. } => tracing::warn!("a join request after the join phase is ignored"),
             Action::InstallSnapshot { name, rpc_address } => self.install = Some((name, rpc_address)),
             Action::ServeCertificates { node_cert_pem, service_cert_pem } => match &mut self.served {
-                Some(served) => served
-                    .serve(&self.files, node_cert_pem, service_cert_pem)
-                    .context("serving the renewed certificates")?,
+                // A chain that cannot be served leaves the current one in place: the node keeps
+                // running, and says why.
+                Some(served) => {
+                    if let Err(e) = served.serve(&self.files, node_cert_pem, service_cert_pem) {
+                        tracing::error!("the renewed certificates are not served, the previous ones still are: {e:#}");
+                    }
+                }
                 None => tracing::info!("certificates renewed (this loop serves no RPC interface)"),
             },
             Action::SetLedgerRecovery { recovery } => set_ledger_recovery(&mut self.writer, &self.files, recovery)?,

@@ -188,3 +188,120 @@ fn without_a_renewal_the_node_warns_in_the_certificates_last_quarter() {
     let log = node.last_log();
     assert!(log.contains("cairn member renew-certificates"), "the warning names the command: {log}");
 }
+
+/// `actions` proposed by m0 and approved by m0 and m1 of `dir`, signed at `created_at`.
+fn pass_at(client: &cairn_client::CairnClient, dir: &Path, actions: serde_json::Value, created_at: u64) -> String {
+    let sign = |m: &Member, msg_type: &str, proposal_id: Option<&str>, payload: serde_json::Value| {
+        let header = cairn_gov::GovRequestHeader {
+            msg_type: msg_type.into(),
+            created_at,
+            proposal_id: proposal_id.map(str::to_string),
+        };
+        cairn_gov::sign_request(&m.key, &m.id, &header, &serde_json::to_vec(&payload).unwrap())
+    };
+    let rt = rt();
+    let (m0, m1) = (Member::load(dir, "m0"), Member::load(dir, "m1"));
+    let created = rt.block_on(client.propose(sign(&m0, "proposal", None, json!({ "actions": actions })))).unwrap();
+    let mut state = created.proposal_state;
+    for m in [&m0, &m1] {
+        let ballot = sign(m, "ballot", Some(&created.proposal_id), json!({"ballot": "approve"}));
+        state = rt.block_on(client.submit_ballot(&created.proposal_id, &m.id, ballot)).unwrap().proposal_state;
+    }
+    state
+}
+
+#[test]
+fn a_service_whose_certificates_expired_is_recovered() {
+    use support::cluster::create_join_node;
+    use support::recovery::{
+        check_records, open_with_shares, recover_node, start_recovering, wait_open, write_records,
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |name: &str| tmp.path().join(name);
+    let rt = rt();
+    // The old service lived three days ago (every clock then is three days before ours): its
+    // one-day service certificate expired two days ago.
+    let clock = FakeClock::new(tmp.path());
+    clock.set("-3d");
+    let then = now_s() - 3 * 86_400;
+    let env = clock.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let opts =
+        ClusterOptions { members: 3, recovery_threshold: 2, snapshot_tx_count: 100, ..ClusterOptions::default() };
+    std::fs::create_dir_all(dir("n0")).unwrap();
+    let mut nodes = vec![create_start_node(&dir("n0"), &opts)];
+    nodes[0].spawn_with_env(&env);
+    nodes[0].wait_ready(Duration::from_secs(60));
+    for name in ["n1", "n2"] {
+        let mut node = create_join_node(&dir(name), &dir("n0"), nodes[0].port, &opts);
+        node.spawn_with_env(&env);
+        node.wait_ready(Duration::from_secs(60));
+        nodes.push(node);
+    }
+    let gov = nodes[0].client(None);
+    let user_cert = std::fs::read_to_string(dir("n0").join("u0_cert.pem")).unwrap();
+    let old_cert = nodes[0].service_cert();
+    assert_eq!(pass_at(&gov, &dir("n0"), json!([{"name": "set_user", "args": {"cert": user_cert}}]), then), "Accepted");
+    let open = json!([{"name": "transition_service_to_open", "args": {"next_service_identity": old_cert}}]);
+    assert_eq!(pass_at(&gov, &dir("n0"), open, then), "Accepted");
+    let user = nodes[0].client(Some("u0"));
+    let txs = rt.block_on(write_records(&user, 1, 300));
+    let last = txs.iter().map(|(a, b)| *a.max(b)).max().unwrap();
+    rt.block_on(user.wait_committed(last, Duration::from_secs(30))).unwrap();
+    let receipt: Receipt = serde_json::from_value(rt.block_on(user.receipt(txs[10].0)).unwrap()).unwrap();
+    for node in &nodes {
+        let c = node.client(None);
+        rt.block_on(wait_for("caught up", Duration::from_secs(30), || async {
+            (c.commit().await.ok()? >= last).then_some(())
+        }));
+    }
+    for node in &mut nodes {
+        node.kill();
+    }
+    let old = Certificate::from_pem(&old_cert).unwrap();
+    assert!(old.validity_unix_s().1 < now_s() as i64 - 86_400, "the previous identity expired a day ago or more");
+    assert!(std::fs::read_dir(dir("n0").join("snapshots")).unwrap().count() > 0, "snapshots of the expired era");
+
+    // Recovered now: the expired identity is the previous one; its snapshots and receipts verify.
+    let mut r = recover_node(&dir("r"), &dir("n0"), &dir("n0"));
+    start_recovering(&mut r);
+    assert!(r.last_log().contains("reading the public ledger from a committed snapshot"), "{}", r.last_log());
+    let mut joiner = create_join_node(&dir("rj"), &dir("r"), r.port, &opts);
+    joiner.start();
+    let answers = open_with_shares(&r, &old_cert);
+    assert!(answers[1].contains("2/2"), "{answers:?}");
+    rt.block_on(wait_open(&r.client(None), "the recovered service open"));
+    rt.block_on(wait_open(&joiner.client(None), "the joiner open"));
+    rt.block_on(check_records(&r.client(Some("u0")), 1..=300, "recovered"));
+    rt.block_on(check_records(&joiner.client(Some("u0")), 1..=300, "joiner"));
+    receipt.verify(&old).expect("a receipt of the expired era against its certificate");
+    let receipt_file = dir("r").join("old_receipt.json");
+    std::fs::write(&receipt_file, serde_json::to_vec(&receipt).unwrap()).unwrap();
+    support::cairn_in(
+        &dir("r"),
+        &["ledger", "verify-receipt", "--service-cert", "previous_service_cert.pem", "old_receipt.json"],
+    );
+    // The new service certificate is valid now.
+    let new = Certificate::from_pem(&r.service_cert()).unwrap();
+    let (from, to) = new.validity_unix_s();
+    let now = now_s() as i64;
+    assert!(from <= now && now < to, "valid now: {from}..{to}, now {now}");
+    let curl = curl_state("+0", &r, &dir("r").join("service_cert.pem"));
+    assert!(curl.status.success(), "{}", text(&curl));
+
+    // Renewed on both nodes: the backup serves and writes the renewed certificate too.
+    let proposed = member_cli(&r, "m0", &["renew-certificates", "--days", "90"]);
+    let (proposal, _) = proposed.split_once(' ').expect("PROPOSAL_ID STATE");
+    assert!(member_cli(&r, "m1", &["vote", "--proposal", proposal, "--approve"]).ends_with("Accepted"));
+    for node in [&r, &joiner] {
+        let renewed = rt.block_on(wait_for("the renewed certificate file", Duration::from_secs(20), || async {
+            let cert = Certificate::from_pem(&node.service_cert()).ok()?;
+            (cert != new).then_some(cert)
+        }));
+        assert!(renewed.same_key(&new));
+        let (from, to) = renewed.validity_unix_s();
+        assert_eq!(to - from, 90 * 86_400);
+        let curl = curl_state("+60d", node, &node.dir.join("service_cert.pem"));
+        assert!(curl.status.success(), "{}: {}", node.dir.display(), text(&curl));
+    }
+}

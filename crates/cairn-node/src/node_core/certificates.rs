@@ -123,27 +123,25 @@ impl NodeCore {
         };
         let service = committed(tables::SERVICE_INFO, &tables::SINGLETON_KEY)
             .and_then(|v| serde_json::from_slice::<ServiceInfo>(&v).ok())
-            .map(|i| i.cert);
+            .and_then(|i| Certificate::from_pem(&i.cert).ok());
         let node = committed(tables::ENDORSED_CERTIFICATES, self.identity.node_id().as_bytes())
-            .and_then(|v| endorsed_row(&v).ok())
-            .map(|c| c.pem().to_string());
+            .and_then(|v| endorsed_row(&v).ok());
+        // Only a renewal (same key, another certificate) of what is served: certificates are
+        // compared parsed, never as text.
         let (served_node, served_service) = self.served_certificates.clone();
-        let node = node.filter(|n| *n != served_node && same_key(n, &served_node));
-        let service = service.filter(|s| *s != served_service && same_key(s, &served_service));
+        let renewal = |new: Option<Certificate>, served: &str| {
+            let served = Certificate::from_pem(served).ok()?;
+            new.filter(|n| *n != served && n.same_key(&served))
+        };
+        let node = renewal(node, &served_node);
+        let service = renewal(service, &served_service);
         if node.is_none() && service.is_none() {
             return;
         }
-        let node_cert_pem = node.unwrap_or(served_node);
-        let service_cert_pem = service.unwrap_or(served_service);
+        let node_cert_pem = node.map_or(served_node, |c| c.pem().to_string());
+        let service_cert_pem = service.map_or(served_service, |c| c.pem().to_string());
         self.identity.service_cert_pem = service_cert_pem.clone();
         self.served_certificates = (node_cert_pem.clone(), service_cert_pem.clone());
         self.out.push(Action::ServeCertificates { node_cert_pem, service_cert_pem });
-    }
-}
-
-fn same_key(a: &str, b: &str) -> bool {
-    match (Certificate::from_pem(a), Certificate::from_pem(b)) {
-        (Ok(a), Ok(b)) => a.same_key(&b),
-        _ => false,
     }
 }
