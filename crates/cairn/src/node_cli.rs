@@ -181,7 +181,7 @@ fn cert_common_name(subject: &str) -> anyhow::Result<String> {
 fn warn_unapplied(c: &NodeConfig) {
     if c.node_certificate.initial_validity_days != 1 {
         tracing::warn!(
-            "node_certificate.initial_validity_days: node certificates are issued for 365 days (no renewal proposal yet)"
+            "node_certificate.initial_validity_days: node certificates are issued for 365 days (members renew them with set_node_certificate_validity or set_all_nodes_certificate_validity)"
         );
     }
 }
