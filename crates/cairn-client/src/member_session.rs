@@ -99,6 +99,15 @@ impl MemberSession {
 
     /// Proposes `transition_service_to_open` and, while the proposal is still Open, votes for it.
     /// Returns the proposal as last reported.
+    pub async fn open_service(
+        &self,
+        next_service_identity: &str,
+        previous_service_identity: Option<&str>,
+    ) -> Result<ProposalInfo, MemberError> {
+        let proposal = proposal_body::open_service_proposal(next_service_identity, previous_service_identity);
+        self.propose_and_vote(&proposal).await
+    }
+
     /// Proposes the renewal of the service certificate and every node certificate, valid from
     /// `valid_from_unix_s` for `days` (`None`: the configured maximums), and votes for it.
     pub async fn renew_certificates(
@@ -106,21 +115,12 @@ impl MemberSession {
         valid_from_unix_s: i64,
         days: Option<u64>,
     ) -> Result<ProposalInfo, MemberError> {
-        let proposal = proposal_body::renew_certificates_proposal(valid_from_unix_s, days);
-        let created = self.propose(&proposal).await?;
-        if created.proposal_state != "Open" {
-            return Ok(created);
-        }
-        self.vote(&created.proposal_id, true).await
+        self.propose_and_vote(&proposal_body::renew_certificates_proposal(valid_from_unix_s, days)).await
     }
 
-    pub async fn open_service(
-        &self,
-        next_service_identity: &str,
-        previous_service_identity: Option<&str>,
-    ) -> Result<ProposalInfo, MemberError> {
-        let proposal = proposal_body::open_service_proposal(next_service_identity, previous_service_identity);
-        let created = self.propose(&proposal).await?;
+    /// Proposes `proposal` and, while it is still Open, votes for it.
+    async fn propose_and_vote(&self, proposal: &serde_json::Value) -> Result<ProposalInfo, MemberError> {
+        let created = self.propose(proposal).await?;
         if created.proposal_state != "Open" {
             return Ok(created);
         }

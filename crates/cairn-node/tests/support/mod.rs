@@ -392,6 +392,18 @@ impl Node {
         for e in &self.ledger {
             replayed.push(e.bytes.clone()).unwrap_or_else(|err| panic!("replaying {}: {err}", e.tx_id));
         }
+        self.resume_from(replayed, secrets, identity, config, (seed, now_ms)).0
+    }
+
+    /// A core resumed from `replayed` with this node's persisted files, at `now_ms`.
+    fn resume_from(
+        &self,
+        replayed: Replayer,
+        secrets: LedgerSecrets,
+        identity: NodeIdentity,
+        config: CoreConfig,
+        (seed, now_ms): (u64, u64),
+    ) -> (Node, Vec<Action>) {
         let core = NodeCore::resume(ResumeParams {
             replayed,
             identity,
@@ -406,8 +418,8 @@ impl Node {
         node.persisted_secrets = self.persisted_secrets.clone();
         node.raft_state = self.raft_state.clone();
         node.ledger = self.ledger.clone();
-        node.absorb();
-        node
+        let actions = node.absorb();
+        (node, actions)
     }
 
     /// Restarts from this node's ledger, persisted secrets and Raft state, as if every
@@ -427,22 +439,7 @@ impl Node {
     ) -> (Node, Vec<Action>) {
         let secrets = NodeCore::parse_secrets_json(&self.persisted_secrets).expect("persisted chain");
         let replayed = replay(&self.ledger, secrets.clone());
-        let core = NodeCore::resume(ResumeParams {
-            replayed,
-            identity,
-            config,
-            secrets,
-            open_chunk_bytes: 0,
-            raft_state_json: self.raft_state.clone(),
-            now_ms,
-            fill_random: seeded_fill_random(seed),
-        });
-        let mut node = Node::wrap(core, now_ms);
-        node.persisted_secrets = self.persisted_secrets.clone();
-        node.raft_state = self.raft_state.clone();
-        node.ledger = self.ledger.clone();
-        let actions = node.absorb();
-        (node, actions)
+        self.resume_from(replayed, secrets, identity, config, (seed, now_ms))
     }
 
     /// Takes the core's actions and keeps what a shell would have written.
