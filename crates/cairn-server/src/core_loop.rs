@@ -448,6 +448,11 @@ impl CoreLoop {
                 // A chain that cannot be served leaves the current one in place: the node keeps
                 // running, and says why.
                 Some(served) => {
+                    if let Some(channel) = &self.channel
+                        && let Err(e) = channel.present_certificate(&node_cert_pem)
+                    {
+                        tracing::error!("the node-to-node interface keeps its previous certificate: {e}");
+                    }
                     if let Err(e) = served.serve(&self.files, node_cert_pem, service_cert_pem) {
                         tracing::error!("the renewed certificates are not served, the previous ones still are: {e:#}");
                     }

@@ -16,6 +16,7 @@ mod framing;
 mod inbound;
 mod node_tls;
 mod peer_queue;
+mod presented_certificate;
 mod status;
 mod writer;
 
@@ -63,6 +64,8 @@ pub struct NodeChannel {
     raft_ids: Arc<RwLock<HashMap<String, u64>>>,
     inbound: Arc<InboundStats>,
     listener: JoinHandle<()>,
+    /// The node certificate this node presents (renewed in place).
+    presented: Arc<presented_certificate::PresentedCertificate>,
 }
 
 impl std::fmt::Debug for NodeChannel {
@@ -112,7 +115,21 @@ impl NodeChannel {
             raft_ids,
             inbound: stats,
             listener,
+            presented: tls.presented,
         })
+    }
+
+    /// Presents `cert_pem` (this node's renewed certificate: the same key, new dates) on every
+    /// connection made from now on; connections already up keep theirs.
+    pub fn present_certificate(&self, cert_pem: &str) -> Result<(), NodeChannelError> {
+        let cert = cairn_crypto::Certificate::from_pem(cert_pem)
+            .map_err(|e| NodeChannelError::Identity { field: "cert_pem", reason: e.to_string() })?;
+        self.presented.replace(rustls::pki_types::CertificateDer::from(cert.der().to_vec()))
+    }
+
+    /// The certificate this node presents now (DER).
+    pub fn presented_certificate(&self) -> Vec<u8> {
+        self.presented.certificate().to_vec()
     }
 
     /// This node's id (key id of its certificate).

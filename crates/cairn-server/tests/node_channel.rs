@@ -351,3 +351,32 @@ async fn an_unreachable_peer_is_reported() {
     let event = timeout(PATIENCE, rx.recv()).await.unwrap().unwrap();
     assert_eq!(event, ChannelEvent::Unreachable { raft_id: 8 });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_certificate_is_presented_on_the_next_connection() {
+    let service = new_service();
+    let (good, mut good_rx) = start(&identity(&service, &service), localhost()).await;
+    // A node whose certificate expired: refused.
+    let signer = service.new_local_node(now() - 10 * 86_400, 1).unwrap();
+    let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+    let expired = NodeIdentity {
+        cert_pem: signer.cert_pem,
+        key_pem: signer.key.to_pem(),
+        service_cert_pem: service.cert.pem().into(),
+    };
+    let (stale, _stale_rx) = start(&expired, localhost()).await;
+    stale.set_peers([(1, peer(&good))]);
+    assert_eq!(stale.send(1, tagged(0)), SendOutcome::Queued);
+    wait_for("the refusal of the expired certificate", || good.status().inbound_refused >= 1).await;
+
+    // Members renewed it: the same key, new dates. Another key is not a renewal.
+    let other = service.new_local_node(now() - 60, 30).unwrap();
+    assert!(stale.present_certificate(&other.cert_pem).is_err(), "a certificate for another key");
+    let renewed = service.endorse_node(&signer.key, names, now() - 60, 30).unwrap();
+    stale.present_certificate(renewed.pem()).unwrap();
+    assert_eq!(stale.presented_certificate(), renewed.der());
+    // The next connection presents it and is accepted: frames flow.
+    assert_eq!(stale.send(1, tagged(1)), SendOutcome::Queued);
+    let got = next_frame(&mut good_rx, PATIENCE).await.expect("a frame over the renewed certificate");
+    assert!(tag(&got) <= 1);
+}

@@ -4,6 +4,7 @@
 use super::config::NodeIdentity;
 use super::endorsement::ServiceEndorsement;
 use super::error::NodeChannelError;
+use super::presented_certificate::PresentedCertificate;
 use cairn_crypto::Certificate;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -19,6 +20,8 @@ pub struct NodeTls {
     pub node_id: String,
     pub client: Arc<ClientConfig>,
     pub server: Arc<ServerConfig>,
+    /// The node certificate both present (renewable in place).
+    pub presented: Arc<PresentedCertificate>,
 }
 
 impl std::fmt::Debug for NodeTls {
@@ -45,18 +48,19 @@ impl NodeTls {
         let provider = crate::tls_config::provider();
         let verifier = Arc::new(ServiceEndorsement::new(service_key, provider.signature_verification_algorithms));
         let versions = &[&rustls::version::TLS13];
+        let presented = Arc::new(PresentedCertificate::new(chain.into_iter().next().expect("one"), key, &provider)?);
         let mut server = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(versions)?
             .with_client_cert_verifier(verifier.clone())
-            .with_single_cert(chain.clone(), key.clone_key())?;
+            .with_cert_resolver(presented.clone());
         server.alpn_protocols = vec![NODE_ALPN.to_vec()];
         server.send_tls13_tickets = 0;
         let mut client = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)?
             .dangerous()
             .with_custom_certificate_verifier(verifier)
-            .with_client_auth_cert(chain, key)?;
+            .with_client_cert_resolver(presented.clone());
         client.alpn_protocols = vec![NODE_ALPN.to_vec()];
-        Ok(NodeTls { node_id, client: Arc::new(client), server: Arc::new(server) })
+        Ok(NodeTls { node_id, client: Arc::new(client), server: Arc::new(server), presented })
     }
 }
