@@ -76,11 +76,11 @@ fn prepare(ws: &Path, port: u16, nodes: usize) -> anyhow::Result<Vec<PathBuf>> {
                 "join_token_file": p("join_token"),
                 "start": {
                     "members": [{"certificate_file": p("member0_cert.pem"), "encryption_public_key_file": p("member0_enc_pubk.pem")}],
-                    "service_configuration": {"recovery_threshold": 1}
-                },
-                // Long enough for a local network (CCF's default is one day): see the renewal
-                // command printed at the end.
-                "initial_service_certificate_validity_days": SANDBOX_CERTIFICATE_VALIDITY_DAYS
+                    "service_configuration": {"recovery_threshold": 1},
+                    // Long enough for a local network (CCF's default is one day): see the
+                    // renewal command printed at the end.
+                    "initial_service_certificate_validity_days": SANDBOX_CERTIFICATE_VALIDITY_DAYS
+                }
             })
         } else {
             json!({
