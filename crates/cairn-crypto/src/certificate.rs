@@ -35,7 +35,9 @@ fn params(req: &CertificateRequest) -> Result<CertificateParams, CryptoError> {
     let start = OffsetDateTime::from_unix_timestamp(req.not_before_unix_s)
         .map_err(|e| CryptoError::Internal(format!("not_before: {e}")))?;
     p.not_before = start;
-    p.not_after = start + Duration::days(i64::from(req.validity_days));
+    p.not_after = start.checked_add(Duration::days(i64::from(req.validity_days))).ok_or_else(|| {
+        CryptoError::Internal(format!("not_after: {} days after not_before is out of range", req.validity_days))
+    })?;
     if req.is_ca {
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];

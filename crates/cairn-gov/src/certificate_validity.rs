@@ -14,6 +14,9 @@ use crate::service_config::ServiceConfig;
 use time::PrimitiveDateTime;
 use time::macros::format_description;
 
+/// 9999-12-31T23:59:59Z: the last time an X.509 certificate can state.
+pub const LATEST_CERTIFICATE_TIME: i64 = 253_402_300_799;
+
 /// CCF's default for both maximums (`service_configuration.maximum_*_validity_days`).
 pub const DEFAULT_MAXIMUM_VALIDITY_DAYS: u64 = 365;
 
@@ -51,6 +54,16 @@ impl CertificateValidity {
             return Err(GovError::InvalidInput(format!(
                 "validity_period_days {days} must be between 1 and {} ({maximum})",
                 kind.maximum_field()
+            )));
+        }
+        let ends = i64::try_from(days)
+            .ok()
+            .and_then(|d| d.checked_mul(86_400))
+            .and_then(|s| self.valid_from_unix_s.checked_add(s));
+        if !ends.is_some_and(|end| (0..=LATEST_CERTIFICATE_TIME).contains(&end)) || self.valid_from_unix_s < 0 {
+            return Err(GovError::InvalidInput(format!(
+                "a certificate valid from {} for {days} days does not end between 1970 and 9999",
+                format_valid_from(self.valid_from_unix_s.max(0))
             )));
         }
         Ok(days)
@@ -111,5 +124,12 @@ mod tests {
         assert!(err.contains("between 1 and maximum_node_certificate_validity_days (10)"), "{err}");
         assert!(v(Some(0)).days(CertificateKind::Service, &config).is_err());
         assert_eq!(v(None).days(CertificateKind::Node, &config).unwrap(), 10);
+        // A huge configured maximum does not let a certificate end past year 9999.
+        config.other.insert("maximum_service_certificate_validity_days".into(), u64::MAX.into());
+        let late =
+            CertificateValidity { valid_from_unix_s: parse_valid_from("99991215000000Z").unwrap(), ..v(Some(30)) };
+        assert!(late.days(CertificateKind::Service, &config).unwrap_err().to_string().contains("9999"));
+        assert!(v(Some(u64::MAX)).days(CertificateKind::Service, &config).is_err());
+        assert_eq!(v(Some(3650)).days(CertificateKind::Service, &config).unwrap(), 3650);
     }
 }

@@ -52,7 +52,8 @@ impl NodeCore {
         };
         let info: ServiceInfo = self.service_info();
         let renewed = Certificate::from_pem(&info.cert).and_then(|current| {
-            Certificate::self_signed(&key, &current.renewal_request(valid_from_unix_s, days as u32))
+            let days = u32::try_from(days).map_err(|_| cairn_crypto::CryptoError::Internal(format!("{days} days")))?;
+            Certificate::self_signed(&key, &current.renewal_request(valid_from_unix_s, days))
         });
         let renewed = match renewed {
             Ok(cert) => cert,
@@ -86,7 +87,8 @@ impl NodeCore {
                     .renewal_failed("renewing node certificates", format!("node {id} has no endorsed certificate"));
             };
             let renewed = endorsed_row(row).and_then(|current| {
-                let request = current.renewal_request(valid_from_unix_s, days as u32);
+                let days = u32::try_from(days).map_err(|_| format!("{days} days is too long"))?;
+                let request = current.renewal_request(valid_from_unix_s, days);
                 Certificate::endorsed(&current.public_key_der(), &request, &service, &key).map_err(|e| e.to_string())
             });
             match renewed {
