@@ -1020,3 +1020,29 @@ fn strangers_cannot_grow_the_ledger_without_bound() {
         c.nodes[&joiner].core.node_state() == cairn_node::NodeState::PartOfNetwork
     });
 }
+
+#[test]
+fn a_node_that_has_not_received_the_service_yet_answers_503_not_a_crash() {
+    let (mut cluster, first) = Cluster::start();
+    cluster.run_until("the first node commits its genesis", 10, |c| c.nodes[&first].core.commit().seqno >= 2);
+    // A joiner before any answer or entry: it knows no service record.
+    let joiner = cluster.join(2);
+    assert!(cluster.nodes[&joiner].core.store().get(tables::SERVICE_INFO, &tables::SINGLETON_KEY).is_none());
+    let (body, caller, _) = stranger_join(Some(join_token().to_hex()));
+    for (what, caller, request) in [
+        ("network", Caller::default(), Request::Network),
+        ("service info", Caller::default(), Request::ServiceInfo),
+        ("a join request", caller, Request::Join { body }),
+        ("a user read", support::user(), Request::LogRead { table: LogTable::Private, id: 1 }),
+    ] {
+        let r = cluster.request(joiner, caller, request);
+        assert!(r.status == 503 || r.status == 401, "{what}: {} {:?}", r.status, r.body);
+    }
+    let r = cluster.request(joiner, Caller::default(), Request::Network);
+    assert_eq!(r.body["error"]["code"], "ServiceNotKnownYet", "{:?}", r.body);
+    // Once it has caught up it answers.
+    cluster.run_until("the joiner is part of the network", 500, |c| {
+        c.nodes[&joiner].core.node_state() == cairn_node::NodeState::PartOfNetwork
+    });
+    assert_eq!(cluster.request(joiner, Caller::default(), Request::Network).status, 200);
+}

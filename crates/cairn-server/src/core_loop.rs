@@ -23,6 +23,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
+/// The longest the loop sleeps with nothing due.
+const IDLE_WAKE: Duration = Duration::from_secs(60);
 /// Most requests taken into one batch.
 const MAX_BATCH: usize = 4096;
 
@@ -184,15 +186,15 @@ impl CoreLoop {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut peer_batch = Vec::new();
         loop {
-            let wait = self.core.next_deadline_ms().map(|d| Duration::from_millis(d.saturating_sub(now_ms())));
+            // An idle node with nothing due still wakes once a minute (the certificate checks).
+            let wait = self
+                .core
+                .next_deadline_ms()
+                .map(|d| Duration::from_millis(d.saturating_sub(now_ms())))
+                .map_or(IDLE_WAKE, |w| w.min(IDLE_WAKE));
             let background_rx = &mut self.background_rx;
             let first = rt.block_on(async {
-                let sleep = async {
-                    match wait {
-                        Some(w) => tokio::time::sleep(w).await,
-                        None => std::future::pending().await,
-                    }
-                };
+                let sleep = tokio::time::sleep(wait);
                 tokio::select! {
                     m = rx.recv() => m.map_or(Input::Closed, Input::Request),
                     Some(e) = peers.recv() => Input::Peer(e),

@@ -251,6 +251,13 @@ pub fn recover_service(
 ) -> anyhow::Result<Started> {
     previous_identity(recover)?;
     set_aside_recovery_chunks(cfg)?;
+    // The node's RSA encryption key (tens of milliseconds to generate) is made while the ledger
+    // is read; `write_identity_files` finds it. Written alone it is no identity: a node that
+    // stops before `ledger_secrets.json` recovers again and reuses it.
+    let encryption_key = std::thread::spawn({
+        let files = files.clone();
+        move || files.encryption_key_or_new().map(drop)
+    });
     let service = ServiceIdentity::create(crate::startup::now_s() - 60, recover.service_cert_validity_days)?;
     let (node_key, node_cert) = endorse_new_node(cfg, &service)?;
     crate::node_files::write_service_certificate(&cfg.service_certificate_file, service.cert.pem())?;
@@ -290,6 +297,7 @@ pub fn recover_service(
         tracing::warn!(entries = cut, after = last_signed, "entries after the last signature set aside (.ignored)");
     }
     replayer.drop_unsigned_tail();
+    encryption_key.join().map_err(|_| anyhow::anyhow!("the encryption key thread panicked"))??;
     write_identity_files(&files, service, &node_key, &node_cert, last_signed + 1)?;
     // A ledger that starts after the previous service's snapshot is verified against that
     // service's certificate at every later start (`snapshot_start::ServiceCerts`).

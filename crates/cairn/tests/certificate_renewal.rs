@@ -182,7 +182,10 @@ fn without_a_renewal_the_node_warns_in_the_certificates_last_quarter() {
     assert!(!node.last_log().contains("expires soon"), "no warning while most of the validity is left");
     // 20 hours into a one-day validity: less than a quarter left.
     clock.set("+20h");
+    let client = node.client(None);
     rt().block_on(wait_for("the expiry warning", Duration::from_secs(20), || async {
+        // A request wakes the idle node at once (it checks at least once a minute anyway).
+        let _ = client.node_state().await;
         node.last_log().contains("the service certificate expires soon").then_some(())
     }));
     let log = node.last_log();
@@ -221,13 +224,18 @@ fn a_service_whose_certificates_expired_is_recovered() {
     let rt = rt();
     // The old service lived three days ago (every clock then is three days before ours): its
     // one-day service certificate expired two days ago.
-    let clock = FakeClock::new(tmp.path());
-    clock.set("-3d");
     let then = now_s() - 3 * 86_400;
-    let env = clock.env();
+    let env = support::fake_clock::fixed_env("-3d");
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let opts =
-        ClusterOptions { members: 3, recovery_threshold: 2, snapshot_tx_count: 100, ..ClusterOptions::default() };
+    // A generous election timeout: the primary the test writes through stays primary on a
+    // loaded machine.
+    let opts = ClusterOptions {
+        members: 3,
+        recovery_threshold: 2,
+        snapshot_tx_count: 100,
+        election_timeout: "4000ms",
+        ..ClusterOptions::default()
+    };
     std::fs::create_dir_all(dir("n0")).unwrap();
     let mut nodes = vec![create_start_node(&dir("n0"), &opts)];
     nodes[0].spawn_with_env(&env);

@@ -176,19 +176,19 @@ impl NodeCore {
         Ok(Response::ok(json!({ "value": cairn_gov::proposals(&view).map_err(gov_error)? })))
     }
 
-    pub(super) fn gov_service_info(&self) -> Response {
-        let info = self.service_info();
+    pub(super) fn gov_service_info(&self) -> Result<Response, ApiError> {
+        let info = self.known_service_info()?;
         let config = self
             .store
             .get(cairn_ledger::tables::SERVICE_CONFIG, &cairn_ledger::tables::SINGLETON_KEY)
             .and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok());
-        Response::ok(json!({
+        Ok(Response::ok(json!({
             "status": info.status,
             "certificate": info.cert,
             "recoveryCount": info.recovery_count,
             "creationTransactionId": info.create_txid,
             "configuration": config,
-        }))
+        })))
     }
 
     /// `GET /gov/recovery/encrypted-shares/{member}`: only to that member, authenticated by its

@@ -292,7 +292,7 @@ impl NodeCore {
         let key =
             cert.verifying_key().map_err(|e| ApiError::bad_request("InvalidInput", format!("certificate: {e}")))?;
         let token = TokenCheck::of(request.join_token.as_deref(), recorded_digest(&self.store).as_ref());
-        let decision = join_decision(self.service_info().status, token);
+        let decision = join_decision(self.known_service_info()?.status, token);
         if decision == JoinDecision::Refused {
             // Checked before anything is looked up or recorded; the message names no secret.
             return Err(ApiError::new(

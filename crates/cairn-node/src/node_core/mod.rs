@@ -615,7 +615,7 @@ impl NodeCore {
             Request::LogRead { table, id } => self.log_read(caller, table, id),
             Request::UserCheck => self.require_user(caller).map(|()| Response::ok(json!({}))),
             Request::NodeState => Ok(self.node_state_response()),
-            Request::Network => Ok(self.network()),
+            Request::Network => self.network(),
             Request::NetworkNodes => Ok(self.network_nodes()),
             // CCF's semantics: 200 on the primary; a backup redirects (308) to the primary it
             // knows; 503 when no primary is known.
@@ -637,7 +637,7 @@ impl NodeCore {
                 let tx = parse_tx_id(&tx)?;
                 Ok(Response::ok(serde_json::to_value(self.receipt_for(tx)?).expect("json")))
             }
-            Request::ServiceInfo => Ok(self.gov_service_info()),
+            Request::ServiceInfo => self.gov_service_info(),
             Request::PreviousIdentity => self.previous_identity(),
             Request::Propose { body } => self.gov_propose(&body),
             Request::Ballot { proposal_id, member_id, body } => self.gov_ballot(&proposal_id, &member_id, &body),
@@ -657,6 +657,20 @@ impl NodeCore {
         serde_json::from_slice(raw).expect("service info is valid JSON")
     }
 
+    /// The service's record for a request: a node that has just joined has not received the
+    /// genesis transaction yet, and says so (503) instead of guessing.
+    fn known_service_info(&self) -> Result<ServiceInfo, ApiError> {
+        self.store
+            .get(tables::SERVICE_INFO, &tables::SINGLETON_KEY)
+            .and_then(|raw| serde_json::from_slice(raw).ok())
+            .ok_or_else(|| {
+                ApiError::unavailable(
+                    "ServiceNotKnownYet",
+                    "this node has not received the service's state yet: ask again shortly, or ask the primary",
+                )
+            })
+    }
+
     /// The caller must present a registered user certificate, and the service must be open.
     fn require_user(&self, caller: &Caller) -> Result<(), ApiError> {
         let Some(id) = &caller.cert_id else {
@@ -665,7 +679,7 @@ impl NodeCore {
         if self.store.get(tables::USERS_CERTS, id.as_bytes()).is_none() {
             return Err(ApiError::unauthenticated(format!("client certificate {id} is not a registered user")));
         }
-        if self.service_info().status != ServiceStatus::Open {
+        if self.known_service_info()?.status != ServiceStatus::Open {
             return Err(ApiError::unavailable("FrontendNotOpen", "the service is not open yet"));
         }
         Ok(())
@@ -766,12 +780,12 @@ impl NodeCore {
     /// service's private records arrive with the transaction that opens it, and users read
     /// committed state: it is reported `Open` once that transaction is committed, so a record
     /// read right after never misses.
-    fn network(&self) -> Response {
-        let mut info = self.service_info();
+    fn network(&self) -> Result<Response, ApiError> {
+        let mut info = self.known_service_info()?;
         if info.status == ServiceStatus::Open && self.restored.as_ref().is_some_and(|r| r.seqno > self.commit.seqno) {
             info.status = ServiceStatus::WaitingForRecoveryShares;
         }
-        Response::ok(json!({
+        Ok(Response::ok(json!({
             "service_status": info.status,
             "service_certificate_valid_to": certificates::valid_to(&info.cert),
             "service_certificate": info.cert,
@@ -779,7 +793,7 @@ impl NodeCore {
             "primary_id": self.primary_node_id(),
             "recovery_count": info.recovery_count,
             "current_service_create_txid": info.create_txid,
-        }))
+        })))
     }
 
     fn network_nodes(&self) -> Response {

@@ -276,7 +276,7 @@ impl NodeCore {
             || self.private_restore.is_some()
             || self.restore_failure.is_some()
             || !self.is_primary()
-            || self.service_info().status != ServiceStatus::WaitingForRecoveryShares
+            || self.known_service_info().map(|i| i.status).ok() != Some(ServiceStatus::WaitingForRecoveryShares)
         {
             return;
         }

@@ -46,6 +46,16 @@ impl FakeClock {
     }
 }
 
+/// The environment of a process whose wall clock is `offset` from ours for its whole life
+/// (libfaketime's `FAKETIME`: no file read at every clock call, unlike [`FakeClock`]).
+pub fn fixed_env(offset: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("LD_PRELOAD", library().display().to_string()),
+        ("FAKETIME", offset.to_string()),
+        ("DONT_FAKE_MONOTONIC", "1".into()),
+    ]
+}
+
 /// Runs `program args` with its wall clock shifted by `offset` (libfaketime's `FAKETIME`).
 pub fn run_shifted(offset: &str, program: &str, args: &[&str], dir: &Path) -> Output {
     Command::new(program)
