@@ -6,7 +6,9 @@
 //! 2. the new service identity is created and its certificate written to
 //!    `command.service_certificate_file` first, so operators can follow the progress over TLS;
 //! 3. the ledger's public domain is read (`ledger.directory` and
-//!    `ledger.read_only_directories`), every signature and Merkle root checked from seqno 1;
+//!    `ledger.read_only_directories`), every signature and Merkle root checked from seqno 1 (or,
+//!    for a ledger that starts after a snapshot, from the previous service's snapshot at its
+//!    base, which must verify: start-plan row 11);
 //!    the public state starts from the newest committed snapshot of the previous service that
 //!    verifies against its certificate and this ledger (`cairn_node::RecoverySnapshot`; older
 //!    ones are tried in turn, none are renamed), so only the entries after it are applied; the

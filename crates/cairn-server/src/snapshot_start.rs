@@ -7,6 +7,10 @@
 //! - an empty ledger on a joined node: the newest snapshot that verifies, if any (the one
 //!   fetched before joining), and the ledger is started right after it.
 //!
+//! A node of a recovered service may start from a snapshot of the service before the recovery
+//! (its ledger starts after it): that one verifies against `node_data/previous_service_cert.pem`
+//! ([`ServiceCerts`]), and its private domain is read once the restored secrets cover it.
+//!
 //! A snapshot is used only if its receipt verifies against the service certificate and proves
 //! the snapshot's digest, its evidence transaction is the one in this node's ledger when the
 //! ledger holds it, and it decodes. One that fails is set aside (renamed `.corrupted` with

@@ -24,11 +24,13 @@
 //!    fresh shares, the submitted shares removed, and the restored chain in the private table
 //!    `cairn.internal.recovered_ledger_secrets`. Every node that applies that transaction (a
 //!    backup, or a node replaying it after a restart) restores the same private state from its
-//!    own copy of the previous entries, before the transaction's own writes (in the core, not
-//!    yet off it). Then a snapshot is taken and the `.recovery` suffixes dropped.
+//!    own copy of the previous entries (after its log's base snapshot, whose private domain it
+//!    kept, when its log starts after one), before the transaction's own writes (in the core,
+//!    not yet off it). Then a snapshot is taken and the `.recovery` suffixes dropped.
 //!
 //! Invariant: between 1 and 3 the node's first secret starts after the previous service's last
-//! entry (`received_entry::before_known_secrets`); from 3 on its secrets start at seqno 1.
+//! entry (`received_entry::before_known_secrets`); from 3 on its secrets cover seqno 1, or the
+//! log's base when the log starts after a snapshot (`private_state_pending`).
 use super::{NodeCore, TX_ID_HEADER, raft_loop};
 use crate::private_recovery::{historical_secret_records, overlay, recover_private_state, with_recovered_secrets};
 use crate::received_entry::before_known_secrets;
