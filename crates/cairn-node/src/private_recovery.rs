@@ -123,6 +123,27 @@ pub fn with_recovered_secrets(
     Ok(merged)
 }
 
+/// The private state the previous service's entries after `base` are replayed onto: nothing
+/// for a whole log (`base` 0); for a log that starts after a snapshot, that snapshot's private
+/// domain, which must be the previous service's at exactly `base` (`snapshot`, kept encrypted
+/// since the public phase), decrypted with the restored `secrets`.
+pub fn private_base(
+    snapshot: Option<&crate::RecoverySnapshot>,
+    base: u64,
+    secrets: &LedgerSecrets,
+) -> Result<WriteSet, ReplayError> {
+    match snapshot {
+        _ if base == 0 => Ok(WriteSet::new()),
+        Some(s) if s.seqno == base => s.private_state(secrets),
+        _ => Err(ReplayError::Snapshot {
+            seqno: base,
+            reason: "the log starts after this seqno, and the snapshot it starts after is not one of the previous \
+                     service's this node holds: the previous private state cannot be restored"
+                .into(),
+        }),
+    }
+}
+
 /// `top` applied over `base`, key by key (a key both write takes `top`'s write).
 pub fn overlay(base: WriteSet, top: &WriteSet) -> WriteSet {
     let mut out = base;

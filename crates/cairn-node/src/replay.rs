@@ -365,16 +365,7 @@ impl Replayer {
         let err = |reason: String| ReplayError::Entry { seqno, reason };
         let base = self.log_base.seqno;
         let merged = crate::private_recovery::with_recovered_secrets(json, &self.secrets, base).map_err(err)?;
-        let private_base = match &self.recovery_snapshot {
-            _ if base == 0 => cairn_kv::WriteSet::new(),
-            Some(snapshot) if snapshot.seqno == base => snapshot.private_state(&merged)?,
-            _ => {
-                return Err(err(format!(
-                    "the previous service's entries up to {base} are not in this ledger, and the snapshot it starts \
-                     after is not the previous service's: their private state cannot be restored"
-                )));
-            }
-        };
+        let private_base = crate::private_recovery::private_base(self.recovery_snapshot.as_ref(), base, &merged)?;
         let old = (first_known - 1 - base) as usize;
         let restored = crate::private_recovery::recover_private_state(
             private_base,

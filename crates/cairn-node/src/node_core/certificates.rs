@@ -130,7 +130,7 @@ impl NodeCore {
             .and_then(|v| endorsed_row(&v).ok());
         // Only a renewal (same key, another certificate) of what is served: certificates are
         // compared parsed, never as text.
-        let (served_node, served_service) = self.served_certificates.clone();
+        let (served_node, served_service) = (self.served_node_cert_pem.clone(), self.identity.service_cert_pem.clone());
         let renewal = |new: Option<Certificate>, served: &str| {
             let served = Certificate::from_pem(served).ok()?;
             new.filter(|n| *n != served && n.same_key(&served))
@@ -143,7 +143,7 @@ impl NodeCore {
         let node_cert_pem = node.map_or(served_node, |c| c.pem().to_string());
         let service_cert_pem = service.map_or(served_service, |c| c.pem().to_string());
         self.identity.service_cert_pem = service_cert_pem.clone();
-        self.served_certificates = (node_cert_pem.clone(), service_cert_pem.clone());
+        self.served_node_cert_pem = node_cert_pem.clone();
         self.out.push(Action::ServeCertificates { node_cert_pem, service_cert_pem });
     }
 }

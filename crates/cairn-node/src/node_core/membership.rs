@@ -251,7 +251,7 @@ impl NodeCore {
         self.identity.signer = signer.clone();
         self.identity.service_cert_pem = info.service_certificate.clone();
         self.identity.service_key = Some(Arc::new(service_key));
-        self.served_certificates = (info.endorsed_certificate.clone(), info.service_certificate.clone());
+        self.served_node_cert_pem = info.endorsed_certificate.clone();
         let latest = secrets.latest().expect("a chain has a secret").clone();
         self.secrets = secrets;
         self.history = cairn_ledger::History::new(latest, signer);

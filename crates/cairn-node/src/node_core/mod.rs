@@ -140,8 +140,10 @@ pub struct NodeCore {
     recovery_snapshot: Option<crate::RecoverySnapshot>,
     /// Why the last certificate renewal could not be issued (shown in `GET /node/state`).
     renewal_failure: Option<String>,
-    /// The node and service certificates (PEM) the shell serves (`certificates.rs`).
-    served_certificates: (String, String),
+    /// The node certificate (PEM) the shell serves (`certificates.rs`); the service certificate
+    /// it serves is `identity.service_cert_pem`. The signer keeps the certificate the node
+    /// started with (same key).
+    served_node_cert_pem: String,
     /// The seqno this node's log starts after (a snapshot's; 0 for a whole ledger): a
     /// recovery's private replay reads the previous service's entries from the next one, over
     /// `recovery_snapshot`'s private domain.
@@ -289,7 +291,7 @@ impl NodeCore {
         assert_eq!(replayed.store.version(), last.seqno, "store must be at the last replayed seqno");
         let replica = apply::Replica::new(last.seqno, replayed.store.clone(), tail, replayed.checkpoints);
         let members = membership::Membership::from_store(&replayed.store);
-        let served_certificates = (identity.signer.cert_pem.clone(), identity.service_cert_pem.clone());
+        let served_node_cert_pem = identity.signer.cert_pem.clone();
         NodeCore {
             policy: SignaturePolicy::new(config.signature_tx_count, config.signature_delay_ms),
             // The last snapshot this ledger records (its evidence, or the snapshot the state
@@ -333,7 +335,7 @@ impl NodeCore {
             restored: None,
             recovery_snapshot: None,
             renewal_failure: None,
-            served_certificates,
+            served_node_cert_pem,
             log_base: 0,
             skip_private_replay_tail: 0,
         }

@@ -32,7 +32,9 @@
 //! entry (`received_entry::before_known_secrets`); from 3 on its secrets cover seqno 1, or the
 //! log's base when the log starts after a snapshot (`private_state_pending`).
 use super::{NodeCore, TX_ID_HEADER, raft_loop};
-use crate::private_recovery::{historical_secret_records, overlay, recover_private_state, with_recovered_secrets};
+use crate::private_recovery::{
+    historical_secret_records, overlay, private_base, recover_private_state, with_recovered_secrets,
+};
 use crate::received_entry::before_known_secrets;
 use crate::recovery_snapshot::RecoverySnapshot;
 use crate::{
@@ -423,11 +425,8 @@ impl NodeCore {
         let log = self.consensus.log_entries(base, previous_last);
         let replayed = &log[..self.private_replay_len(log.len())];
         // A log that starts after the previous service's snapshot: its private domain first.
-        let private_base = match self.recovery_snapshot.take() {
-            _ if base == 0 => WriteSet::new(),
-            Some(s) if s.seqno == base => s.private_state(&merged).unwrap_or_else(|e| fail(&e)),
-            _ => fail(&format!("this node's log starts after {base}, not after a snapshot of the previous service")),
-        };
+        let private_base =
+            private_base(self.recovery_snapshot.take().as_ref(), base, &merged).unwrap_or_else(|e| fail(&e));
         let restored = recover_private_state(private_base, replayed.iter().map(|e| &e.data[..]), base + 1, &merged)
             .unwrap_or_else(|e| fail(&e));
         let before = std::mem::replace(&mut self.secrets, merged);
